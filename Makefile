@@ -1,0 +1,34 @@
+# Two commands for a newcomer: `make run` and `make test`. Both create .venv when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Set up, migrate and serve on http://127.0.0.1:8080 (SQLite, policies/).
+run: $(STAMP)
+	GUARDIAN_ENV=$${GUARDIAN_ENV:-development} $(BIN)/guardian serve
+
+## Set up and run lint, types and the whole test suite (SQLite and PostgreSQL).
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check guardian tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## Ingest benchmark on SQLite and PostgreSQL (see docs/performance.md).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

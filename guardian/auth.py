@@ -1,0 +1,107 @@
+"""Bearer tokens with roles. The database keeps only each token's SHA-256.
+
+Tokens are 256 random bits, so a plain hash is enough (no password stretching needed);
+the prefix (`gdn_` plus a few characters) lets people tell tokens apart in `tokens list`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from guardian.storage.db import utcnow
+from guardian.storage.models import ApiToken, Role
+
+TOKEN_PREFIX = "gdn_"  # noqa: S105  (a marker, not a secret)
+tokens_table = ApiToken.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: int
+    name: str
+    role: Role
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+async def create_token(*, engine: AsyncEngine, name: str, role: Role) -> tuple[int, str]:
+    """Store a new token; return its id and the token itself (shown once, never stored)."""
+    token = new_token()
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            insert(tokens_table).values(
+                name=name, role=role.value, token_hash=hash_token(token),
+                prefix=token[: len(TOKEN_PREFIX) + 4], created_at=utcnow(),
+            ).returning(tokens_table.c.id)
+        )
+        token_id = int(result.scalar_one())
+    return token_id, token
+
+
+async def list_tokens(*, engine: AsyncEngine, include_revoked: bool = False) -> list[ApiToken]:
+    query = select(tokens_table).order_by(tokens_table.c.id)
+    if not include_revoked:
+        query = query.where(tokens_table.c.revoked_at.is_(None))
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [ApiToken.model_validate(dict(r)) for r in rows]
+
+
+async def revoke_token(*, engine: AsyncEngine, id_or_name: str) -> int:
+    """Revoke by id, or every live token of that name; return how many were revoked."""
+    c = tokens_table.c
+    where = c.id == int(id_or_name) if id_or_name.isdigit() else c.name == id_or_name
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            update(tokens_table).where(where, c.revoked_at.is_(None)).values(revoked_at=utcnow())
+        )
+    return int(result.rowcount)
+
+
+class TokenVerifier:
+    """Checks bearer tokens, remembering good ones for `cache_seconds` to spare the database.
+
+    A revoked token therefore stops working within `cache_seconds` (GUARDIAN_TOKEN_CACHE_SECONDS).
+    Failed look-ups are never cached, so a new token works at once.
+    """
+
+    def __init__(self, engine: AsyncEngine, cache_seconds: float = 5.0) -> None:
+        self._engine = engine
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal]] = {}
+
+    async def verify(self, token: str) -> Principal | None:
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+            return None
+        digest = hash_token(token)
+        cached = self._cache.get(digest)
+        now = time.monotonic()
+        if cached and cached[0] > now:
+            return cached[1]
+        c = tokens_table.c
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(
+                select(c.id, c.name, c.role, c.token_hash)
+                .where(c.token_hash == digest, c.revoked_at.is_(None))
+            )).first()
+        if row is None or not hmac.compare_digest(row.token_hash, digest):
+            self._cache.pop(digest, None)
+            return None
+        principal = Principal(token_id=row.id, name=row.name, role=Role(row.role))
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (now + self._cache_seconds, principal)
+        return principal

@@ -1,0 +1,193 @@
+"""Settings read from the environment, validated once at start.
+
+Every setting is a ``GUARDIAN_*`` variable; `SETTINGS` below is the single list of them
+(name, default, one-line help), which the README documents and a test keeps in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from guardian.errors import ConfigError
+
+Environment = Literal["development", "production"]
+ScorerChoice = Literal["auto", "none"]
+
+# The fallback secret of development mode: it signs nothing worth protecting on a laptop,
+# and production refuses to start with it.
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("GUARDIAN_ENV", "production",
+            "`development` or `production`; production refuses a missing or default secret."),
+    Setting("GUARDIAN_DATABASE_URL", "sqlite:///var/guardian.db",
+            "SQLite file (`sqlite:///PATH`) or PostgreSQL (`postgresql://user@host:port/db`)."),
+    Setting("GUARDIAN_POLICIES_DIR", "policies",
+            "Directory of the duty policy YAML files."),
+    Setting("GUARDIAN_SECRET_KEY", "",
+            f"Key for signed links; at least {MIN_SECRET_LENGTH} characters in production."),
+    Setting("GUARDIAN_SCORER", "auto",
+            "Harassment scorer: `auto` (best installed) or `none`."),
+    Setting("GUARDIAN_HOST", "127.0.0.1", "Address `guardian serve` listens on."),
+    Setting("GUARDIAN_PORT", "8080", "Port `guardian serve` listens on."),
+    Setting("GUARDIAN_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Setting("GUARDIAN_MAX_BODY_BYTES", "1048576",
+            "Largest request body accepted (larger gets 413)."),
+    Setting("GUARDIAN_MAX_BATCH", "100", "Most messages in one ingest request."),
+    Setting("GUARDIAN_MAX_TEXT_CHARS", "5000", "Longest message text accepted, in characters."),
+    Setting("GUARDIAN_WORKER_BATCH", "32", "Messages a worker claims at once."),
+    Setting("GUARDIAN_WORKER_POLL_SECONDS", "0.5",
+            "How often an idle worker looks for work in the database."),
+    Setting("GUARDIAN_LEASE_SECONDS", "60",
+            "How long a claimed message stays with its worker before another may take it."),
+    Setting("GUARDIAN_MAX_ATTEMPTS", "5",
+            "Tries of one stage before a message is parked as failed (kept, never deleted)."),
+    Setting("GUARDIAN_TOKEN_CACHE_SECONDS", "5",
+            "How long a checked token is trusted without asking the database again."),
+)
+_DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Environment = "production"
+    database_url: str = _DEFAULTS["GUARDIAN_DATABASE_URL"]
+    policies_dir: Path = Path("policies")
+    secret_key: str = DEVELOPMENT_SECRET
+    scorer: ScorerChoice = "auto"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    max_body_bytes: int = 1024 * 1024
+    max_batch: int = 100
+    max_text_chars: int = 5000
+    worker_batch: int = 32
+    worker_poll_seconds: float = 0.5
+    lease_seconds: float = 60.0
+    max_attempts: int = 5
+    token_cache_seconds: float = 5.0
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+
+def _positive_int(name: str, raw: str, errors: list[str]) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        errors.append(f"{name}: expected a whole number, got {raw!r}.")
+        return 0
+    if value <= 0:
+        errors.append(f"{name}: must be greater than zero, got {value}.")
+    return value
+
+
+def _positive_float(name: str, raw: str, errors: list[str]) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        errors.append(f"{name}: expected a number of seconds, got {raw!r}.")
+        return 0.0
+    if value <= 0:
+        errors.append(f"{name}: must be greater than zero, got {value}.")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; raise `ConfigError` listing all problems at once."""
+    env_vars = os.environ if environ is None else environ
+    known = {s.name for s in SETTINGS}
+    errors: list[str] = []
+    warnings: list[str] = []
+
+    def get(name: str) -> str:
+        return env_vars.get(name, _DEFAULTS[name]).strip()
+
+    for name in sorted(env_vars):
+        if name.startswith("GUARDIAN_") and name not in known and not name.startswith(
+            "GUARDIAN_TEST_"
+        ):
+            warnings.append(f"{name} is not a Guardian setting and is ignored (a typo?).")
+
+    env = get("GUARDIAN_ENV")
+    if env not in ("development", "production"):
+        errors.append(f"GUARDIAN_ENV: expected `development` or `production`, got {env!r}.")
+
+    database_url = get("GUARDIAN_DATABASE_URL")
+    if not database_url.startswith(("sqlite://", "sqlite+aiosqlite://", "postgresql://",
+                                     "postgresql+asyncpg://", "postgres://")):
+        errors.append(
+            "GUARDIAN_DATABASE_URL: expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB."
+        )
+
+    secret = get("GUARDIAN_SECRET_KEY")
+    if not secret or secret == DEVELOPMENT_SECRET:
+        if env == "production":
+            errors.append(
+                "GUARDIAN_SECRET_KEY: production needs a secret of at least "
+                f"{MIN_SECRET_LENGTH} characters (for example from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), "
+                "or set GUARDIAN_ENV=development on a laptop."
+            )
+        secret = DEVELOPMENT_SECRET
+    elif len(secret) < MIN_SECRET_LENGTH and env == "production":
+        errors.append(
+            f"GUARDIAN_SECRET_KEY: is {len(secret)} characters long; production needs at "
+            f"least {MIN_SECRET_LENGTH}."
+        )
+
+    scorer = get("GUARDIAN_SCORER")
+    if scorer not in ("auto", "none"):
+        errors.append(f"GUARDIAN_SCORER: expected `auto` or `none`, got {scorer!r}.")
+
+    log_level = get("GUARDIAN_LOG_LEVEL").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        errors.append(f"GUARDIAN_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got "
+                      f"{log_level!r}.")
+
+    port = _positive_int("GUARDIAN_PORT", get("GUARDIAN_PORT"), errors)
+    if port > 65535:
+        errors.append(f"GUARDIAN_PORT: must be at most 65535, got {port}.")
+
+    settings = Settings(
+        env="development" if env == "development" else "production",
+        database_url=database_url,
+        policies_dir=Path(get("GUARDIAN_POLICIES_DIR")),
+        secret_key=secret,
+        scorer="none" if scorer == "none" else "auto",
+        host=get("GUARDIAN_HOST"),
+        port=port,
+        log_level=log_level,
+        max_body_bytes=_positive_int("GUARDIAN_MAX_BODY_BYTES", get("GUARDIAN_MAX_BODY_BYTES"),
+                                     errors),
+        max_batch=_positive_int("GUARDIAN_MAX_BATCH", get("GUARDIAN_MAX_BATCH"), errors),
+        max_text_chars=_positive_int("GUARDIAN_MAX_TEXT_CHARS", get("GUARDIAN_MAX_TEXT_CHARS"),
+                                     errors),
+        worker_batch=_positive_int("GUARDIAN_WORKER_BATCH", get("GUARDIAN_WORKER_BATCH"), errors),
+        worker_poll_seconds=_positive_float("GUARDIAN_WORKER_POLL_SECONDS",
+                                            get("GUARDIAN_WORKER_POLL_SECONDS"), errors),
+        lease_seconds=_positive_float("GUARDIAN_LEASE_SECONDS", get("GUARDIAN_LEASE_SECONDS"),
+                                      errors),
+        max_attempts=_positive_int("GUARDIAN_MAX_ATTEMPTS", get("GUARDIAN_MAX_ATTEMPTS"), errors),
+        token_cache_seconds=_positive_float("GUARDIAN_TOKEN_CACHE_SECONDS",
+                                            get("GUARDIAN_TOKEN_CACHE_SECONDS"), errors),
+        warnings=tuple(warnings),
+    )
+    if errors:
+        raise ConfigError(errors)
+    return settings

@@ -1,0 +1,39 @@
+"""Prometheus metrics. Counters are per process; gauges that describe the queue are read
+from the database at scrape time, so every process reports the same totals."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+
+# `*_created` series double the output and no dashboard reads them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+                    60, 300)
+
+INGESTED = Counter("guardian_messages_ingested", "Messages stored by ingest (new ones only).",
+                   registry=REGISTRY)
+DUPLICATES = Counter("guardian_messages_duplicate", "Ingested messages that were already stored.",
+                     registry=REGISTRY)
+REQUESTS = Counter("guardian_http_requests", "HTTP requests answered.",
+                   ["method", "route", "status"], registry=REGISTRY)
+REQUEST_SECONDS = Histogram("guardian_http_request_seconds", "HTTP request latency.",
+                            ["route"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+STAGE_COMPLETED = Counter("guardian_stage_completed", "Messages that reached a stage.",
+                          ["stage"], registry=REGISTRY)
+STAGE_FAILURES = Counter("guardian_stage_failures", "Failed attempts of a stage.", ["stage"],
+                         registry=REGISTRY)
+STAGE_SECONDS = Histogram("guardian_stage_seconds", "Time a stage took, per message batch.",
+                          ["stage"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+PIPELINE_SECONDS = Histogram("guardian_pipeline_seconds",
+                             "From receipt to the last stage, per message.",
+                             buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+LEASES_LOST = Counter("guardian_leases_lost",
+                      "Stage results discarded because the lease had passed to another worker.",
+                      registry=REGISTRY)
+MESSAGES_BY_STAGE = Gauge("guardian_messages", "Stored messages by stage (`failed`: parked).",
+                          ["stage"], registry=REGISTRY)
+QUEUE_DEPTH = Gauge("guardian_queue_depth", "Messages not yet at the last stage.",
+                    registry=REGISTRY)

@@ -1,0 +1,142 @@
+"""Ingest (`POST /api/v1/messages`) and read (`GET /api/v1/messages/{id}`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from guardian import metrics
+from guardian.errors import ApiError, FieldError, not_found
+from guardian.schemas import (
+    AcceptedMessage,
+    AuthorIn,
+    IngestResponse,
+    MessageIn,
+    MessagePublic,
+    StageEventPublic,
+)
+from guardian.storage.messages import get_message, store_messages
+from guardian.storage.models import Role
+from guardian.web.access import requires
+from guardian.web.typedefs import engine_key, settings_key, worker_key
+
+routes = web.RouteTableDef()
+
+
+def _field(prefix: str, loc: tuple[int | str, ...]) -> str:
+    path = prefix
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def _validate(item: Any, prefix: str, max_text: int) -> tuple[MessageIn | None, list[FieldError]]:
+    if not isinstance(item, dict):
+        return None, [FieldError(prefix or "body", "must be a JSON object with the message's "
+                                 "fields.")]
+    try:
+        message = MessageIn.model_validate(item)
+    except ValidationError as exc:
+        return None, [
+            FieldError(_field(prefix, tuple(e["loc"])), _plain(e)) for e in exc.errors()
+        ]
+    problems = []
+    if not message.text.strip():
+        problems.append(FieldError(_field(prefix, ("text",)), "must not be empty."))
+    elif len(message.text) > max_text:
+        problems.append(FieldError(_field(prefix, ("text",)),
+                                   f"is {len(message.text)} characters long; the limit is "
+                                   f"{max_text}."))
+    return message, problems
+
+
+def _plain(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "is required."
+    if kind == "extra_forbidden":
+        return "is not a known field."
+    return str(error["msg"]).removeprefix("Value error, ") + "."
+
+
+@routes.post("/api/v1/messages", name="ingest")
+@requires(Role.ingest)
+async def ingest(request: web.Request) -> web.Response:
+    """Store one message or a list, then answer 202 with their ids."""
+    settings = request.app[settings_key]
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type",
+                       "Send the messages as JSON with `Content-Type: application/json`.")
+    body = await request.read()
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f"line {exc.lineno}, column {exc.colno}" if isinstance(
+            exc, json.JSONDecodeError) else "the body"
+        raise ApiError(400, "malformed_json", f"The body is not valid JSON ({where}).",
+                       [FieldError("body", str(exc))]) from None
+    single = isinstance(payload, dict)
+    items = [payload] if single else payload
+    if not isinstance(items, list):
+        raise ApiError(422, "invalid", "The body must be one message object or a list of them.",
+                       [FieldError("body", "must be an object or a list.")])
+    if not items:
+        raise ApiError(422, "invalid", "The list of messages is empty.",
+                       [FieldError("body", "must hold at least one message.")])
+    if len(items) > settings.max_batch:
+        raise ApiError(413, "too_many", f"{len(items)} messages in one request; the limit is "
+                       f"{settings.max_batch}.", [FieldError("body", "too many messages.")])
+    messages: list[MessageIn] = []
+    problems: list[FieldError] = []
+    for index, item in enumerate(items):
+        message, item_problems = _validate(item, "" if single else f"[{index}]",
+                                           settings.max_text_chars)
+        problems += item_problems
+        if message is not None:
+            messages.append(message)
+    if problems:
+        first = problems[0]
+        raise ApiError(422, "invalid", f"`{first.field}` {first.message} Nothing was stored.",
+                       problems)
+    engine = request.app[engine_key]
+    async with engine.begin() as conn:
+        stored = await store_messages(conn=conn, messages=messages)
+    new = sum(1 for s in stored if not s.duplicate)
+    metrics.INGESTED.inc(new)
+    metrics.DUPLICATES.inc(len(stored) - new)
+    if new and worker_key in request.app:
+        request.app[worker_key].wake()
+    response = IngestResponse(
+        ids=[s.id for s in stored],
+        messages=[AcceptedMessage(id=s.id, source=s.source, external_id=s.external_id,
+                                  duplicate=s.duplicate) for s in stored],
+    )
+    return web.json_response(text=response.model_dump_json(), status=202)
+
+
+@routes.get("/api/v1/messages/{id}", name="message")
+@requires(Role.moderator)
+async def read_message(request: web.Request) -> web.Response:
+    """One message with its stage and the history of its stages."""
+    raw_id = request.match_info["id"]
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        raise ApiError(422, "invalid", "The message id must be a whole number.",
+                       [FieldError("id", "must be a whole number.")])
+    found = await get_message(engine=request.app[engine_key], message_id=int(raw_id))
+    if found is None:
+        raise not_found(f"Message {raw_id}")
+    message, events = found
+    public = MessagePublic(
+        id=message.id or 0, source=message.source, external_id=message.external_id,
+        author=AuthorIn(handle=message.author_handle, name=message.author_name),
+        text=message.text, lang=message.lang, mentions=message.mentions,
+        in_reply_to=message.in_reply_to, url=message.url, created_at=message.created_at,
+        received_at=message.received_at, stage=message.stage, attempts=message.attempts,
+        failed=message.failed_at is not None, last_error=message.last_error,
+        history=[StageEventPublic(stage=e.stage, completed_at=e.completed_at,
+                                  duration_ms=e.duration_ms) for e in events],
+    )
+    return web.json_response(text=public.model_dump_json())

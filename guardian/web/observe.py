@@ -1,0 +1,93 @@
+"""`/health` (no token, no secrets) and `/metrics` (Prometheus, admin token)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from guardian import __version__, metrics
+from guardian.schemas import HealthCheck, HealthResponse
+from guardian.storage.db import dialect_name
+from guardian.storage.messages import count_by_stage, pending_count
+from guardian.storage.migrate import current_revision, head_revision
+from guardian.storage.models import Role
+from guardian.web.access import public, requires
+from guardian.web.typedefs import (
+    engine_key,
+    policy_key,
+    scorer_key,
+    settings_key,
+    worker_key,
+)
+
+routes = web.RouteTableDef()
+
+
+async def _database(app: web.Application) -> tuple[HealthCheck, HealthCheck]:
+    engine = app[engine_key]
+    dialect = dialect_name(app[settings_key].database_url)
+    try:
+        async with asyncio.timeout(3):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            current = await current_revision(engine)
+    except Exception as exc:
+        down = HealthCheck(ok=False, detail=f"{dialect} is not answering: {type(exc).__name__}.",
+                           info={"dialect": dialect})
+        return down, HealthCheck(ok=False, detail="unknown: the database is not answering.")
+    head = head_revision()
+    database = HealthCheck(ok=True, detail=f"{dialect} answers.", info={"dialect": dialect})
+    migrations = HealthCheck(
+        ok=current == head,
+        detail="up to date." if current == head else
+        f"at {current or 'nothing'}, expected {head}: run `guardian db upgrade`.",
+        info={"current": current, "head": head},
+    )
+    return database, migrations
+
+
+@routes.get("/health", name="health")
+@public
+async def health(request: web.Request) -> web.Response:
+    """Database, migrations, scorer, policies and worker; 503 when something is wrong."""
+    app = request.app
+    database, migrations = await _database(app)
+    scorer = app[scorer_key]
+    loaded = app[policy_key]
+    policies = HealthCheck(
+        ok=loaded.policy is not None,
+        detail="loaded." if loaded.policy is not None else
+        f"not loaded: {len(loaded.errors)} error(s); run `guardian policies check`.",
+        info={
+            "summary": loaded.policy.summary() if loaded.policy else {},
+            "errors": [str(p) for p in loaded.errors[:20]],
+            "warnings": [str(p) for p in loaded.warnings[:20]],
+        },
+    )
+    checks = {
+        "database": database,
+        "migrations": migrations,
+        "scorer": HealthCheck(ok=True, detail=scorer.warning or f"{scorer.active} is active.",
+                              info={"active": scorer.active, "languages": list(scorer.languages)}),
+        "policies": policies,
+        "worker": HealthCheck(ok=True, detail="running in this process." if worker_key in app
+                              else "not in this process (run `guardian worker`)."),
+    }
+    ok = all(c.ok for c in checks.values())
+    body = HealthResponse(status="ok" if ok else "degraded", version=__version__, checks=checks)
+    return web.json_response(text=body.model_dump_json(), status=200 if ok else 503)
+
+
+@routes.get("/metrics", name="metrics")
+@requires(Role.admin)
+async def metrics_view(request: web.Request) -> web.Response:
+    """Prometheus text format; queue gauges are read from the database at each scrape."""
+    counts = await count_by_stage(engine=request.app[engine_key])
+    for stage, n in counts.items():
+        metrics.MESSAGES_BY_STAGE.labels(stage=stage).set(n)
+    metrics.QUEUE_DEPTH.set(pending_count(counts))
+    return web.Response(body=generate_latest(metrics.REGISTRY),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,19 @@
+"""Every `web.AppKey` of the application, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from guardian.auth import TokenVerifier
+from guardian.config import Settings
+from guardian.pipeline import Worker
+from guardian.policy.loader import LoadResult
+from guardian.scoring_status import ScorerStatus
+
+settings_key = web.AppKey("settings", Settings)
+engine_key = web.AppKey("engine", AsyncEngine)
+verifier_key = web.AppKey("verifier", TokenVerifier)
+policy_key = web.AppKey("policy", LoadResult)
+worker_key = web.AppKey("worker", Worker)
+scorer_key = web.AppKey("scorer", ScorerStatus)
