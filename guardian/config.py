@@ -136,8 +136,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
 
     secret = get("GUARDIAN_SECRET_KEY")
+    # Anything but an explicit `development` is held to production's rules.
+    production = env != "development"
     if not secret or secret == DEVELOPMENT_SECRET:
-        if env == "production":
+        if production:
             errors.append(
                 "GUARDIAN_SECRET_KEY: production needs a secret of at least "
                 f"{MIN_SECRET_LENGTH} characters (for example from "
@@ -145,7 +147,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 "or set GUARDIAN_ENV=development on a laptop."
             )
         secret = DEVELOPMENT_SECRET
-    elif len(secret) < MIN_SECRET_LENGTH and env == "production":
+    elif len(secret) < MIN_SECRET_LENGTH and production:
         errors.append(
             f"GUARDIAN_SECRET_KEY: is {len(secret)} characters long; production needs at "
             f"least {MIN_SECRET_LENGTH}."

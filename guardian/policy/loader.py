@@ -93,7 +93,23 @@ def _sentence(error: Any) -> str:
     return f"{where}: {message}."
 
 
-def _read_file(path: Path, display: str, problems: list[Problem]
+def _declared_ids(data: object) -> dict[str, set[str]]:
+    """Ids a file declares, read from raw YAML: lets a file that failed validation still
+    vouch for its people, so other files are not blamed for naming them."""
+    found: dict[str, set[str]] = {"town": set(), "staff": set(), "teams": set(),
+                                  "categories": set(), "unreadable": set()}
+    if isinstance(data, dict):
+        if "town" in data:
+            found["town"].add("town")
+        for section in ("staff", "teams", "categories"):
+            items = data.get(section)
+            if isinstance(items, list):
+                found[section].update(
+                    str(i["id"]) for i in items if isinstance(i, dict) and "id" in i)
+    return found
+
+
+def _read_file(path: Path, display: str, problems: list[Problem], declared: dict[str, set[str]]
                ) -> tuple[PolicyFile | None, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -108,9 +124,12 @@ def _read_file(path: Path, display: str, problems: list[Problem]
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         problems.append(Problem(display, line, f"is not valid YAML: {problem}."))
+        declared["unreadable"].add(display)
         return None, None
     if root is None or data is None:
         return PolicyFile(), None
+    for section, ids in _declared_ids(data).items():
+        declared[section] |= ids
     if not isinstance(data, dict):
         problems.append(Problem(display, _line(root),
                                 "must be a mapping with keys such as `staff:` or `teams:`."))
@@ -140,12 +159,13 @@ def load_policy(directory: Path) -> LoadResult:
     if not paths:
         return LoadResult(None, [Problem(display_root, None, "holds no *.yaml policy files.")])
     files: list[tuple[str, PolicyFile, yaml.Node | None]] = []
+    declared = _declared_ids(None)
     for path in paths:
         display = str(path)
-        parsed, root = _read_file(path, display, problems)
+        parsed, root = _read_file(path, display, problems, declared)
         if parsed is not None:
             files.append((display, parsed, root))
-    policy = _merge(files, problems, display_root)
+    policy = _merge(files, problems, display_root, declared)
     if any(p.severity == "error" for p in problems):
         policy = None
     return LoadResult(policy, problems, [str(p) for p in paths])
@@ -159,7 +179,7 @@ def _item_line(root: yaml.Node | None, section: str, index: int) -> int | None:
 
 
 def _merge(files: list[tuple[str, PolicyFile, yaml.Node | None]], problems: list[Problem],
-           display_root: str) -> Policy | None:
+           display_root: str, declared: dict[str, set[str]]) -> Policy | None:
     town = None
     staff_where: dict[str, tuple[str, int | None]] = {}
     team_where: dict[str, tuple[str, int | None]] = {}
@@ -201,14 +221,14 @@ def _merge(files: list[tuple[str, PolicyFile, yaml.Node | None]], problems: list
 
     for team, where in teams:
         for member_id in team.members:
-            if member_id not in staff_where:
+            if member_id not in declared["staff"]:
                 problems.append(Problem(*where, f"team `{team.id}` lists `{member_id}`, who is "
                                         "not in `staff`; add them or fix the id."))
         if team.lead is not None and team.lead not in team.members:
             problems.append(Problem(*where, f"team `{team.id}`'s lead `{team.lead}` is not one "
                                     "of its members."))
         for category_id in team.categories:
-            if category_id not in category_where:
+            if category_id not in declared["categories"]:
                 problems.append(Problem(*where, f"team `{team.id}` owns category "
                                         f"`{category_id}`, which is not defined in "
                                         "`categories`."))
@@ -217,9 +237,11 @@ def _merge(files: list[tuple[str, PolicyFile, yaml.Node | None]], problems: list
         if category_id not in owned:
             problems.append(Problem(*where, f"no team owns category `{category_id}`: its "
                                     "messages would reach no one.", "warning"))
-    if town is None:
+    # A file that could not be parsed may well set it: its own error says enough.
+    if town is None and not declared["town"] and not declared["unreadable"]:
         problems.append(Problem(display_root, None,
                                 "no file sets `town` (name, timezone, languages)."))
+    if town is None:
         return None
     if any(p.severity == "error" for p in problems):
         return None

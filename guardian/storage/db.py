@@ -36,8 +36,8 @@ def masked_url(url: str) -> str:
     return async_url(url).render_as_string(hide_password=True)
 
 
-def create_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> AsyncEngine:
-    """An async engine; `schema` (PostgreSQL only) isolates test runs from each other."""
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An async engine for `url`, with the driver and settings its database needs."""
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         database = target.database
@@ -46,13 +46,8 @@ def create_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -
         engine = create_async_engine(target, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    connect_args: dict[str, Any] = {}
-    if schema:
-        connect_args["server_settings"] = {"search_path": schema}
-    return create_async_engine(
-        target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-        connect_args=connect_args,
-    )
+    return create_async_engine(target, pool_size=pool_size, max_overflow=pool_size,
+                               pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from guardian.storage.db import UTCDateTime, utcnow
@@ -54,7 +54,7 @@ class Message(SQLModel, table=True):
     external_id: str = Field(max_length=256)
     author_handle: str = Field(max_length=256)
     author_name: str | None = Field(default=None, max_length=256)
-    text: str
+    text: str = Field(sa_type=Text)
     lang: str | None = Field(default=None, max_length=16)
     mentions: list[str] = Field(default_factory=list, sa_type=JSON)
     in_reply_to: str | None = Field(default=None, max_length=256)
@@ -68,7 +68,7 @@ class Message(SQLModel, table=True):
     available_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     lease_owner: str | None = Field(default=None, max_length=64)
     attempts: int = 0
-    last_error: str | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
     failed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     stage_times: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 

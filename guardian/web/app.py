@@ -38,9 +38,9 @@ def worker_config(settings: Settings) -> WorkerConfig:
                         max_attempts=settings.max_attempts)
 
 
-def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = True,
-             schema: str | None = None) -> web.Application:
-    """The whole service. `schema` (PostgreSQL) is for tests that share one database."""
+def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = True
+             ) -> web.Application:
+    """The whole service: API, policies and (unless `run_worker` is false) a pipeline worker."""
     app = web.Application(
         middlewares=[error_middleware, auth_middleware],
         client_max_size=settings.max_body_bytes,
@@ -54,7 +54,7 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
             raise RuntimeError(f"route {route.resource} declares no access rule")
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, schema=schema)
+        engine = create_engine(settings.database_url)
         log.info("database %s", masked_url(settings.database_url))
         if migrate:
             await upgrade(engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.auth import TokenVerifier
+from guardian.auth import Principal, TokenVerifier
 from guardian.config import Settings
 from guardian.pipeline import Worker
 from guardian.policy.loader import LoadResult
@@ -17,3 +17,5 @@ verifier_key = web.AppKey("verifier", TokenVerifier)
 policy_key = web.AppKey("policy", LoadResult)
 worker_key = web.AppKey("worker", Worker)
 scorer_key = web.AppKey("scorer", ScorerStatus)
+
+principal_key = web.RequestKey("principal", Principal)

@@ -1,0 +1,74 @@
+"""The auth matrix: each role against each endpoint; no token 401, wrong role 403."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from guardian.auth import create_token, hash_token, revoke_token, tokens_table
+from guardian.storage.models import Role
+from tests.conftest import Client, bearer, message
+
+IN, S, M, H, A = Role.ingest, Role.staff, Role.moderator, Role.hr, Role.admin
+# (method, path, roles allowed). Written out here, independently of the code's own rules.
+MATRIX: list[tuple[str, str, set[Role]]] = [
+    ("POST", "/api/v1/messages", {IN, A}),
+    ("GET", "/api/v1/messages/1", {M, A}),
+    ("GET", "/api/v1/openapi.json", {IN, S, M, H, A}),
+    ("GET", "/metrics", {A}),
+]
+
+
+async def _call(client: Client, method: str, path: str, headers: dict[str, str]) -> int:
+    payload = message("auth") if method == "POST" else None
+    response = await client.request(method, path, json=payload, headers=headers)
+    return response.status
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), MATRIX)
+async def test_each_role_against_each_endpoint(client: Client, tokens: dict[Role, str],
+                                               method: str, path: str,
+                                               allowed: set[Role]) -> None:
+    # A message with id 1 exists, so an allowed GET answers 200 rather than 404.
+    await client.post("/api/v1/messages", json=message("auth"), headers=bearer(tokens[IN]))
+    for role, token in tokens.items():
+        status = await _call(client, method, path, bearer(token))
+        expected = {"POST": 202}.get(method, 200) if role in allowed else 403
+        assert status == expected, (role, method, path)
+    assert await _call(client, method, path, {}) == 401
+    assert await _call(client, method, path, {"Authorization": "Basic dXNlcjpwYXNz"}) == 401
+    assert await _call(client, method, path, bearer("gdn_not-a-real-token")) == 401
+
+
+async def test_health_needs_no_token(client: Client) -> None:
+    assert (await client.get("/health")).status == 200
+
+
+async def test_401_and_403_explain_themselves(client: Client, tokens: dict[Role, str]) -> None:
+    missing = await client.get("/metrics")
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in (await missing.json())["error"]["message"]
+    wrong = await client.get("/metrics", headers=bearer(tokens[Role.staff]))
+    assert "admin" in (await wrong.json())["error"]["message"]
+
+
+async def test_tokens_are_stored_hashed(engine: AsyncEngine) -> None:
+    _, token = await create_token(engine=engine, name="feed", role=Role.ingest)
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(tokens_table))).mappings().one()
+    assert token not in stored.values()
+    assert stored["token_hash"] == hash_token(token)
+    assert token.startswith(stored["prefix"]) and len(stored["prefix"]) < 10
+
+
+async def test_a_revoked_token_stops_working(client: Client, engine: AsyncEngine) -> None:
+    _, token = await create_token(engine=engine, name="feed", role=Role.ingest)
+    assert (await client.post("/api/v1/messages", json=message("r1"),
+                              headers=bearer(token))).status == 202
+    assert await revoke_token(engine=engine, id_or_name="feed") == 1
+    await asyncio.sleep(0.1)  # longer than the test settings' token cache
+    refused = await client.post("/api/v1/messages", json=message("r2"), headers=bearer(token))
+    assert refused.status == 401

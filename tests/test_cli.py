@@ -1,0 +1,176 @@
+"""The `guardian` command, run as a user runs it: real processes, real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import POLICIES, ROOT, Database
+
+GUARDIAN = [sys.executable, "-m", "guardian"]
+
+
+def _env(database: Database | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIAN_")}
+    env.update({"GUARDIAN_ENV": "development", "GUARDIAN_POLICIES_DIR": str(POLICIES)})
+    if database is not None:
+        env["GUARDIAN_DATABASE_URL"] = database.url
+    env.update(extra)
+    return env
+
+
+def run(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*GUARDIAN, *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_tokens_create_list_and_revoke(database: Database) -> None:
+    env = _env(database)
+    created = run("tokens", "create", "--role", "ingest", "--name", "mastodon-feed", env=env)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert created.stdout == token + "\n" and token.startswith("gdn_")  # the token alone
+    listed = run("tokens", "list", "--json", env=env)
+    rows = json.loads(listed.stdout)
+    assert [(r["name"], r["role"]) for r in rows] == [("mastodon-feed", "ingest")]
+    assert token not in listed.stdout
+    assert run("tokens", "revoke", "mastodon-feed", env=env).returncode == 0
+    assert json.loads(run("tokens", "list", "--json", env=env).stdout) == []
+    again = run("tokens", "revoke", "mastodon-feed", env=env)
+    assert again.returncode == 1 and "no live token" in again.stderr
+    bad_role = run("tokens", "create", "--role", "boss", "--name", "x", env=env)
+    assert bad_role.returncode == 2 and "boss" in bad_role.stderr
+
+
+def test_db_upgrade_and_current(tmp_path: Path) -> None:
+    env = _env(GUARDIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
+    behind = run("db", "current", env=env)
+    assert behind.returncode == 1 and "current: none" in behind.stdout
+    upgraded = run("db", "upgrade", env=env)
+    assert upgraded.returncode == 0 and "is at revision" in upgraded.stdout
+    assert run("db", "upgrade", env=env).returncode == 0
+    assert run("db", "current", env=env).returncode == 0
+
+
+def test_policies_check_exit_codes(tmp_path: Path) -> None:
+    good = run("policies", "check", str(POLICIES), env=_env())
+    assert good.returncode == 0 and "valid" in good.stdout
+    (tmp_path / "town.yaml").write_text("town:\n  name: X\n  timezone: Mars/Base\n"
+                                        "  languages: [es]\n")
+    bad = run("policies", "check", str(tmp_path), env=_env())
+    assert bad.returncode == 1
+    assert "town.yaml:3" in bad.stderr and "Mars/Base" in bad.stderr
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    env = _env(GUARDIAN_ENV="production",
+               GUARDIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    refused = run("serve", env=env)
+    assert refused.returncode == 2
+    assert "GUARDIAN_SECRET_KEY" in refused.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["db"], ["db", "upgrade"],
+                                     ["tokens"], ["tokens", "create"], ["policies", "check"],
+                                     ["settings"]])
+def test_every_command_explains_itself(command: list[str]) -> None:
+    shown = run(*command, "--help", env=_env())
+    assert shown.returncode == 0
+    assert "Usage: python -m guardian" in shown.stdout
+    assert len(shown.stdout.splitlines()) > 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_serve_in_development_migrates_serves_and_says_how_to_start(tmp_path: Path) -> None:
+    """What `make run` does, on a fresh directory: no database, no token."""
+    port = _free_port()
+    env = _env(GUARDIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'var' / 'guardian.db'}")
+    process = subprocess.Popen([*GUARDIAN, "serve", "--port", str(port)], env=env,
+                               cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        status = 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status, _ = _get(f"http://127.0.0.1:{port}/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert status == 200, "guardian serve did not answer /health"
+        token = (tmp_path / "var" / "dev-admin.token").read_text().strip()
+        assert (tmp_path / "var" / "dev-admin.token").stat().st_mode & 0o077 == 0
+        body = json.dumps({"source": "twitter", "external_id": "1",
+                           "author": {"handle": "@vecina"}, "text": "Hola",
+                           "created_at": "2026-11-25T22:48:00+01:00"}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/messages", data=body, method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 202
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert "curl -s -X POST" in stderr
+    assert token not in stderr  # the hint points at the file, never prints the token
+    assert process.returncode == 0
+
+
+def test_worker_command_processes_the_queue(database: Database, tmp_path: Path) -> None:
+    from guardian.schemas import MessageIn
+    from guardian.storage.db import create_engine
+    from guardian.storage.messages import get_message, store_messages
+    from tests.conftest import message
+
+    async def store() -> int:
+        engine = create_engine(database.url)
+        async with engine.begin() as conn:
+            [stored] = await store_messages(conn=conn,
+                                            messages=[MessageIn.model_validate(message())])
+        await engine.dispose()
+        return stored.id
+
+    async def stage(message_id: int) -> str:
+        engine = create_engine(database.url)
+        found = await get_message(engine=engine, message_id=message_id)
+        await engine.dispose()
+        assert found is not None
+        return found[0].stage
+
+    message_id = asyncio.run(store())
+    process = subprocess.Popen([*GUARDIAN, "worker"], env=_env(database), cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while asyncio.run(stage(message_id)) != "notified" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert asyncio.run(stage(message_id)) == "notified"
+    assert process.returncode == 0

@@ -1,0 +1,106 @@
+"""/health, /metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+from sqlalchemy.engine import make_url
+
+from guardian.config import Settings
+from guardian.storage.models import Role
+from guardian.web.access import access_of
+from guardian.web.app import init_app
+from guardian.web.openapi import build_openapi
+from tests.conftest import AiohttpClient, Client, Database, bearer, message, with_settings
+
+
+async def test_health_reports_each_part_without_secrets(client: Client) -> None:
+    response = await client.get("/health")
+    assert response.status == 200
+    body = await response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "migrations", "scorer", "policies", "worker"}
+    assert body["checks"]["migrations"]["info"]["current"] == body["checks"]["migrations"][
+        "info"]["head"]
+    assert body["checks"]["policies"]["info"]["summary"]["staff"] == 8
+    # The scorer says plainly what it is and what it cannot do.
+    assert body["checks"]["scorer"]["info"]["active"] == "none"
+    assert "not scored" in body["checks"]["scorer"]["detail"]
+
+
+async def test_health_never_shows_the_database_password(
+        aiohttp_client: AiohttpClient, settings: Settings, database: Database,
+        caplog: pytest.LogCaptureFixture) -> None:
+    if database.kind == "sqlite":
+        url = database.url
+        secret = "development-only"
+    else:
+        # Trust authentication ignores the password, so this URL still connects.
+        secret = "s3cret-Pa55word"
+        url = make_url(database.url).set(password=secret).render_as_string(
+            hide_password=False)
+    caplog.set_level(logging.DEBUG)
+    client = await aiohttp_client(init_app(with_settings(settings, database_url=url),
+                                           run_worker=False))
+    text = await (await client.get("/health")).text()
+    assert secret not in text
+    assert settings.secret_key not in text
+    assert secret not in caplog.text
+
+
+async def test_health_is_503_when_policies_do_not_load(
+        aiohttp_client: AiohttpClient, settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "staff.yaml").write_text("staff:\n  - id: ana\n    name: Ana\n")
+    client = await aiohttp_client(init_app(with_settings(settings, policies_dir=tmp_path),
+                                           run_worker=False))
+    response = await client.get("/health")
+    assert response.status == 503
+    body = await response.json()
+    assert body["status"] == "degraded"
+    policies = body["checks"]["policies"]
+    assert policies["ok"] is False
+    assert any("staff.yaml:2" in e for e in policies["info"]["errors"])
+
+
+async def test_metrics_show_stages_queue_depth_and_latency(
+        live_client: Client, tokens: dict[Role, str]) -> None:
+    await live_client.post("/api/v1/messages", json=[message("1"), message("2")],
+                           headers=bearer(tokens[Role.ingest]))
+    text = ""
+    for _ in range(100):
+        text = await (await live_client.get("/metrics", headers=bearer(tokens[Role.admin]))
+                      ).text()
+        if 'guardian_messages{stage="notified"} 2.0' in text:
+            break
+        await asyncio.sleep(0.05)
+    assert 'guardian_messages{stage="notified"} 2.0' in text
+    assert 'guardian_messages{stage="received"} 0.0' in text
+    assert "guardian_queue_depth 0.0" in text
+    assert 'guardian_stage_seconds_bucket{le="0.001",stage="scored"}' in text
+    assert "guardian_pipeline_seconds_count" in text
+    assert "guardian_messages_ingested_total" in text
+    assert "_created" not in text
+
+
+async def test_openapi_is_valid_and_matches_the_routes(client: Client,
+                                                       tokens: dict[Role, str]) -> None:
+    response = await client.get("/api/v1/openapi.json", headers=bearer(tokens[Role.staff]))
+    document = await response.json()
+    validate(document)
+    assert document == build_openapi()
+    served = set()
+    for route in client.app.router.routes():
+        if route.method == "HEAD":
+            continue
+        path = route.resource.canonical if route.resource else ""
+        served.add((route.method.lower(), path))
+        operation = document["paths"][path][route.method.lower()]
+        access = access_of(route.handler)
+        declared = [] if access == "public" else sorted(r.value for r in access)  # type: ignore[union-attr]
+        assert operation["x-roles"] == declared, path
+    documented = {(m, p) for p, ops in document["paths"].items() for m in ops}
+    assert served == documented

@@ -1,0 +1,235 @@
+"""The durable pipeline: every stage of every message completes exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from guardian.pipeline import Outcome, Worker, WorkerConfig, pass_through
+from guardian.schemas import MessageIn
+from guardian.storage.db import create_engine, utcnow
+from guardian.storage.messages import events_table, messages_table, store_messages
+from guardian.storage.models import FINAL_STAGE, PIPELINE, Message, Role, Stage
+from tests.conftest import ROOT, Client, Database, bearer, message
+
+
+async def _store(engine: AsyncEngine, count: int, prefix: str = "m") -> list[int]:
+    items = [MessageIn.model_validate(message(f"{prefix}{i}")) for i in range(count)]
+    async with engine.begin() as conn:
+        return [s.id for s in await store_messages(conn=conn, messages=items)]
+
+
+async def _rows(engine: AsyncEngine) -> list[dict[str, object]]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(messages_table).order_by(messages_table.c.id)))
+        return [dict(r) for r in rows.mappings()]
+
+
+async def _events_per_message(engine: AsyncEngine) -> dict[int, list[str]]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            select(events_table.c.message_id, events_table.c.stage).order_by(events_table.c.id)
+        )).all()
+    found: dict[int, list[str]] = {}
+    for message_id, stage in rows:
+        found.setdefault(message_id, []).append(stage)
+    return found
+
+
+EXACTLY_ONCE = [s.value for s in PIPELINE[1:]]
+
+
+async def test_a_message_posted_over_http_reaches_the_last_stage(
+        live_client: Client, tokens: dict[Role, str]) -> None:
+    posted = await live_client.post("/api/v1/messages", json=message("e2e"),
+                                    headers=bearer(tokens[Role.ingest]))
+    message_id = (await posted.json())["ids"][0]
+    body: dict[str, Any] = {}
+    for _ in range(200):
+        got = await live_client.get(f"/api/v1/messages/{message_id}",
+                                    headers=bearer(tokens[Role.moderator]))
+        body = await got.json()
+        if body["stage"] == FINAL_STAGE.value:
+            break
+        await asyncio.sleep(0.05)
+    assert body["stage"] == "notified"
+    assert [h["stage"] for h in body["history"]] == EXACTLY_ONCE
+    assert body["failed"] is False
+
+
+async def test_drain_moves_every_message_through_every_stage_once(engine: AsyncEngine) -> None:
+    ids = await _store(engine, 70)
+    processed = await Worker(engine, config=WorkerConfig(batch_size=16)).drain()
+    assert processed == 70 * 3
+    assert {r["stage"] for r in await _rows(engine)} == {"notified"}
+    assert await _events_per_message(engine) == {i: EXACTLY_ONCE for i in ids}
+
+
+async def test_a_failing_stage_is_retried_with_back_off_then_completes(
+        engine: AsyncEngine) -> None:
+    [message_id] = await _store(engine, 1)
+    calls = 0
+
+    async def flaky(batch: Sequence[Message]) -> Sequence[Outcome]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("scorer unavailable")
+        return await pass_through(batch)
+
+    now = [utcnow()]
+    handlers = {Stage.received: flaky, Stage.scored: pass_through, Stage.decided: pass_through}
+    worker = Worker(engine, handlers=handlers, clock=lambda: now[0],
+                    config=WorkerConfig(retry_base_seconds=10))
+    assert await worker.run_once() == 1
+    [row] = await _rows(engine)
+    assert row["stage"] == "received" and row["lease_owner"] is None
+    assert row["last_error"] == "RuntimeError: scorer unavailable"
+    assert row["attempts"] == 1
+    assert await worker.run_once() == 0  # backing off: not yet due
+    now[0] += dt.timedelta(seconds=11)
+    await worker.drain()
+    [row] = await _rows(engine)
+    assert row["stage"] == "notified" and row["last_error"] is None
+    assert (await _events_per_message(engine))[message_id] == EXACTLY_ONCE
+
+
+async def test_a_message_that_keeps_failing_is_parked_not_lost(engine: AsyncEngine) -> None:
+    await _store(engine, 1)
+
+    async def broken(batch: Sequence[Message]) -> Sequence[Outcome]:
+        return [Outcome(message_id=m.id or 0, error="cannot score") for m in batch]
+
+    now = [utcnow()]
+    worker = Worker(engine, handlers={Stage.received: broken}, clock=lambda: now[0],
+                    config=WorkerConfig(max_attempts=3))
+    for _ in range(5):
+        await worker.run_once()
+        now[0] += dt.timedelta(hours=1)
+    [row] = await _rows(engine)
+    assert row["attempts"] == 3
+    assert row["failed_at"] is not None
+    assert row["stage"] == "received" and row["text"]
+
+
+async def test_a_worker_whose_lease_expired_cannot_complete_twice(engine: AsyncEngine) -> None:
+    [message_id] = await _store(engine, 1)
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow(batch: Sequence[Message]) -> Sequence[Outcome]:
+        started.set()
+        await release.wait()
+        return await pass_through(batch)
+
+    slow_worker = Worker(engine, handlers={Stage.received: slow}, name="slow",
+                         config=WorkerConfig(lease_seconds=5))
+    slow_task = asyncio.create_task(slow_worker.run_once())
+    await started.wait()
+    # Later than the lease: a second worker takes the message over and completes it.
+    later = Worker(engine, name="fast", clock=lambda: utcnow() + dt.timedelta(seconds=6))
+    await later.drain()
+    release.set()
+    await slow_task
+    assert (await _events_per_message(engine))[message_id] == EXACTLY_ONCE
+    async with engine.connect() as conn:
+        workers = (await conn.execute(select(events_table.c.worker))).scalars().all()
+    assert set(workers) == {"fast"}
+
+
+async def test_a_stopped_worker_hands_its_lease_back(engine: AsyncEngine) -> None:
+    await _store(engine, 1)
+    started = asyncio.Event()
+
+    async def forever(batch: Sequence[Message]) -> Sequence[Outcome]:
+        started.set()
+        await asyncio.sleep(3600)
+        return []
+
+    worker = Worker(engine, handlers={Stage.received: forever},
+                    config=WorkerConfig(lease_seconds=600))
+    task = asyncio.create_task(worker.run())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    [row] = await _rows(engine)
+    assert row["lease_owner"] is None and row["attempts"] == 0
+    assert row["available_at"] <= utcnow()  # type: ignore[operator]
+
+
+async def test_a_worker_killed_mid_stage_is_resumed_after_restart(
+        database: Database, engine: AsyncEngine, tmp_path: Path) -> None:
+    ids = await _store(engine, 3)
+    marker = tmp_path / "claimed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.crashing_worker", database.url, str(marker)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert marker.exists(), "the worker never claimed the messages"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    claimed = sorted(int(x) for x in marker.read_text().split(","))
+    assert claimed == ids
+    rows = await _rows(engine)
+    assert all(r["stage"] == "received" and r["lease_owner"] for r in rows)
+    assert await _events_per_message(engine) == {}
+
+    # A restarted worker cannot take them while the dead one's lease lasts ...
+    restarted = Worker(engine)
+    assert await restarted.run_once() == 0
+    # ... and takes them once it has expired, completing each stage exactly once.
+    after_lease = Worker(engine, clock=lambda: utcnow() + dt.timedelta(seconds=31))
+    await after_lease.drain()
+    assert {r["stage"] for r in await _rows(engine)} == {"notified"}
+    assert await _events_per_message(engine) == {i: EXACTLY_ONCE for i in ids}
+
+
+async def test_concurrent_workers_share_the_queue_without_doing_anything_twice(
+        postgres_database: Database) -> None:
+    # PostgreSQL only: SQLite has one writer, sharing the queue is PostgreSQL's job.
+    engine = create_engine(postgres_database.url)
+    try:
+        await _share_the_queue(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _share_the_queue(engine: AsyncEngine) -> None:
+    ids = await _store(engine, 300)
+    seen: list[tuple[int, str]] = []
+
+    async def record(batch: Sequence[Message]) -> Sequence[Outcome]:
+        seen.extend((m.id or 0, m.stage) for m in batch)
+        await asyncio.sleep(0.001)
+        return await pass_through(batch)
+
+    handlers = {stage: record for stage in PIPELINE[:-1]}
+    workers = [Worker(engine, handlers=handlers, name=f"w{i}", config=WorkerConfig(batch_size=8))
+               for i in range(4)]
+    await asyncio.gather(*(w.drain() for w in workers))
+    assert len(seen) == len(set(seen)) == 300 * 3
+    assert await _events_per_message(engine) == {i: EXACTLY_ONCE for i in ids}
+    async with engine.connect() as conn:
+        busy = (await conn.execute(
+            select(func.count(func.distinct(events_table.c.worker))))).scalar_one()
+    assert busy > 1
