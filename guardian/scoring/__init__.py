@@ -1,0 +1,1 @@
+"""Harassment scoring: scorers (Detoxify, lite), normalisation, rules, levels and masking."""

@@ -1,0 +1,33 @@
+"""What every scorer speaks: Detoxify's labels and a probability for each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+LABELS: tuple[str, ...] = (
+    "toxicity",
+    "severe_toxicity",
+    "obscene",
+    "threat",
+    "insult",
+    "identity_attack",
+    "sexual_explicit",
+)
+
+LabelScores = dict[str, float]
+
+
+class Model(Protocol):
+    """A scoring model: CPU-bound and synchronous (callers run it in an executor).
+
+    `score` returns one mapping per text with a probability in [0, 1] for every label in
+    `LABELS` (a label the model does not predict is 0.0).
+    """
+
+    name: str           # "detoxify", "lite"
+    variant: str        # "multilingual", "original", ..., or "en+es" for lite
+    version: str        # package or weights version, recorded with every score
+    languages: frozenset[str]  # ISO 639-1 codes the model covers
+
+    def score(self, texts: Sequence[str]) -> list[LabelScores]: ...
