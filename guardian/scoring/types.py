@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 LABELS: tuple[str, ...] = (
     "toxicity",
@@ -31,3 +31,11 @@ class Model(Protocol):
     languages: frozenset[str]  # ISO 639-1 codes the model covers
 
     def score(self, texts: Sequence[str]) -> list[LabelScores]: ...
+
+
+@runtime_checkable
+class LanguageAwareModel(Model, Protocol):
+    """A model that picks its weights by language (the lite scorer: English and Spanish)."""
+
+    def score_languages(self, texts: Sequence[str], langs: Sequence[str | None]
+                        ) -> list[LabelScores]: ...

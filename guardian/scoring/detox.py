@@ -1,0 +1,584 @@
+"""The Detoxify scorer: Detoxify's own loading code, batched and windowed scoring, `pull`.
+
+Files. `pull` (and `guardian models pull`) leaves, per variant::
+
+    <cache>/<variant>/checkpoint.ckpt   the release checkpoint, byte for byte (hash-checked)
+    <cache>/<variant>/hf/               config.json (num_labels = the checkpoint's outputs)
+                                        and the base model's tokenizer files
+    <cache>/<variant>/manifest.json     where the checkpoint came from: url, file, sha256
+
+An offline install may instead name a checkpoint file and a config directory of that shape
+(GUARDIAN_DETOXIFY_CHECKPOINT and GUARDIAN_DETOXIFY_CONFIG_DIR).
+
+Loading goes through `detoxify.Detoxify(variant, checkpoint=..., huggingface_config_path=...)`.
+Detoxify also builds a config from the checkpoint's `model_type` (e.g. "bert-base-uncased")
+before it uses the config directory; a hub name there would go to the network (here: half a
+minute of retries, then failure). When `model_type` is not a local directory, the checkpoint
+is handed to Detoxify in memory with `model_type` pointing at the config directory, at the
+cost of one transient copy of the weights.
+
+Labels. Each of `LABELS` the checkpoint names gets its sigmoid probability; the others are
+0.0 (the `original` and `*-small` original models have no sexual_explicit). The unbiased and
+multilingual checkpoints have 16 outputs but name 7 classes: the 9 identity outputs (male,
+female, ..., a mention of the identity, not an attack on it) are dropped, as Detoxify drops
+them; folding them into identity_attack would flag texts that merely mention a group.
+
+Long texts are never truncated: a text longer than the window is cut into overlapping token
+windows, each is scored, and each label keeps its maximum over the windows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+from guardian.scoring.types import LABELS, LabelScores
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedTokenizerBase
+
+VARIANTS: tuple[str, ...] = ("original", "unbiased", "multilingual", "original-small",
+                             "unbiased-small")
+MULTILINGUAL_LANGUAGES = frozenset({"en", "fr", "es", "it", "pt", "tr", "ru"})
+CHECKPOINT_FILE = "checkpoint.ckpt"
+CONFIG_DIR = "hf"
+MANIFEST_FILE = "manifest.json"
+# Any one of these beside config.json makes a config directory usable by a tokenizer class.
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "sentencepiece.bpe.model",
+                   "spiece.model")
+# What each release checkpoint declares, for the offline instructions (before any download).
+BASE_MODELS: dict[str, tuple[str, int]] = {
+    "original": ("bert-base-uncased", 6),
+    "unbiased": ("roberta-base", 16),
+    "multilingual": ("xlm-roberta-base", 16),
+    "original-small": ("albert-base-v2", 6),
+    "unbiased-small": ("albert-base-v2", 16),
+}
+MAX_WINDOW = 512  # every Detoxify base model was trained on at most 512 tokens
+DEFAULT_OVERLAP = 64
+# RoBERTa-family models number positions from padding_idx + 1, so fewer fit.
+_OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "camembert"})
+_HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,})\.")  # torch.hub's convention: sha256 prefix
+
+
+class ModelUnavailable(Exception):
+    """Weights cannot be found or fetched; the message says what to do about it."""
+
+
+class LoadedDetoxify(Protocol):
+    """What `DetoxifyModel` needs from a `detoxify.Detoxify` (or a stand-in for one)."""
+
+    # Read-only, so that an object holding e.g. a BertForSequenceClassification matches.
+    @property
+    def model(self) -> torch.nn.Module: ...
+    @property
+    def tokenizer(self) -> PreTrainedTokenizerBase: ...
+    @property
+    def class_names(self) -> Sequence[str]: ...
+
+
+def cached_files(variant: str, cache_dir: Path) -> tuple[Path, Path]:
+    """(checkpoint file, config directory) of `variant` in a `pull` cache."""
+    return (Path(cache_dir) / variant / CHECKPOINT_FILE, Path(cache_dir) / variant / CONFIG_DIR)
+
+
+def _config_dir_complete(config_dir: Path) -> bool:
+    return (config_dir / "config.json").is_file() and any(
+        (config_dir / name).is_file() for name in TOKENIZER_FILES)
+
+
+def available(variant: str, cache_dir: Path) -> bool:
+    """Whether `pull` has left `variant`'s weights in `cache_dir` (nothing is loaded)."""
+    checkpoint, config_dir = cached_files(variant, cache_dir)
+    return checkpoint.is_file() and _config_dir_complete(config_dir)
+
+
+def languages_of(variant: str) -> frozenset[str]:
+    return MULTILINGUAL_LANGUAGES if variant == "multilingual" else frozenset({"en"})
+
+
+class DetoxifyModel:
+    """A loaded Detoxify model implementing `guardian.scoring.types.Model`.
+
+    `DetoxifyModel(variant, checkpoint=..., config_dir=...)` loads explicit files;
+    `DetoxifyModel(variant, cache_dir=...)` loads what `pull` left there;
+    `DetoxifyModel.from_loaded(obj, variant)` wraps an already loaded Detoxify (or any object
+    with `model`, `tokenizer` and `class_names`), e.g. a model built in memory.
+
+    `window` is the most tokens (special tokens included) one forward pass sees; longer texts
+    are scored in windows sharing `overlap` tokens. `quantize` applies dynamic int8
+    quantisation to the Linear layers (faster on CPU; scores move slightly).
+    """
+
+    name = "detoxify"
+
+    def __init__(self, variant: str, *, checkpoint: Path | None = None,
+                 config_dir: Path | None = None, cache_dir: Path | None = None,
+                 quantize: bool = False, batch_size: int = 32, window: int | None = None,
+                 overlap: int | None = None) -> None:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
+        if checkpoint is None:
+            if cache_dir is None:
+                raise ValueError("give checkpoint and config_dir, or cache_dir")
+            checkpoint, config_dir = cached_files(variant, cache_dir)
+            if not available(variant, cache_dir):
+                raise ModelUnavailable(
+                    f"Detoxify {variant} weights are not in {Path(cache_dir) / variant}: run "
+                    f"`guardian models pull {variant}`, or see its message for offline installs.")
+        elif config_dir is None:
+            raise ValueError("an explicit checkpoint needs its config_dir (config.json and "
+                             "tokenizer files)")
+        loaded = load_detoxify(variant, Path(checkpoint), Path(config_dir))
+        self._setup(loaded, variant, checkpoint_version(Path(checkpoint)), quantize=quantize,
+                    batch_size=batch_size, window=window, overlap=overlap)
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedDetoxify, variant: str, *, version: str | None = None,
+                    quantize: bool = False, batch_size: int = 32, window: int | None = None,
+                    overlap: int | None = None) -> DetoxifyModel:
+        """Wrap a loaded model; it is now this object's (quantize changes it in place)."""
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
+        self = cls.__new__(cls)
+        self._setup(loaded, variant, version or f"{_detoxify_version()}+in-memory",
+                    quantize=quantize, batch_size=batch_size, window=window, overlap=overlap)
+        return self
+
+    def _setup(self, loaded: LoadedDetoxify, variant: str, version: str, *, quantize: bool,
+               batch_size: int, window: int | None, overlap: int | None) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        model = loaded.model
+        model.eval()  # Detoxify only switches to eval inside predict()
+        if quantize:
+            model = quantize_dynamic_int8(model)
+            version += "+int8"  # int8 scores differ slightly: say so with every score
+        tokenizer = loaded.tokenizer
+        self.variant = variant
+        self.version = version
+        self.languages = languages_of(variant)
+        self.batch_size = batch_size
+        self.quantized = quantize
+        self._model = model
+        self._tokenizer = tokenizer
+        self._pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        # Column of the model's output for each label in LABELS, or None (always 0.0).
+        columns = {name: i for i, name in enumerate(loaded.class_names)}
+        self._columns = [columns.get(label) for label in LABELS]
+        self._used = sorted({c for c in self._columns if c is not None})
+
+        limit = self.max_window()
+        self.window = limit if window is None else window
+        if not 0 < self.window <= limit:
+            raise ValueError(f"window must be in 1..{limit} tokens for this model")
+        room = self.window - tokenizer.num_special_tokens_to_add(pair=False)
+        if room < 2:
+            raise ValueError("window too small for the special tokens plus 2")
+        self.overlap = min(DEFAULT_OVERLAP, room // 4) if overlap is None else overlap
+        if not 0 <= self.overlap < room:
+            raise ValueError(f"overlap must be in 0..{room - 1} tokens for a {self.window} "
+                             "token window")
+
+    def max_window(self) -> int:
+        """The most tokens one pass can take: 512, or less if the model or tokenizer says so."""
+        config = getattr(self._model, "config", None)
+        limit = MAX_WINDOW
+        positions = getattr(config, "max_position_embeddings", None)
+        if isinstance(positions, int):
+            if getattr(config, "model_type", "") in _OFFSET_POSITIONS:
+                positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
+            limit = min(limit, positions)
+        tokenizer_limit = getattr(self._tokenizer, "model_max_length", None)
+        if isinstance(tokenizer_limit, int) and tokenizer_limit > 0:
+            limit = min(limit, tokenizer_limit)
+        return limit
+
+    def warm_up(self) -> None:
+        """Score one short text, so that the first real batch does not pay for allocation."""
+        self.score(["Guardian warm-up."])
+
+    def windows(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+        """Token ids of every window (special tokens included) and the text each belongs to."""
+        # The fast tokenizer cuts overflow into windows itself: `stride` is the overlap.
+        encoded = self._tokenizer(
+            list(texts), truncation=True, max_length=self.window, stride=self.overlap,
+            return_overflowing_tokens=True, return_attention_mask=False,
+            return_token_type_ids=False, verbose=False)
+        ids: list[list[int]] = encoded["input_ids"]
+        owners: list[int] = encoded["overflow_to_sample_mapping"]
+        return ids, owners
+
+    def score(self, texts: Sequence[str]) -> list[LabelScores]:
+        import torch
+
+        if not texts:
+            return []
+        ids, owners = self.windows(texts)
+        best: list[list[float]] = [[0.0] * len(self._used) for _ in texts]
+        # Longest first, so that each batch pads little.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+        used = torch.tensor(self._used, dtype=torch.long)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                chunk = order[start:start + self.batch_size]
+                width = len(ids[chunk[0]])
+                input_ids = torch.tensor(
+                    [ids[i] + [self._pad_id] * (width - len(ids[i])) for i in chunk],
+                    dtype=torch.long)
+                mask = torch.tensor([[1] * len(ids[i]) + [0] * (width - len(ids[i]))
+                                     for i in chunk], dtype=torch.long)
+                logits = self._model(input_ids=input_ids, attention_mask=mask).logits
+                probs: list[list[float]] = torch.sigmoid(
+                    logits.float().index_select(1, used)).tolist()
+                for i, row in zip(chunk, probs, strict=True):
+                    kept = best[owners[i]]
+                    for j, p in enumerate(row):
+                        kept[j] = max(kept[j], p)
+        where = {c: j for j, c in enumerate(self._used)}
+        return [{label: (0.0 if c is None else min(1.0, max(0.0, row[where[c]])))
+                 for label, c in zip(LABELS, self._columns, strict=True)} for row in best]
+
+
+def quantize_dynamic_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """Dynamic int8 quantisation of the Linear layers, in place.
+
+    torch 2.13 has no non-deprecated built-in for this: torch.ao.quantization warns that it
+    moves to torchao (not a dependency here, and its int8 path is slower on CPU without
+    torch.compile), yet it still works and is what gives the speed-up. Its two warnings
+    are silenced here only.
+    """
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                message=r"torch\.ao\.quantization is deprecated")
+        warnings.filterwarnings("ignore", category=UserWarning,
+                                message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel")
+        from torch.ao.quantization import quantize_dynamic
+
+        quantized: torch.nn.Module = quantize_dynamic(  # type: ignore[no-untyped-call]
+            model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    return quantized
+
+
+def _detoxify_version() -> str:
+    try:
+        return metadata.version("detoxify")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def checkpoint_version(checkpoint: Path) -> str:
+    """detoxify's version + the checkpoint's release name (which carries a hash prefix).
+
+    From the cache's manifest; else the file name when it has a hash in it; else the name
+    plus the first 8 hex digits of its sha256 (a one-off read of the file).
+    """
+    name: str | None = None
+    manifest = checkpoint.parent / MANIFEST_FILE
+    if manifest.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            name = Path(str(json.loads(manifest.read_text(encoding="utf-8"))["file"])).stem
+    if name is None:
+        if _HASH_IN_NAME.search(checkpoint.name):
+            name = checkpoint.stem
+        else:
+            name = f"{checkpoint.stem}-{_sha256(checkpoint)[:8]}"
+    return f"{_detoxify_version()}+{name}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """The checkpoint's contents, tensors memory-mapped where the format allows (cheap).
+
+    Detoxify checkpoints are pickles (weights_only=False, as Detoxify loads them): load only
+    files you trust.
+    """
+    import torch
+
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except RuntimeError:  # the pre-1.6 format cannot be memory-mapped
+        with _legacy_load_warnings():
+            loaded = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(loaded, dict) or "config" not in loaded or "state_dict" not in loaded:
+        raise ModelUnavailable(f"{path} is not a Detoxify checkpoint (no config/state_dict)")
+    return loaded
+
+
+@contextlib.contextmanager
+def _legacy_load_warnings() -> Iterator[None]:
+    # Old-format checkpoints go through torch's TypedStorage path, which warns on use.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning,
+                                message=r"TypedStorage is deprecated")
+        yield
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    # transformers draws a "Loading weights" bar on stderr; a service log is no place for it.
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+def _declared_labels(config_dir: Path) -> int | None:
+    try:
+        config = json.loads((config_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(config.get("id2label"), dict):
+        return len(config["id2label"])
+    num = config.get("num_labels")
+    return num if isinstance(num, int) else None
+
+
+def load_detoxify(variant: str, checkpoint: Path, config_dir: Path) -> Any:
+    """A `detoxify.Detoxify` loaded offline from a checkpoint file and a config directory."""
+    from detoxify import Detoxify  # type: ignore[import-untyped]
+
+    if not checkpoint.is_file():
+        raise ModelUnavailable(f"no Detoxify checkpoint at {checkpoint}")
+    if not _config_dir_complete(config_dir):
+        raise ModelUnavailable(
+            f"{config_dir} needs config.json and the tokenizer files of the checkpoint's base "
+            f"model (one of {', '.join(TOKENIZER_FILES)})")
+    loaded = read_checkpoint(checkpoint)
+    args = loaded["config"]["arch"]["args"]
+    # With a config directory, Detoxify takes the model's shape from its config.json: a
+    # config saved with the base model's default 2 labels would fail on the classifier.
+    declared = _declared_labels(config_dir)
+    if declared is not None and declared != args["num_classes"]:
+        raise ModelUnavailable(
+            f"{config_dir / 'config.json'} declares {declared} labels but the checkpoint has "
+            f"{args['num_classes']} outputs: save the config with "
+            f"num_labels={args['num_classes']} (`guardian models pull` does)")
+    source: str | IO[bytes] = str(checkpoint)
+    if not Path(str(args["model_type"])).is_dir():
+        source = _with_local_model_type(loaded, config_dir)
+    del loaded, args  # let go of the memory map before Detoxify reads the file itself
+    with _quiet_transformers(), _legacy_load_warnings():
+        return Detoxify(variant, checkpoint=source, huggingface_config_path=str(config_dir),
+                        device="cpu")
+
+
+def _with_local_model_type(loaded: dict[str, Any], config_dir: Path) -> IO[bytes]:
+    import torch
+
+    config = dict(loaded["config"])
+    config["arch"] = {**config["arch"],
+                      "args": {**config["arch"]["args"], "model_type": str(config_dir)}}
+    buffer = io.BytesIO()
+    torch.save({**loaded, "config": config}, buffer)
+    buffer.seek(0)
+    return buffer
+
+
+# --- pull -----------------------------------------------------------------------------------
+
+
+def offline_instructions(variant: str, cache_dir: Path, url: str) -> str:
+    checkpoint, config_dir = cached_files(variant, cache_dir)
+    base, outputs = BASE_MODELS.get(variant, ("the checkpoint's model_type", 0))
+    labels = f" with num_labels={outputs}" if outputs else ""
+    return (
+        f"To install it offline, download on a machine with network access and copy here: "
+        f"either that machine's whole `guardian models pull {variant}` result "
+        f"({Path(cache_dir) / variant}), or the checkpoint {url} saved as {checkpoint} plus "
+        f"the Hugging Face config{labels} and tokenizer files of {base} "
+        f"(config.json, tokenizer.json or vocab files) in {config_dir}/. The two files can "
+        f"also live anywhere: set GUARDIAN_DETOXIFY_CHECKPOINT to the checkpoint file and "
+        f"GUARDIAN_DETOXIFY_CONFIG_DIR to the config directory.")
+
+
+def pull(variant: str, cache_dir: Path, *, progress: bool = True, url: str | None = None,
+         timeout: float = 30.0, force: bool = False) -> Path:
+    """Download `variant` into `<cache_dir>/<variant>/`; return that directory.
+
+    The checkpoint comes from Detoxify's release URL (or `url`), is checked against the hash
+    prefix in its file name and renamed into place only when complete; the base model's
+    config and tokenizer are fetched with transformers and saved beside it, again through a
+    temporary directory. What is already there is kept unless `force`. Raises
+    `ModelUnavailable` when the network cannot be reached, with offline instructions.
+    """
+    from detoxify.detoxify import MODEL_URLS  # type: ignore[import-untyped]
+
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
+    source = url or str(MODEL_URLS[variant])
+    target = Path(cache_dir) / variant
+    target.mkdir(parents=True, exist_ok=True)
+    checkpoint, config_dir = cached_files(variant, cache_dir)
+    manifest = _read_manifest(target / MANIFEST_FILE)
+    if force or not checkpoint.is_file() or manifest.get("url") != source:
+        sha256 = _download(source, checkpoint, timeout=timeout, progress=progress,
+                           on_network_error=lambda reason: ModelUnavailable(
+                               f"Cannot download the Detoxify {variant} model here: {source} "
+                               f"is unreachable ({reason}). "
+                               + offline_instructions(variant, cache_dir, source)))
+        _write_atomic(target / MANIFEST_FILE, json.dumps(
+            {"variant": variant, "url": source, "file": source.rsplit("/", 1)[-1],
+             "sha256": sha256, "detoxify": _detoxify_version()}, indent=2).encode() + b"\n")
+    if force or not _config_dir_complete(config_dir):
+        _fetch_config(variant, cache_dir, source, progress=progress)
+    return target
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class _Progress:
+    """A one-line progress display on stderr, redrawn at most twice a second."""
+
+    def __init__(self, label: str, total: int, enabled: bool) -> None:
+        self.label, self.total, self.enabled = label, total, enabled
+        self.done = 0
+        self._shown = 0.0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.enabled and now - self._shown >= 0.5:
+            self._shown = now
+            self._draw()
+
+    def _draw(self, end: str = "") -> None:
+        mb = self.done / 1e6
+        if self.total:
+            share = self.done / self.total
+            line = f"{self.label}: {mb:.1f}/{self.total / 1e6:.1f} MB ({share:.0%})"
+        else:
+            line = f"{self.label}: {mb:.1f} MB"
+        sys.stderr.write(f"\r{line}{end}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self._draw("\n")
+
+
+_NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError,
+                   http.client.HTTPException)
+
+
+def _download(url: str, dest: Path, *, timeout: float, progress: bool,
+              on_network_error: Callable[[str], Exception]) -> str:
+    """Stream `url` into `dest` through a temporary file; return the sha256 hex digest."""
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"only http(s) URLs can be pulled, not {url!r}")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+        url, headers={"User-Agent": "guardian-models-pull"})
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}-", suffix=".part", dir=dest.parent)
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
+                    bar = _Progress(f"{dest.parent.name} {url.rsplit('/', 1)[-1]}",
+                                    int(response.headers.get("Content-Length") or 0), progress)
+                    while block := response.read(1 << 20):
+                        out.write(block)
+                        digest.update(block)
+                        bar.update(len(block))
+                    bar.close()
+            except _NETWORK_ERRORS as exc:
+                reason = getattr(exc, "reason", None) or exc
+                raise on_network_error(f"{type(exc).__name__}: {reason}") from exc
+            out.flush()
+            os.fsync(out.fileno())
+        sha256 = digest.hexdigest()
+        expected = _HASH_IN_NAME.search(url.rsplit("/", 1)[-1])
+        if expected and not sha256.startswith(expected.group(1)):
+            raise ModelUnavailable(f"the file downloaded from {url} has sha256 {sha256[:12]}…, "
+                                   f"not {expected.group(1)}…: a damaged or changed download; "
+                                   "nothing was kept, try again")
+        os.replace(tmp, dest)
+        return sha256
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _fetch_config(variant: str, cache_dir: Path, url: str, *, progress: bool) -> None:
+    """Save the base model's config (with the checkpoint's label count) and tokenizer."""
+    import transformers
+
+    checkpoint, config_dir = cached_files(variant, cache_dir)
+    args = read_checkpoint(checkpoint)["config"]["arch"]["args"]
+    model_class = getattr(transformers, args["model_name"])
+    tokenizer_class = getattr(transformers, args["tokenizer_name"])
+    staging = Path(tempfile.mkdtemp(prefix=f".{CONFIG_DIR}-", dir=config_dir.parent))
+    try:
+        if progress:
+            sys.stderr.write(f"{variant}: config and tokenizer of {args['model_type']}\n")
+        try:
+            config = model_class.config_class.from_pretrained(
+                args["model_type"], num_labels=args["num_classes"])
+            tokenizer = tokenizer_class.from_pretrained(args["model_type"])
+        except OSError as exc:  # transformers reports an unreachable hub as OSError
+            raise ModelUnavailable(
+                f"Cannot download the Detoxify {variant} model's config and tokenizer "
+                f"({args['model_type']}) here: {exc}. "
+                + offline_instructions(variant, cache_dir, url)) from exc
+        config.save_pretrained(str(staging))
+        tokenizer.save_pretrained(str(staging))
+        # Swap directories: a reader sees the old complete one or the new complete one.
+        old = config_dir.with_name(f".{CONFIG_DIR}-old-{os.getpid()}")
+        if config_dir.exists():
+            config_dir.rename(old)
+        staging.rename(config_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,113 @@
+"""Assessment of texts: language, normalisation, model, lexicons and rules, level, mask.
+
+`Assessor.assess` is synchronous and CPU-bound: the pipeline runs it in an executor so the
+event loop never blocks. It reads no clock and does no I/O beyond the model it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from guardian.policy.harassment import HarassmentPolicy, Level
+from guardian.scoring.language import detect
+from guardian.scoring.level import judge, leave_one_out, mask
+from guardian.scoring.normalise import normalise
+from guardian.scoring.rules import CompiledRules, compile_rules
+from guardian.scoring.types import LabelScores, LanguageAwareModel, Model
+
+
+@dataclass(frozen=True)
+class ScorerInfo:
+    name: str
+    variant: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    labels: LabelScores
+    level: Level
+    reasons: tuple[str, ...]
+    masked_text: str
+    lang: str | None
+    lang_confidence: float
+    covered: bool
+    scorer: ScorerInfo
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "labels": {k: round(v, 4) for k, v in self.labels.items()},
+            "level": self.level,
+            "reasons": list(self.reasons),
+            "lang": self.lang,
+            "lang_confidence": round(self.lang_confidence, 3),
+            "covered": self.covered,
+            "scorer": {"name": self.scorer.name, "variant": self.scorer.variant,
+                       "version": self.scorer.version},
+        }
+
+
+@dataclass
+class Assessor:
+    """Scores and judges texts with one model and one harassment policy."""
+
+    model: Model
+    policy: HarassmentPolicy = field(default_factory=HarassmentPolicy)
+    # Languages the town expects (language detection chooses among these first).
+    languages: Sequence[str] = ("es", "en")
+    # Staff names and handles (normalised): a phone number next to one is personal data.
+    protected: Sequence[str] = ()
+    # Leave-one-word-out masking when no lexicon word explains an abusive verdict.
+    attribution: bool = True
+
+    def __post_init__(self) -> None:
+        self._rules: CompiledRules = compile_rules(self.policy)
+        self.info = ScorerInfo(self.model.name, self.model.variant, self.model.version)
+
+    def _model_scores(self, texts: Sequence[str], langs: Sequence[str | None]
+                      ) -> list[LabelScores]:
+        if isinstance(self.model, LanguageAwareModel):
+            return self.model.score_languages(texts, langs)
+        return self.model.score(texts)
+
+    def _toxicity(self, variants: list[str], *, lang: str | None) -> list[float]:
+        scores = self._model_scores([normalise(v, lang=lang).text for v in variants],
+                                    [lang] * len(variants))
+        return [s["toxicity"] for s in scores]
+
+    def assess(self, texts: Sequence[str], hints: Sequence[str | None] | None = None
+               ) -> list[Assessment]:
+        hints = hints if hints is not None else [None] * len(texts)
+        detected = [detect(text, candidates=None, hint=hint) for text, hint in
+                    zip(texts, hints, strict=True)]
+        langs = [d.lang for d in detected]
+        normalised = [normalise(text, lang=lang) for text, lang in
+                      zip(texts, langs, strict=True)]
+        scores = self._model_scores([n.text for n in normalised], langs)
+        results = []
+        for text, found, norm, model_scores in zip(texts, detected, normalised, scores,
+                                                   strict=True):
+            lang = found.lang
+            matches = self._rules.match(norm.text, lang=lang, protected=self.protected)
+            judgement = judge(model_scores, matches, self.policy.thresholds)
+            spans = [(*norm.original_span(m.start, m.end), m.kind) for m in matches
+                     if m.rule is None or m.rule.mask]
+            reasons = list(judgement.reasons)
+            if self.attribution and not spans and judgement.level in ("abusive", "threat"):
+                words = leave_one_out(text, partial(self._toxicity, lang=lang))
+                spans = [(start, end, "insult") for start, end in words]
+                if words:
+                    reasons.append(f"masked {len(words)} word(s) found by leaving each out")
+            covered = lang is None or lang in self.model.languages
+            if not covered:
+                reasons.append(f"language {lang} is not covered by the {self.model.name} "
+                               "scorer: scores are unreliable")
+            results.append(Assessment(
+                labels=judgement.labels, level=judgement.level, reasons=tuple(reasons),
+                masked_text=mask(text, spans, lang), lang=lang,
+                lang_confidence=found.confidence, covered=covered, scorer=self.info,
+            ))
+        return results

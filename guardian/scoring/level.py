@@ -1,0 +1,122 @@
+"""From label scores and matches to a harassment level, reasons, and the masked text. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from guardian.policy.harassment import LEVELS, Level, Thresholds
+from guardian.scoring.rules import Match
+from guardian.scoring.types import LABELS, LabelScores
+
+# What a lexicon word alone is worth: an insult aimed at someone is abusive, a swear word
+# is rude (with the default thresholds).
+LEXICON_RAISE = {"insult": 0.75, "obscene": 0.6, "identity_attack": 0.6, "threat": 0.6,
+                 "sexual_explicit": 0.65}
+
+PLACEHOLDERS = {
+    "es": {"insult": "[insulto]", "obscene": "[grosería]", "threat": "[amenaza]",
+           "identity_attack": "[ataque]", "sexual_explicit": "[acoso]",
+           "personal_data": "[dato personal]", "toxicity": "[insulto]",
+           "severe_toxicity": "[insulto]"},
+    "en": {"insult": "[insult]", "obscene": "[obscenity]", "threat": "[threat]",
+           "identity_attack": "[attack]", "sexual_explicit": "[harassment]",
+           "personal_data": "[personal data]", "toxicity": "[insult]",
+           "severe_toxicity": "[insult]"},
+}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    labels: LabelScores
+    level: Level
+    reasons: tuple[str, ...]
+
+
+def judge(model_scores: LabelScores, matches: Sequence[Match], thresholds: Thresholds
+          ) -> Judgement:
+    """Raise labels by matches, then take the highest level any label reaches."""
+    labels = {label: float(model_scores.get(label, 0.0)) for label in LABELS}
+    reasons: list[str] = []
+    forced: Level = "none"
+    for match in matches:
+        if match.rule is not None:
+            for label, value in match.rule.raise_labels.items():
+                labels[label] = max(labels[label], value)
+            if match.rule.level is not None and _rank(match.rule.level) > _rank(forced):
+                forced = match.rule.level
+            what = match.rule.description or match.kind
+            reasons.append(f"rule {match.rule.id} matched ({what})")
+        elif match.kind in LEXICON_RAISE:
+            labels[match.kind] = max(labels[match.kind], LEXICON_RAISE[match.kind])
+            reasons.append(f"{match.source} word matched")
+    level: Level = forced
+    for candidate in ("rude", "abusive", "threat"):
+        for label, threshold in getattr(thresholds, candidate).items():
+            if labels.get(label, 0.0) >= threshold and _rank(candidate) > _rank(level):
+                level = candidate
+                reasons.append(f"{label} {labels[label]:.2f} ≥ {candidate} threshold "
+                               f"{threshold:.2f}")
+    if forced != "none":
+        reasons.append(f"level {forced} set by rule")
+    return Judgement(labels=labels, level=level, reasons=tuple(dict.fromkeys(reasons)))
+
+
+def _rank(level: str) -> int:
+    return LEVELS.index(level)  # type: ignore[arg-type,unused-ignore]
+
+
+def mask(original: str, spans: Sequence[tuple[int, int, str]], lang: str | None) -> str:
+    """Replace each (start, end, kind) span of the original text by a placeholder.
+
+    Overlapping spans merge, keeping the first kind; the rest of the text stays as written,
+    so the request is still readable.
+    """
+    if not spans:
+        return original
+    words = PLACEHOLDERS.get(lang or "", PLACEHOLDERS["es"])
+    merged: list[tuple[int, int, str]] = []
+    for start, end, kind in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            first_start, first_end, first_kind = merged[-1]
+            merged[-1] = (first_start, max(first_end, end), first_kind)
+        else:
+            merged.append((start, end, kind))
+    out: list[str] = []
+    cursor = 0
+    for start, end, kind in merged:
+        out.append(original[cursor:start])
+        out.append(words.get(kind, words["insult"]))
+        cursor = end
+    out.append(original[cursor:])
+    return "".join(out)
+
+
+def words_with_offsets(text: str) -> list[tuple[int, int]]:
+    """Whitespace-separated words of `text`, as (start, end)."""
+    spans: list[tuple[int, int]] = []
+    start = None
+    for index, char in enumerate(text):
+        if char.isspace():
+            if start is not None:
+                spans.append((start, index))
+                start = None
+        elif start is None:
+            start = index
+    if start is not None:
+        spans.append((start, len(text)))
+    return spans
+
+
+def leave_one_out(text: str, score: Callable[[list[str]], list[float]], *,
+                  max_words: int = 40, min_drop: float = 0.25) -> list[tuple[int, int]]:
+    """Words whose removal lowers the toxicity most: the spans to mask when no lexicon word
+    explains a model's verdict. One model call with every variant (batched)."""
+    words = words_with_offsets(text)
+    if not words or len(words) > max_words:
+        return []
+    variants = [text] + [text[:s] + text[e:] for s, e in words]
+    scores = score(variants)
+    base = scores[0]
+    return [span for span, value in zip(words, scores[1:], strict=True)
+            if base - value >= min_drop and base - value >= 0.5 * base]

@@ -1,0 +1,82 @@
+"""Which scorer runs: Detoxify when its weights are present, else lite, and we say so."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from guardian.config import Settings
+from guardian.errors import ScorerUnavailable
+from guardian.scoring.types import Model
+
+log = logging.getLogger(__name__)
+__all__ = ["ScorerStatus", "ScorerUnavailable", "load_model"]
+
+
+@dataclass(frozen=True)
+class ScorerStatus:
+    choice: str
+    active: str
+    variant: str
+    version: str
+    languages: tuple[str, ...]
+    warning: str | None = None
+    limitations: str | None = None
+
+
+def fix_command(settings: Settings) -> str:
+    return f"guardian models pull {settings.detoxify_variant}"
+
+
+def detoxify_present(settings: Settings) -> bool:
+    # Imported here, like the models below: torch takes seconds to import.
+    import guardian.scoring.detox as detox
+
+    if settings.detoxify_checkpoint is not None:
+        return settings.detoxify_checkpoint.is_file() and bool(
+            settings.detoxify_config_dir and settings.detoxify_config_dir.is_dir())
+    return detox.available(settings.detoxify_variant, settings.models_dir)
+
+
+def _load_detoxify(settings: Settings) -> Model:
+    import guardian.scoring.detox as detox
+
+    if not detoxify_present(settings):
+        where = (str(settings.detoxify_checkpoint) if settings.detoxify_checkpoint
+                 else str(settings.models_dir / settings.detoxify_variant))
+        raise ScorerUnavailable(
+            f"Detoxify {settings.detoxify_variant} weights are not at {where}: run "
+            f"`{fix_command(settings)}` (or set GUARDIAN_DETOXIFY_CHECKPOINT and "
+            "GUARDIAN_DETOXIFY_CONFIG_DIR for an offline copy).")
+    model = detox.DetoxifyModel(
+        settings.detoxify_variant,
+        checkpoint=settings.detoxify_checkpoint,
+        config_dir=settings.detoxify_config_dir,
+        cache_dir=settings.models_dir,
+        quantize=settings.detoxify_quantize,
+    )
+    model.warm_up()
+    return model
+
+
+def load_model(settings: Settings, choice: str | None = None) -> tuple[Model, ScorerStatus]:
+    """Load the scorer once (and warm it); `choice` overrides GUARDIAN_SCORER."""
+    from guardian.scoring.lite import LIMITATIONS, LiteModel
+
+    wanted = choice or settings.scorer
+    warning = None
+    if wanted in ("auto", "detoxify"):
+        try:
+            model = _load_detoxify(settings)
+        except ScorerUnavailable as exc:
+            if wanted == "detoxify":
+                raise
+            warning = (f"{exc} Until then the lite scorer runs. {LIMITATIONS}")
+            log.warning("scorer: %s", warning)
+        else:
+            return model, ScorerStatus(wanted, model.name, model.variant, model.version,
+                                       tuple(sorted(model.languages)))
+    lite = LiteModel()
+    return lite, ScorerStatus(wanted, lite.name, lite.variant, lite.version,
+                              tuple(sorted(lite.languages)), warning=warning,
+                              limitations=LIMITATIONS)

@@ -1,0 +1,270 @@
+"""DetoxifyModel on tiny random checkpoints, loaded through Detoxify's own code; `pull` offline."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from guardian.scoring import detox
+from guardian.scoring.detox import DetoxifyModel, ModelUnavailable
+from guardian.scoring.types import LABELS, LabelScores, Model
+from tests.detoxify_tiny import TinyVariant, build_tiny_checkpoint, tiny_words
+
+WORDS = tiny_words()
+SHORT = ["kalomi ne", "", "Sato rukami, vize!", " ".join(WORDS[:9]),
+         "Un texto corto en español.", " ".join(WORDS[50:60])]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    root = tmp_path_factory.mktemp("tiny")
+    return {v: build_tiny_checkpoint(root, v) for v in ("original", "multilingual")}
+
+
+@pytest.fixture(scope="module")
+def models(tiny: dict[str, tuple[Path, Path]]) -> dict[str, DetoxifyModel]:
+    return {v: DetoxifyModel(v, checkpoint=ck, config_dir=cd) for v, (ck, cd) in tiny.items()}
+
+
+def assert_valid(scores: list[LabelScores], count: int) -> None:
+    assert len(scores) == count
+    for row in scores:
+        assert tuple(row) == LABELS
+        assert all(isinstance(p, float) and 0.0 <= p <= 1.0 for p in row.values())
+
+
+def assert_close(a: list[LabelScores], b: list[LabelScores], tol: float = 1e-5) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        for label in LABELS:
+            assert abs(x[label] - y[label]) <= tol, (label, x[label], y[label])
+
+
+@pytest.mark.parametrize("variant", ["original", "multilingual"])
+def test_scores_every_label_in_range(models: dict[str, DetoxifyModel], variant: str) -> None:
+    model: Model = models[variant]
+    assert model.name == "detoxify" and model.variant == variant
+    assert model.version.startswith("0.") and f"+{variant}-" in model.version
+    scores = model.score(SHORT)
+    assert_valid(scores, len(SHORT))
+    assert model.score([]) == []
+    if variant == "original":  # the original checkpoint has no sexual_explicit head
+        assert all(row["sexual_explicit"] == 0.0 for row in scores)
+        assert model.languages == frozenset({"en"})
+    else:
+        assert all(row["sexual_explicit"] > 0.0 for row in scores)
+        assert model.languages == frozenset({"en", "fr", "es", "it", "pt", "tr", "ru"})
+
+
+@pytest.mark.parametrize("variant", ["original", "multilingual"])
+def test_matches_detoxify_predict(tiny: dict[str, tuple[Path, Path]],
+                                  models: dict[str, DetoxifyModel], variant: str) -> None:
+    # Same numbers as Detoxify's own predict(), each under its own label name.
+    reference = detox.load_detoxify(variant, *tiny[variant]).predict(SHORT)
+    ours = models[variant].score(SHORT)
+    for label, column in reference.items():
+        for i, row in enumerate(ours):
+            assert abs(row[label] - column[i]) <= 1e-5
+
+
+@pytest.mark.parametrize("variant", ["original", "multilingual"])
+def test_batched_equals_one_by_one(tiny: dict[str, tuple[Path, Path]], variant: str) -> None:
+    model = DetoxifyModel(variant, checkpoint=tiny[variant][0], config_dir=tiny[variant][1],
+                          batch_size=3, window=24)
+    texts = [*SHORT, " ".join(WORDS[:70]), " ".join(reversed(WORDS[:45]))]
+    batched = model.score(texts)
+    assert_valid(batched, len(texts))
+    assert_close(batched, [model.score([t])[0] for t in texts])
+
+
+def test_long_text_keeps_the_maximum_of_its_windows(tiny: dict[str, tuple[Path, Path]]) -> None:
+    # In the tiny BERT vocabulary every word is one token, so windows are runs of words.
+    model = DetoxifyModel("original", checkpoint=tiny["original"][0],
+                          config_dir=tiny["original"][1], window=16, overlap=4)
+    words = WORDS[:100]
+    ids, owners = model.windows([" ".join(words)])
+    room, step = 16 - 2, 16 - 2 - 4
+    starts = list(range(0, len(words) - 4, step))
+    assert owners == [0] * len(starts) and len(ids) == len(starts) == 10
+    assert all(len(window) <= 16 for window in ids)
+    parts = model.score([" ".join(words[s:s + room]) for s in starts])
+    whole = model.score([" ".join(words)])[0]
+    for label in LABELS:
+        assert abs(whole[label] - max(p[label] for p in parts)) <= 1e-5
+    # Not a truncation: later windows raise some labels above the first window's score.
+    assert any(whole[label] > parts[0][label] + 1e-4 for label in LABELS)
+
+
+def test_long_multilingual_text_is_windowed(tiny: dict[str, tuple[Path, Path]]) -> None:
+    model = DetoxifyModel("multilingual", checkpoint=tiny["multilingual"][0],
+                          config_dir=tiny["multilingual"][1], window=16, overlap=4)
+    text = " ".join(WORDS[:80])
+    ids, _ = model.windows([text])
+    assert len(ids) > 3 and all(len(w) <= 16 for w in ids)
+    assert_valid(model.score([text, "ka"]), 2)
+
+
+def test_default_window_follows_the_model(models: dict[str, DetoxifyModel]) -> None:
+    # The tiny models have 128 positions (XLM-R: 130, less its padding offset of 2).
+    assert models["original"].window == models["multilingual"].window == 128
+    with pytest.raises(ValueError, match="window"):
+        DetoxifyModel.from_loaded(_Loaded(models["original"]), "original", window=129)
+
+
+class _Loaded:
+    """A Detoxify-like object around another model's parts (exercises from_loaded)."""
+
+    def __init__(self, model: DetoxifyModel) -> None:
+        self.model = model._model
+        self.tokenizer = model._tokenizer
+        self.class_names = ["toxicity", "severe_toxicity", "obscene", "threat", "insult",
+                            "identity_attack"]
+
+
+@pytest.mark.parametrize("variant", ["original", "multilingual"])
+def test_quantized_scores_stay_valid(tiny: dict[str, tuple[Path, Path]],
+                                     models: dict[str, DetoxifyModel], variant: str) -> None:
+    import torch
+
+    model = DetoxifyModel(variant, checkpoint=tiny[variant][0], config_dir=tiny[variant][1],
+                          quantize=True, window=32)
+    assert model.quantized and model.version.endswith("+int8")
+    assert not any(type(m) is torch.nn.Linear for m in model._model.modules())
+    texts = [*SHORT, " ".join(WORDS[:90])]
+    scores = model.score(texts)
+    assert_valid(scores, len(texts))
+    # Same model, coarser arithmetic: scores move a little (more in a random tiny model).
+    full = models[variant].score(texts)
+    diffs = [abs(q[label] - f[label]) for q, f in zip(scores, full, strict=True)
+             for label in LABELS]
+    assert sum(diffs) / len(diffs) < 0.05
+    model.warm_up()
+
+
+def _as_cache(cache: Path, variant: str, checkpoint: Path, config_dir: Path) -> None:
+    target = cache / variant
+    target.mkdir(parents=True)
+    shutil.copy(checkpoint, target / "checkpoint.ckpt")
+    shutil.copytree(config_dir, target / "hf")
+
+
+def test_available_and_cache_loading(tiny: dict[str, tuple[Path, Path]],
+                                     tmp_path: Path) -> None:
+    assert not detox.available("original", tmp_path)
+    with pytest.raises(ModelUnavailable, match="guardian models pull original"):
+        DetoxifyModel("original", cache_dir=tmp_path)
+    _as_cache(tmp_path, "original", *tiny["original"])
+    assert detox.available("original", tmp_path)
+    assert not detox.available("multilingual", tmp_path)
+    (tmp_path / "original" / "hf" / "config.json").unlink()  # half a copy is not enough
+    assert not detox.available("original", tmp_path)
+    shutil.copy(tiny["original"][1] / "config.json", tmp_path / "original" / "hf")
+    (tmp_path / "original" / "manifest.json").write_text(json.dumps(
+        {"file": "toxic_original-c1212f89.ckpt"}))
+    model = DetoxifyModel("original", cache_dir=tmp_path)
+    assert model.version.endswith("+toxic_original-c1212f89")
+    assert_valid(model.score(SHORT), len(SHORT))
+
+
+def test_config_with_the_wrong_label_count_is_refused(tiny: dict[str, tuple[Path, Path]],
+                                                      tmp_path: Path) -> None:
+    config_dir = tmp_path / "hf"
+    shutil.copytree(tiny["original"][1], config_dir)
+    config = json.loads((config_dir / "config.json").read_text())
+    config["id2label"] = {"0": "LABEL_0", "1": "LABEL_1"}
+    (config_dir / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelUnavailable, match="declares 2 labels but the checkpoint has 6"):
+        DetoxifyModel("original", checkpoint=tiny["original"][0], config_dir=config_dir)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def test_pull_offline_fails_fast_and_plainly(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/toxic_original-c1212f89.ckpt"
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable) as caught:
+        detox.pull("original", tmp_path, progress=False, url=url, timeout=2)
+    assert time.monotonic() - started < 5
+    message = str(caught.value)
+    assert message.startswith("Cannot download the Detoxify original model here")
+    for needed in (url, str(tmp_path / "original" / "checkpoint.ckpt"),
+                   str(tmp_path / "original" / "hf"), "bert-base-uncased", "num_labels=6",
+                   "GUARDIAN_DETOXIFY_CHECKPOINT", "GUARDIAN_DETOXIFY_CONFIG_DIR"):
+        assert needed in message
+    assert list((tmp_path / "original").iterdir()) == []  # no partial file left behind
+    assert not detox.available("original", tmp_path)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A loopback HTTP server over a directory: stands in for the release downloads."""
+    root = tmp_path / "www"
+    root.mkdir()
+
+    def handler(*args: object, **kwargs: object) -> _Quiet:
+        return _Quiet(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("variant", ["original", "multilingual"])
+def test_pull_over_loopback_fills_the_cache(serve: tuple[Path, str], tmp_path: Path,
+                                            variant: TinyVariant) -> None:
+    root, base = serve
+    # model_type is a local directory here, so the "hub" part of pull also works offline.
+    checkpoint, _ = build_tiny_checkpoint(tmp_path / "src", variant, local_model_type=True)
+    sha = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    name = f"tiny_{variant}-{sha[:8]}.ckpt"
+    shutil.copy(checkpoint, root / name)
+    cache = tmp_path / "cache"
+    assert detox.pull(variant, cache, progress=False, url=f"{base}/{name}") == cache / variant
+    assert detox.available(variant, cache)
+    assert (cache / variant / "checkpoint.ckpt").read_bytes() == checkpoint.read_bytes()
+    manifest = json.loads((cache / variant / "manifest.json").read_text())
+    assert manifest["file"] == name and manifest["sha256"] == sha
+    assert sorted(p.name for p in (cache / variant).iterdir()) == [
+        "checkpoint.ckpt", "hf", "manifest.json"]
+    model = DetoxifyModel(variant, cache_dir=cache)
+    assert model.version.endswith(f"+tiny_{variant}-{sha[:8]}")
+    assert_valid(model.score(SHORT), len(SHORT))
+    # Already there: a second pull downloads nothing (the server no longer has the file).
+    (root / name).unlink()
+    detox.pull(variant, cache, progress=False, url=f"{base}/{name}")
+
+
+def test_pull_refuses_a_file_that_does_not_match_its_hash(serve: tuple[Path, str],
+                                                          tmp_path: Path) -> None:
+    root, base = serve
+    checkpoint, _ = build_tiny_checkpoint(tmp_path / "src", "original", local_model_type=True)
+    shutil.copy(checkpoint, root / "toxic_original-c1212f89.ckpt")
+    with pytest.raises(ModelUnavailable, match="damaged or changed download"):
+        detox.pull("original", tmp_path / "cache", progress=False,
+                   url=f"{base}/toxic_original-c1212f89.ckpt")
+    assert list((tmp_path / "cache" / "original").iterdir()) == []
