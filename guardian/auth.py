@@ -27,6 +27,12 @@ class Principal:
     token_id: int
     name: str
     role: Role
+    staff_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"{self.role.value}:{self.name}"
 
 
 def hash_token(token: str) -> str:
@@ -37,14 +43,19 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-async def create_token(*, engine: AsyncEngine, name: str, role: Role) -> tuple[int, str]:
-    """Store a new token; return its id and the token itself (shown once, never stored)."""
+async def create_token(*, engine: AsyncEngine, name: str, role: Role,
+                       staff_id: str | None = None) -> tuple[int, str]:
+    """Store a new token; return its id and the token itself (shown once, never stored).
+
+    A `staff` token names the member of staff it belongs to (`staff_id`), so that the
+    person sees their own duty and can propose and accept swaps.
+    """
     token = new_token()
     async with engine.begin() as conn:
         result = await conn.execute(
             insert(tokens_table).values(
                 name=name, role=role.value, token_hash=hash_token(token),
-                prefix=token[: len(TOKEN_PREFIX) + 4], created_at=utcnow(),
+                prefix=token[: len(TOKEN_PREFIX) + 4], created_at=utcnow(), staff_id=staff_id,
             ).returning(tokens_table.c.id)
         )
         token_id = int(result.scalar_one())
@@ -94,13 +105,14 @@ class TokenVerifier:
         c = tokens_table.c
         async with self._engine.connect() as conn:
             row = (await conn.execute(
-                select(c.id, c.name, c.role, c.token_hash)
+                select(c.id, c.name, c.role, c.token_hash, c.staff_id)
                 .where(c.token_hash == digest, c.revoked_at.is_(None))
             )).first()
         if row is None or not hmac.compare_digest(row.token_hash, digest):
             self._cache.pop(digest, None)
             return None
-        principal = Principal(token_id=row.id, name=row.name, role=Role(row.role))
+        principal = Principal(token_id=row.id, name=row.name, role=Role(row.role),
+                              staff_id=row.staff_id)
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[digest] = (now + self._cache_seconds, principal)

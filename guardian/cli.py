@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 from aiohttp import web
 
 from guardian import __version__
 from guardian.auth import create_token, hash_token, list_tokens, revoke_token
-from guardian.config import SETTINGS, Settings, load_settings
-from guardian.errors import ConfigError
+from guardian.config import DETOXIFY_VARIANTS, SETTINGS, Settings, load_settings
+from guardian.errors import ConfigError, ScorerUnavailable
 from guardian.pipeline import Worker
 from guardian.policy.loader import load_policy
+from guardian.scoring.select import ScorerStatus, load_model
 from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import current_revision, head_revision, upgrade
 from guardian.storage.models import Role
+
+if TYPE_CHECKING:
+    from guardian.policy.model import Policy
+    from guardian.schedule import Override
+    from guardian.scoring.engine import Assessor
 
 T = TypeVar("T")
 DEV_TOKEN_FILE = Path("var/dev-admin.token")
@@ -91,9 +100,14 @@ def serve(host: str | None, port: int | None, no_migrate: bool, no_worker: bool)
     port = port or settings.port
     if settings.development:
         _run(lambda: _development_hint(settings, host, port, migrate=not no_migrate))
-    app = init_app(settings, migrate=not no_migrate, run_worker=not no_worker)
-    web.run_app(app, host=host, port=port, print=None,
-                access_log=logging.getLogger("guardian.access"))
+    app = init_app(settings, migrate=not no_migrate, run_worker=not no_worker,
+                   handle_signals=True)
+    try:
+        web.run_app(app, host=host, port=port, print=None,
+                    access_log=logging.getLogger("guardian.access"))
+    except ScorerUnavailable as exc:
+        click.echo(f"Guardian cannot start: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 def _read_dev_token() -> str:
@@ -142,14 +156,23 @@ def worker(concurrency: int) -> None:
 
     On PostgreSQL start as many as you like, on as many machines: they share the queue.
     """
-    from guardian.web.app import worker_config
+    from guardian.scoring.stage import ScoringState, assessor_for
+    from guardian.web.app import pipeline_handlers, worker_config
 
     settings = _settings()
     _logging(settings)
 
     async def run() -> None:
         engine = create_engine(settings.database_url)
-        workers = [Worker(engine, config=worker_config(settings))
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardian-scoring")
+        model, status = await asyncio.get_running_loop().run_in_executor(
+            executor, load_model, settings)
+        _warn_scorer(status)
+        loaded = load_policy(settings.policies_dir)
+        scoring = ScoringState(model=model, executor=executor,
+                               assessor=assessor_for(model, loaded.policy))
+        workers = [Worker(engine, handlers=pipeline_handlers(scoring),
+                          config=worker_config(settings))
                    for _ in range(concurrency)]
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -157,6 +180,7 @@ def worker(concurrency: int) -> None:
         try:
             await asyncio.gather(*(w.run() for w in workers))
         finally:
+            executor.shutdown(wait=False, cancel_futures=True)
             await engine.dispose()
 
     asyncio.run(run())
@@ -216,15 +240,28 @@ def tokens() -> None:
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
               help="What the token may do.")
 @click.option("--name", required=True, help="Who or what uses it, e.g. `mastodon-feed`.")
-def tokens_create(role: str, name: str) -> None:
+@click.option("--staff", "staff_id", default=None,
+              help="For a staff token: the person's id in the policies (required).")
+def tokens_create(role: str, name: str, staff_id: str | None) -> None:
     """Create a token and print it alone on stdout. It is shown once: store it now."""
     settings = _settings()
+    if (role == Role.staff.value) != (staff_id is not None):
+        click.echo("error: a staff token needs --staff ID (the person's id in the policies), "
+                   "and only a staff token takes one.", err=True)
+        raise SystemExit(2)
+    if staff_id is not None:
+        loaded = load_policy(settings.policies_dir)
+        if loaded.policy is not None and staff_id not in loaded.policy.staff_by_id():
+            click.echo(f"error: no staff member `{staff_id}` in {settings.policies_dir}.",
+                       err=True)
+            raise SystemExit(2)
 
     async def run() -> str:
         engine = create_engine(settings.database_url)
         try:
             await upgrade(engine)
-            token_id, token = await create_token(engine=engine, name=name, role=Role(role))
+            token_id, token = await create_token(engine=engine, name=name, role=Role(role),
+                                                 staff_id=staff_id)
         finally:
             await engine.dispose()
         click.echo(f"created token {token_id} ({role}) for {name}", err=True)
@@ -281,6 +318,232 @@ def tokens_revoke(id_or_name: str) -> None:
     click.echo(f"revoked {count} token(s)")
 
 
+def _assessor(settings: Settings, scorer: str | None) -> tuple[Assessor, ScorerStatus]:
+    """The scorer the service would use, with the policy's harassment rules."""
+    from guardian.scoring.stage import assessor_for
+
+    try:
+        model, status = load_model(settings, scorer)
+    except ScorerUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    loaded = load_policy(settings.policies_dir)
+    return assessor_for(model, loaded.policy), status
+
+
+def _warn_scorer(status: ScorerStatus) -> None:
+    if status.warning:
+        click.echo(f"warning: {status.warning}", err=True)
+    elif status.limitations:
+        click.echo(f"note: {status.limitations}", err=True)
+
+
+@main.command()
+@click.option("--scorer", type=click.Choice(["auto", "lite", "detoxify"]), default=None,
+              help="Override GUARDIAN_SCORER.")
+@click.option("--lang", default=None, help="Language hint (otherwise detected).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per text.")
+@click.argument("texts", nargs=-1, required=True)
+def score(scorer: str | None, lang: str | None, as_json: bool, texts: tuple[str, ...]) -> None:
+    """Score TEXTS for harassment: labels, level, masked text and reasons."""
+    settings = _settings()
+    assessor, status = _assessor(settings, scorer)
+    _warn_scorer(status)
+    for text, result in zip(texts, assessor.assess(list(texts), [lang] * len(texts)),
+                            strict=True):
+        if as_json:
+            click.echo(json.dumps({"text": text, **result.as_json(),
+                                   "masked_text": result.masked_text}, ensure_ascii=False))
+            continue
+        labels = "  ".join(f"{k}={v:.2f}" for k, v in result.labels.items())
+        click.echo(f"level: {result.level}   language: {result.lang or 'unknown'}"
+                   f"{'' if result.covered else ' (not covered)'}   scorer: "
+                   f"{result.scorer.name} {result.scorer.variant}\n  {labels}\n"
+                   f"  masked: {result.masked_text}")
+        for reason in result.reasons:
+            click.echo(f"  - {reason}")
+
+
+@main.command("eval")
+@click.option("--data", "data_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A labelled CSV or TSV file.")
+@click.option("--text-column", required=True, help="Column holding the text.")
+@click.option("--label-column", required=True, help="Column holding the label.")
+@click.option("--positive", required=True,
+              help="Label value(s) that mean abusive, comma-separated (e.g. 0,1 or OFP,OFG).")
+@click.option("--delimiter", default=",", show_default=True,
+              help="Field separator; `\\t` (or `tab`) for TSV.")
+@click.option("--scorer", type=click.Choice(["auto", "lite", "detoxify"]), default=None)
+@click.option("--obfuscate", is_flag=True,
+              help="Obfuscate every text first (seeded) to measure robustness.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Obfuscation seed.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N rows.")
+def eval_command(data_path: Path, text_column: str, label_column: str, positive: str,
+                 delimiter: str, scorer: str | None, obfuscate: bool, seed: int,
+                 limit: int | None) -> None:
+    """Measure the scorer on labelled data; print ROC-AUC, precision, recall, F1 and
+    texts/s as JSON."""
+    from guardian.scoring.evaluate import DataError, evaluate, read_labelled
+
+    settings = _settings()
+    separator = "\t" if delimiter in ("\\t", "tab", "\t") else delimiter
+    try:
+        data = read_labelled(data_path, text_column=text_column, label_column=label_column,
+                             positive=positive.split(","), delimiter=separator, limit=limit)
+    except DataError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    assessor, status = _assessor(settings, scorer)
+    _warn_scorer(status)
+    report = evaluate(assessor, data, obfuscate_seed=seed if obfuscate else None)
+    click.echo(json.dumps({"data": str(data_path), **report}, indent=2))
+
+
+@main.command("train-lite")
+@click.option("--lang", type=click.Choice(["es"]), required=True,
+              help="Language of the model (Spanish: trained on OffendES).")
+@click.option("--data", "data_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="OffendES-style TSV: columns comment and label (OFP/OFG offensive).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Cross-validation folds reported before the final fit.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the weights (.npz); a .json report goes beside it.")
+def train_lite_command(lang: str, data_path: Path, seed: int, folds: int, out: Path) -> None:
+    """Train the lite scorer's model for LANG, deterministically; print the CV report."""
+    from guardian.scoring.linear import save_trained, train_lite
+
+    if out.suffix != ".npz":
+        click.echo("error: --out must name a .npz file.", err=True)
+        raise SystemExit(2)
+    model, report = train_lite(lang=lang, data=data_path, seed=seed, folds=folds)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report_path = save_trained(model, report, out)
+    click.echo(report_path.read_text(encoding="utf-8"), nl=False)
+
+
+@main.group()
+def models() -> None:
+    """Detoxify model weights."""
+
+
+@models.command("pull")
+@click.argument("variant", type=click.Choice(list(DETOXIFY_VARIANTS)))
+def models_pull(variant: str) -> None:
+    """Download VARIANT's weights into GUARDIAN_MODELS_DIR, with a progress bar."""
+    import guardian.scoring.detox as detox
+
+    settings = _settings()
+    try:
+        path = detox.pull(variant, settings.models_dir, progress=True)
+    except detox.ModelUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"{variant} is ready in {path}; `guardian score` and the service use it now.")
+
+
+def _instant(value: str | None, option: str) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not ISO 8601, e.g. 2026-11-25T22:48+01:00",
+                                 param_hint=option) from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter("needs a time zone, e.g. 2026-11-25T22:48+01:00 or ...Z",
+                                 param_hint=option)
+    return parsed
+
+
+def _duty_context(start: dt.datetime, end: dt.datetime) -> tuple[Policy, list[Override]]:
+    """The policy and the overrides stored in the database, for CLI look-ups."""
+    from guardian.duty import active_overrides
+
+    settings = _settings()
+    loaded = load_policy(settings.policies_dir)
+    if loaded.policy is None:
+        for problem in loaded.errors:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1)
+
+    async def read() -> list[Override]:
+        engine = create_engine(settings.database_url)
+        try:
+            return await active_overrides(engine, start=start, end=end)
+        except Exception as exc:
+            raise click.ClickException(
+                f"cannot read overrides from the database ({type(exc).__name__}); is it "
+                "migrated (`guardian db upgrade`)?") from None
+        finally:
+            await engine.dispose()
+
+    return loaded.policy, asyncio.run(read())
+
+
+def _names(people: list[dict[str, str]]) -> str:
+    return ", ".join(p["name"] for p in people) or "NO ONE"
+
+
+@main.command()
+@click.option("--team", default=None, help="Only this team (default: every team).")
+@click.option("--at", "at_text", default=None, help="ISO 8601 instant (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="JSON, one object per team.")
+def oncall(team: str | None, at_text: str | None, as_json: bool) -> None:
+    """Who is on duty and who is on call, per team, and why (rotation, working hours,
+    override). A period with no one says so."""
+    from guardian.duty import who_is_on
+
+    at = _instant(at_text, "--at")
+    policy, overrides = _duty_context(at, at + dt.timedelta(seconds=1))
+    if team is not None and team not in policy.team_index:
+        raise click.BadParameter(f"no team `{team}` in the policy", param_hint="--team")
+    teams = [team] if team else [t.id for t in policy.teams]
+    found = [who_is_on(policy, t, at, overrides) for t in teams]
+    if as_json:
+        click.echo(json.dumps({"teams": found}, indent=2, ensure_ascii=False))
+        return
+    for item in found:
+        gap = "   <- no one at all" if item["gap"] else ""
+        click.echo(f"{item['team']}: on duty {_names(item['on_duty'])} "
+                   f"[{', '.join(item['on_duty_sources'])}]; on call "
+                   f"{_names(item['on_call'])} [{', '.join(item['on_call_sources'])}]{gap}")
+
+
+@main.command()
+@click.option("--team", required=True, help="Team id.")
+@click.option("--from", "start_text", required=True, help="ISO 8601 instant.")
+@click.option("--to", "end_text", required=True, help="ISO 8601 instant.")
+@click.option("--role", type=click.Choice(["duty", "on_call"]), default="duty",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def shifts(team: str, start_text: str, end_text: str, role: str, as_json: bool) -> None:
+    """A team's shifts between two instants: who, from when to when, and why."""
+    from guardian.duty import shift_json
+    from guardian.schedule import team_shifts
+
+    start, end = _instant(start_text, "--from"), _instant(end_text, "--to")
+    if end <= start:
+        raise click.BadParameter("must be after --from", param_hint="--to")
+    policy, overrides = _duty_context(start, end)
+    if team not in policy.team_index:
+        raise click.BadParameter(f"no team `{team}` in the policy", param_hint="--team")
+    found = [shift_json(policy, s) for s in team_shifts(
+        policy, team, start, end, role=role, overrides=overrides)]  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps({"team": team, "role": role, "shifts": found}, indent=2,
+                              ensure_ascii=False))
+        return
+    zone = policy.town.timezone
+    for shift in found:
+        begin = dt.datetime.fromisoformat(shift["start"]).astimezone(ZoneInfo(zone))
+        until = dt.datetime.fromisoformat(shift["end"]).astimezone(ZoneInfo(zone))
+        click.echo(f"{begin:%a %Y-%m-%d %H:%M} - {until:%a %Y-%m-%d %H:%M} {zone}: "
+                   f"{_names(shift['people'])} [{', '.join(shift['sources'])}]")
+
+
 @main.group()
 def policies() -> None:
     """HR's duty policies in YAML."""
@@ -295,7 +558,7 @@ def policies_check(directory: Path | None) -> None:
     """
     if directory is None:
         directory = Path(os.environ.get("GUARDIAN_POLICIES_DIR", "policies"))
-    result = load_policy(directory)
+    result = load_policy(directory, now=dt.datetime.now(dt.UTC))
     for problem in result.problems:
         click.echo(str(problem), err=problem.severity == "error")
     if result.policy is None:

@@ -15,7 +15,11 @@ from typing import Literal
 from guardian.errors import ConfigError
 
 Environment = Literal["development", "production"]
-ScorerChoice = Literal["auto", "none"]
+ScorerChoice = Literal["auto", "lite", "detoxify"]
+DetoxifyVariant = Literal["original", "unbiased", "multilingual", "original-small",
+                          "unbiased-small"]
+DETOXIFY_VARIANTS: tuple[str, ...] = ("original", "unbiased", "multilingual", "original-small",
+                                      "unbiased-small")
 
 # The fallback secret of development mode: it signs nothing worth protecting on a laptop,
 # and production refuses to start with it.
@@ -40,7 +44,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GUARDIAN_SECRET_KEY", "",
             f"Key for signed links; at least {MIN_SECRET_LENGTH} characters in production."),
     Setting("GUARDIAN_SCORER", "auto",
-            "Harassment scorer: `auto` (best installed) or `none`."),
+            "Harassment scorer: `auto` (Detoxify when its weights are present, else lite), "
+            "`lite` or `detoxify`."),
+    Setting("GUARDIAN_DETOXIFY_VARIANT", "multilingual",
+            "Detoxify model: original, unbiased, multilingual, original-small, unbiased-small."),
+    Setting("GUARDIAN_MODELS_DIR", "var/models",
+            "Where `guardian models pull` puts model weights, and where they are looked for."),
+    Setting("GUARDIAN_DETOXIFY_CHECKPOINT", "",
+            "Offline installs: a Detoxify checkpoint file (use with the config directory)."),
+    Setting("GUARDIAN_DETOXIFY_CONFIG_DIR", "",
+            "Offline installs: directory with the model's config.json and tokenizer files."),
+    Setting("GUARDIAN_DETOXIFY_QUANTIZE", "false",
+            "`true` applies dynamic int8 quantisation (about twice as fast on CPU)."),
+    Setting("GUARDIAN_SCORING_WAIT_MS", "20",
+            "How long the worker lets new messages gather into one scoring batch."),
+    Setting("GUARDIAN_POLICY_POLL_SECONDS", "2",
+            "How often the service looks for changed policy files (SIGHUP reloads at once)."),
     Setting("GUARDIAN_HOST", "127.0.0.1", "Address `guardian serve` listens on."),
     Setting("GUARDIAN_PORT", "8080", "Port `guardian serve` listens on."),
     Setting("GUARDIAN_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
@@ -68,6 +87,13 @@ class Settings:
     policies_dir: Path = Path("policies")
     secret_key: str = DEVELOPMENT_SECRET
     scorer: ScorerChoice = "auto"
+    detoxify_variant: DetoxifyVariant = "multilingual"
+    models_dir: Path = Path("var/models")
+    detoxify_checkpoint: Path | None = None
+    detoxify_config_dir: Path | None = None
+    detoxify_quantize: bool = False
+    scoring_wait_ms: int = 20
+    policy_poll_seconds: float = 2.0
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
@@ -154,8 +180,25 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
 
     scorer = get("GUARDIAN_SCORER")
-    if scorer not in ("auto", "none"):
-        errors.append(f"GUARDIAN_SCORER: expected `auto` or `none`, got {scorer!r}.")
+    if scorer not in ("auto", "lite", "detoxify"):
+        errors.append(f"GUARDIAN_SCORER: expected `auto`, `lite` or `detoxify`, got {scorer!r}.")
+    variant = get("GUARDIAN_DETOXIFY_VARIANT")
+    if variant not in DETOXIFY_VARIANTS:
+        errors.append(f"GUARDIAN_DETOXIFY_VARIANT: expected one of {', '.join(DETOXIFY_VARIANTS)}"
+                      f", got {variant!r}.")
+    checkpoint = get("GUARDIAN_DETOXIFY_CHECKPOINT")
+    config_dir = get("GUARDIAN_DETOXIFY_CONFIG_DIR")
+    if bool(checkpoint) != bool(config_dir):
+        errors.append("GUARDIAN_DETOXIFY_CHECKPOINT and GUARDIAN_DETOXIFY_CONFIG_DIR go "
+                      "together: set both (an offline install) or neither.")
+    quantize = get("GUARDIAN_DETOXIFY_QUANTIZE").lower()
+    if quantize not in ("true", "false", "1", "0", "yes", "no"):
+        errors.append(f"GUARDIAN_DETOXIFY_QUANTIZE: expected true or false, got {quantize!r}.")
+    wait_raw = get("GUARDIAN_SCORING_WAIT_MS")
+    scoring_wait_ms = int(wait_raw) if wait_raw.isdigit() else -1
+    if scoring_wait_ms < 0:
+        errors.append(f"GUARDIAN_SCORING_WAIT_MS: expected a whole number of milliseconds "
+                      f"(0 or more), got {wait_raw!r}.")
 
     log_level = get("GUARDIAN_LOG_LEVEL").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -171,7 +214,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         policies_dir=Path(get("GUARDIAN_POLICIES_DIR")),
         secret_key=secret,
-        scorer="none" if scorer == "none" else "auto",
+        scorer=scorer if scorer in ("lite", "detoxify") else "auto",  # type: ignore[arg-type]
+        detoxify_variant=variant if variant in DETOXIFY_VARIANTS else "multilingual",  # type: ignore[arg-type]
+        models_dir=Path(get("GUARDIAN_MODELS_DIR")),
+        detoxify_checkpoint=Path(checkpoint) if checkpoint else None,
+        detoxify_config_dir=Path(config_dir) if config_dir else None,
+        detoxify_quantize=quantize in ("true", "1", "yes"),
+        scoring_wait_ms=max(scoring_wait_ms, 0),
+        policy_poll_seconds=_positive_float("GUARDIAN_POLICY_POLL_SECONDS",
+                                            get("GUARDIAN_POLICY_POLL_SECONDS"), errors),
         host=get("GUARDIAN_HOST"),
         port=port,
         log_level=log_level,

@@ -15,6 +15,10 @@ class ConfigError(Exception):
         super().__init__("; ".join(self.problems))
 
 
+class ScorerUnavailable(Exception):
+    """The scorer asked for cannot load; the message names the command that fixes it."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str

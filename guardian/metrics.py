@@ -37,3 +37,5 @@ MESSAGES_BY_STAGE = Gauge("guardian_messages", "Stored messages by stage (`faile
                           ["stage"], registry=REGISTRY)
 QUEUE_DEPTH = Gauge("guardian_queue_depth", "Messages not yet at the last stage.",
                     registry=REGISTRY)
+SCORED = Counter("guardian_messages_scored", "Messages scored, by harassment level and scorer.",
+                 ["level", "scorer"], registry=REGISTRY)

@@ -72,6 +72,7 @@ class WorkerConfig:
     poll_seconds: float = 0.5
     lease_seconds: float = 60.0
     max_attempts: int = 5
+    gather_seconds: float = 0.0
     # Retry back-off after a failed stage: base * 2**(attempt-1), capped.
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 300.0
@@ -116,6 +117,10 @@ class Worker:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
+                        # Woken by new work: let a burst gather into one batch (one model
+                        # call scores a batch far faster than one text at a time).
+                        if self.config.gather_seconds and not self._stopping.is_set():
+                            await asyncio.sleep(self.config.gather_seconds)
         finally:
             await self._release_held()
             log.info("worker %s stopped", self.name)

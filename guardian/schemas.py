@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Handle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
@@ -69,6 +76,25 @@ class StageEventPublic(BaseModel):
     duration_ms: float
 
 
+class ScorerPublic(BaseModel):
+    name: str
+    variant: str
+    version: str
+
+
+class AssessmentPublic(BaseModel):
+    """What the scoring stage found: per-label probabilities, the level and why."""
+
+    level: str = Field(description="none, rude, abusive or threat.")
+    labels: dict[str, float]
+    reasons: list[str]
+    lang: str | None = Field(description="Detected (or given) language.")
+    lang_confidence: float
+    covered: bool = Field(description="False when the scorer does not cover the language.")
+    scorer: ScorerPublic
+    masked_text: str = Field(description="The text staff may see: abusive spans replaced.")
+
+
 class MessagePublic(BaseModel):
     id: int
     source: str
@@ -86,6 +112,8 @@ class MessagePublic(BaseModel):
     failed: bool
     last_error: str | None
     history: list[StageEventPublic]
+    assessment: AssessmentPublic | None = Field(
+        description="Null until the scoring stage has run.")
 
 
 class ErrorItem(BaseModel):
@@ -114,3 +142,76 @@ class HealthResponse(BaseModel):
     status: str = Field(description="`ok` or `degraded`; `degraded` answers 503.")
     version: str
     checks: dict[str, HealthCheck]
+
+
+Kind = Literal["replace", "add", "remove"]
+StaffId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class _Period(BaseModel):
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Period:
+        if self.end <= self.start:
+            raise ValueError("`end` must be after `start`")
+        if self.end - self.start > dt.timedelta(days=366):
+            raise ValueError("a period may last at most a year; split longer ones")
+        return self
+
+
+class OverrideIn(_Period):
+    """Replace, add or remove a person on a team's duty for a period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team: StaffId
+    kind: Kind
+    person: StaffId = Field(description="Who comes in (replace, add) or goes out (remove).")
+    replaces: StaffId | None = Field(default=None, description="Who goes out (replace only).")
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _replaces(self) -> OverrideIn:
+        if (self.kind == "replace") != (self.replaces is not None):
+            raise ValueError("`replaces` is required for kind `replace`, and only for it")
+        if self.replaces == self.person:
+            raise ValueError("a person cannot replace themselves")
+        return self
+
+
+class SwapIn(_Period):
+    """A staff member asks another to take their duty for a period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team: StaffId
+    with_: StaffId = Field(alias="with", description="Who would take the duty.")
+    reason: Reason
+
+
+class OverridePublic(BaseModel):
+    id: int
+    team: str
+    kind: str
+    person: str
+    replaces: str | None
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
+    status: str
+    created_by: str
+    created_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+
+
+class AuditEventPublic(BaseModel):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]

@@ -34,7 +34,7 @@ POLICIES = ROOT / "policies"
 POSTGRES_URL = os.environ.get("GUARDIAN_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("GUARDIAN_REQUIRE_POSTGRES") == "1"
-TABLES = ("messages", "stage_events", "api_tokens")
+TABLES = ("messages", "stage_events", "api_tokens", "overrides", "audit_log")
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 Client = TestClient[web.Request, web.Application]
@@ -124,9 +124,10 @@ def postgres_database(postgres_session_url: str) -> Database:
 
 
 @pytest.fixture
-def settings(database: Database) -> Settings:
+def settings(database: Database, tmp_path: Path) -> Settings:
     return Settings(env="development", database_url=database.url, policies_dir=POLICIES,
-                    worker_poll_seconds=0.05, token_cache_seconds=0.05)
+                    worker_poll_seconds=0.05, token_cache_seconds=0.05,
+                    models_dir=tmp_path / "models", scoring_wait_ms=0)
 
 
 @pytest.fixture
@@ -150,10 +151,11 @@ async def live_client(aiohttp_client: AiohttpClient, settings: Settings) -> Clie
 
 @pytest.fixture
 async def tokens(engine: AsyncEngine) -> dict[Role, str]:
-    """One live token per role."""
+    """One live token per role; the staff token is Pablo's (police)."""
     made = {}
     for role in Role:
-        _, token = await create_token(engine=engine, name=f"test-{role.value}", role=role)
+        _, token = await create_token(engine=engine, name=f"test-{role.value}", role=role,
+                                      staff_id="pablo" if role == Role.staff else None)
         made[role] = token
     return made
 
@@ -179,3 +181,19 @@ def message(external_id: str = "1", **fields: object) -> dict[str, object]:
 
 def with_settings(settings: Settings, **changes: object) -> Settings:
     return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+NEW_PERSON = """\
+  - id: nuria
+    name: Nuria Gil
+    role: Electricista (electrician)
+    handles: {twitter: "@nuria_luz"}
+    timezone: Europe/Madrid
+    languages: [es]
+"""
+
+
+def add_person(directory: Path) -> None:
+    """Add a ninth member of staff to a copy of the example policies."""
+    staff = directory / "staff.yaml"
+    staff.write_text(staff.read_text().replace("staff:\n", "staff:\n" + NEW_PERSON, 1))

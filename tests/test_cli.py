@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import POLICIES, ROOT, Database
+from tests.conftest import POLICIES, ROOT, Database, add_person
 
 GUARDIAN = [sys.executable, "-m", "guardian"]
 
@@ -82,6 +84,8 @@ def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["db"], ["db", "upgrade"],
+                                     ["oncall"], ["shifts"], ["score"], ["eval"], ["train-lite"],
+                                     ["models", "pull"],
                                      ["tokens"], ["tokens", "create"], ["policies", "check"],
                                      ["settings"]])
 def test_every_command_explains_itself(command: list[str]) -> None:
@@ -111,7 +115,10 @@ def _get(url: str, token: str | None = None) -> tuple[int, dict[str, object]]:
 def test_serve_in_development_migrates_serves_and_says_how_to_start(tmp_path: Path) -> None:
     """What `make run` does, on a fresh directory: no database, no token."""
     port = _free_port()
-    env = _env(GUARDIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'var' / 'guardian.db'}")
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    env = _env(GUARDIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'var' / 'guardian.db'}",
+               GUARDIAN_POLICIES_DIR=str(policies), GUARDIAN_POLICY_POLL_SECONDS="3600")
     process = subprocess.Popen([*GUARDIAN, "serve", "--port", str(port)], env=env,
                                cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
@@ -134,6 +141,18 @@ def test_serve_in_development_migrates_serves_and_says_how_to_start(tmp_path: Pa
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 202
+
+        # HR edits the policy and signals the service: it reloads without a restart.
+        add_person(policies)
+        process.send_signal(signal.SIGHUP)
+        staff = 0
+        for _ in range(100):
+            _, health = _get(f"http://127.0.0.1:{port}/health")
+            staff = health["checks"]["policies"]["info"]["summary"]["staff"]  # type: ignore[index]
+            if staff == 9:
+                break
+            time.sleep(0.05)
+        assert staff == 9
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=30)
@@ -174,3 +193,22 @@ def test_worker_command_processes_the_queue(database: Database, tmp_path: Path) 
         process.wait(timeout=30)
     assert asyncio.run(stage(message_id)) == "notified"
     assert process.returncode == 0
+
+
+def test_oncall_and_shifts_answer_from_the_policy_and_the_overrides(
+        database: Database) -> None:
+    env = _env(database)
+    shown = run("oncall", "--team", "police", "--at", "2026-11-25T10:00+01:00", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("police: on duty Pablo Jiménez [rotation:police-shifts")
+    night = json.loads(run("oncall", "--team", "rooms", "--at", "2026-11-25T23:00+01:00",
+                           "--json", env=env).stdout)
+    assert night["teams"][0]["gap"] is True
+    listed = json.loads(run("shifts", "--team", "police", "--from", "2026-11-25T08:00+01:00",
+                            "--to", "2026-11-27T08:00+01:00", "--json", env=env).stdout)
+    assert [s["people"][0]["id"] for s in listed["shifts"]] == ["pablo", "raquel"]
+    naive = run("oncall", "--at", "2026-11-25T10:00", env=env)
+    assert naive.returncode == 2 and "time zone" in naive.stderr
+    unknown = run("shifts", "--team", "gardening", "--from", "2026-11-25T00:00Z", "--to",
+                  "2026-11-26T00:00Z", env=env)
+    assert unknown.returncode == 2 and "gardening" in unknown.stderr

@@ -12,7 +12,6 @@ from sqlalchemy.engine import make_url
 
 from guardian.config import Settings
 from guardian.storage.models import Role
-from guardian.web.access import access_of
 from guardian.web.app import init_app
 from guardian.web.openapi import build_openapi
 from tests.conftest import AiohttpClient, Client, Database, bearer, message, with_settings
@@ -28,8 +27,11 @@ async def test_health_reports_each_part_without_secrets(client: Client) -> None:
         "info"]["head"]
     assert body["checks"]["policies"]["info"]["summary"]["staff"] == 8
     # The scorer says plainly what it is and what it cannot do.
-    assert body["checks"]["scorer"]["info"]["active"] == "none"
-    assert "not scored" in body["checks"]["scorer"]["detail"]
+    scorer = body["checks"]["scorer"]
+    assert scorer["info"]["active"] == "lite"
+    assert scorer["info"]["languages"] == ["en", "es"]
+    assert "guardian models pull multilingual" in scorer["detail"]
+    assert "Detoxify is much better" in scorer["info"]["limitations"]
 
 
 async def test_health_never_shows_the_database_password(
@@ -91,16 +93,13 @@ async def test_openapi_is_valid_and_matches_the_routes(client: Client,
     response = await client.get("/api/v1/openapi.json", headers=bearer(tokens[Role.staff]))
     document = await response.json()
     validate(document)
-    assert document == build_openapi()
-    served = set()
-    for route in client.app.router.routes():
-        if route.method == "HEAD":
-            continue
-        path = route.resource.canonical if route.resource else ""
-        served.add((route.method.lower(), path))
-        operation = document["paths"][path][route.method.lower()]
-        access = access_of(route.handler)
-        declared = [] if access == "public" else sorted(r.value for r in access)  # type: ignore[union-attr]
-        assert operation["x-roles"] == declared, path
+    assert document == build_openapi(client.app)
+    served = {(r.method.lower(), r.resource.canonical) for r in client.app.router.routes()
+              if r.method != "HEAD" and r.resource is not None}
     documented = {(m, p) for p, ops in document["paths"].items() for m in ops}
     assert served == documented
+    assert document["paths"]["/health"]["get"]["security"] == []
+    assert document["paths"]["/api/v1/messages"]["post"]["x-roles"] == ["admin", "ingest"]
+    assert document["paths"]["/metrics"]["get"]["x-roles"] == ["admin"]
+    ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))

@@ -1,17 +1,42 @@
-"""The policy model. Pure: validation only, no I/O, no clock."""
+"""The policy model. Pure: validation only, no I/O, no clock.
+
+Times of day are local wall-clock times in the time zone of whoever they belong to (a
+person, a rotation); the arithmetic on them lives in `guardian.schedule`.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
-from typing import Annotated
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import parse_qsl
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+from pydantic_core import core_schema
+
+from guardian.policy.harassment import HarassmentPolicy
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 FEEDS = ("twitter", "mastodon", "bluesky", "webhook")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HANDLE = re.compile(r"^@?[\w.@-]{1,256}$")
+_CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+MINUTES_PER_DAY = 24 * 60
 
 
 def _timezone(name: str) -> str:
@@ -36,6 +61,241 @@ def _handles(handles: dict[str, str]) -> dict[str, str]:
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 
 
+# --- times of day and weekly windows ---------------------------------------------------
+
+def _clock_minutes(text: str, *, allow_24: bool) -> int:
+    match = _CLOCK.match(text.strip())
+    minutes = int(match[1]) * 60 + int(match[2]) if match else -1
+    if not match or minutes > MINUTES_PER_DAY or (minutes == MINUTES_PER_DAY and not allow_24):
+        raise ValueError(f"{text!r} is not a time of day; write it as HH:MM, e.g. \"08:00\"")
+    return minutes
+
+
+def _fmt_minutes(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _clock_time(value: object) -> object:
+    if isinstance(value, dt.time):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a time of day; write it in quotes as HH:MM, "
+                         "e.g. \"08:00\"")
+    minutes = _clock_minutes(value, allow_24=False)
+    return dt.time(minutes // 60, minutes % 60)
+
+
+ClockTime = Annotated[dt.time, BeforeValidator(_clock_time),
+                      PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TimeWindow:
+    """`HH:MM-HH:MM` in local wall-clock time, start-inclusive, end-exclusive.
+
+    An end at or before the start wraps past midnight (22:00-07:00); equal ends mean a
+    whole day from the start (11:00-11:00 is "always", as in Opsgenie); 24:00 may end one.
+    """
+
+    start: int  # minutes after local midnight, 0..1439
+    end: int    # minutes after local midnight, 0..1440
+
+    @property
+    def minutes(self) -> int:
+        return (self.end - self.start - 1) % MINUTES_PER_DAY + 1
+
+    @classmethod
+    def parse(cls, text: str) -> TimeWindow:
+        parts = re.split(r"\s*[-\u2013]\s*", text.strip())  # also an en dash
+        if len(parts) != 2:
+            raise ValueError(f"{text!r} is not a time window; write it as HH:MM-HH:MM, "
+                             "e.g. \"08:00-15:00\"")
+        return cls(_clock_minutes(parts[0], allow_24=False),
+                   _clock_minutes(parts[1], allow_24=True))
+
+    def __str__(self) -> str:
+        return f"{_fmt_minutes(self.start)}-{_fmt_minutes(self.end)}"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler
+                                     ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(
+            lambda v: str(v) if isinstance(v, TimeWindow) else v,
+            core_schema.no_info_after_validator_function(cls.parse, core_schema.str_schema()),
+            serialization=core_schema.plain_serializer_function_ser_schema(str))
+
+
+def _day_spec(spec: str) -> str:
+    _days_of(spec)
+    return spec
+
+
+def _days_of(spec: str) -> list[int]:
+    """`mon`, `mon-fri`, `fri-mon` (wraps), `sat,sun`, `daily` -> weekday numbers."""
+    days: list[int] = []
+    for part in (p.strip().lower() for p in str(spec).split(",")):
+        if part == "daily":
+            days.extend(range(7))
+            continue
+        ends = [e.strip() for e in part.split("-")]
+        if len(ends) > 2 or any(e not in DAYS for e in ends):
+            raise ValueError(f"{part!r} is not a day; use mon, tue, wed, thu, fri, sat, sun, "
+                             "a range such as mon-fri, a list such as sat,sun, or daily")
+        first, last = DAYS.index(ends[0]), DAYS.index(ends[-1])
+        days.extend((first + i) % 7 for i in range((last - first) % 7 + 1))
+    return days
+
+
+DaySpec = Annotated[str, AfterValidator(_day_spec)]
+
+
+def _week_shorthand(value: object) -> object:
+    # "22:00-07:00" or a list of windows means every day; a WeekSchedule passes through.
+    if isinstance(value, WeekSchedule):
+        return value.to_spec()
+    if isinstance(value, str | list):
+        return {"daily": value if isinstance(value, list) else [value]}
+    if isinstance(value, dict):
+        return {k: v if not isinstance(v, str) else [v] for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class WeekSchedule:
+    """Windows per weekday (Monday first); a window belongs to the day it starts on."""
+
+    days: tuple[tuple[TimeWindow, ...], ...] = ((),) * 7
+    EMPTY: ClassVar[WeekSchedule]
+
+    def __bool__(self) -> bool:
+        return any(self.days)
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, list[TimeWindow]]) -> WeekSchedule:
+        days: list[set[TimeWindow]] = [set() for _ in range(7)]
+        for key, windows in spec.items():
+            for day in _days_of(key):
+                days[day].update(windows)
+        return cls(tuple(tuple(sorted(d)) for d in days))
+
+    @classmethod
+    def parse(cls, value: object) -> WeekSchedule:
+        """For code and tests: the same shapes as YAML (`{"mon-fri": ["08:00-15:00"]}`)."""
+        return _WEEK_ADAPTER.validate_python(value)
+
+    def to_spec(self) -> dict[str, list[str]]:
+        return {DAYS[i]: [str(w) for w in windows]
+                for i, windows in enumerate(self.days) if windows}
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler
+                                     ) -> core_schema.CoreSchema:
+        spec = handler.generate_schema(dict[DaySpec, list[TimeWindow]])
+        return core_schema.no_info_before_validator_function(
+            _week_shorthand,
+            core_schema.no_info_after_validator_function(cls.from_spec, spec),
+            serialization=core_schema.plain_serializer_function_ser_schema(cls.to_spec))
+
+
+WeekSchedule.EMPTY = WeekSchedule()
+_WEEK_ADAPTER: TypeAdapter[WeekSchedule] = TypeAdapter(WeekSchedule)
+
+
+# --- channels ---------------------------------------------------------------------------
+
+_ENV_REF = re.compile(r"\{env:([A-Z_][A-Z0-9_]*)\}")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_SECRET_QUERY_KEYS = {"pass", "password"}
+
+
+def _channel(url: str) -> str:
+    """An apprise URL's shape only (apprise validates the rest when it sends): a scheme, and
+    any password as an `{env:NAME}` reference rather than written in the file."""
+    if url.count("{env") != len(_ENV_REF.findall(url)):
+        raise ValueError("a secret reference is malformed; write {env:NAME}, NAME in capital "
+                         "letters, digits and _ (e.g. {env:SMTP_PASSWORD})")
+    if _ENV_REF.fullmatch(url):
+        return url  # the whole URL comes from the environment
+    refs = _ENV_REF.findall(url)
+    masked = _ENV_REF.sub(lambda m: f"\x00{refs.index(m[1])}\x00", url)
+    if not _SCHEME.match(masked) or any(c.isspace() for c in masked):
+        raise ValueError(f"{_redact(url)!r} is not a channel URL: it needs a scheme such as "
+                         "mailto://, json:// or tgram:// (see apprise's list of services)")
+    rest = masked.split("://", 1)[1]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    userinfo = authority.rpartition("@")[0]
+    secrets = [userinfo.partition(":")[2]] if ":" in userinfo else []
+    query = rest.partition("?")[2].partition("#")[0]
+    secrets += [v for k, v in parse_qsl(query) if k.lower() in _SECRET_QUERY_KEYS]
+    for secret in secrets:
+        if not re.fullmatch(r"\x00\d+\x00", secret):
+            raise ValueError(f"{_redact(url)!r} has a password written in the file; put it in "
+                             "an environment variable and write {env:NAME} in its place")
+    return url
+
+
+def _redact(url: str) -> str:
+    """Never echo a password back into logs or the health page."""
+    url = re.sub(r"(://[^/?#@]*?:)[^/?#@]*@", r"\1***@", url)
+    return re.sub(r"([?&](?:pass|password)=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
+
+
+ChannelUrl = Annotated[str, AfterValidator(_channel)]
+
+
+# --- shift lengths ----------------------------------------------------------------------
+
+_NAMED_SHIFTS = {"hourly": dt.timedelta(hours=1), "daily": dt.timedelta(days=1),
+                 "weekly": dt.timedelta(weeks=1)}
+_SHORT = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
+_SHORT_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_ISO = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+MIN_SHIFT = dt.timedelta(minutes=15)
+MAX_SHIFT = dt.timedelta(days=366)
+
+
+def _shift_length(value: object) -> object:
+    length: dt.timedelta | None
+    if isinstance(value, dt.timedelta):
+        length = value
+    elif isinstance(value, str):
+        text = value.strip()
+        short, iso = _SHORT.match(text.lower()), _ISO.match(text.upper())
+        if text.lower() in _NAMED_SHIFTS:
+            length = _NAMED_SHIFTS[text.lower()]
+        elif short:
+            length = dt.timedelta(**{_SHORT_UNITS[short[2]]: int(short[1])})
+        elif iso and text.upper() not in ("P", "PT"):
+            weeks, days, hours, minutes = (int(g or 0) for g in iso.groups())
+            length = dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
+        else:
+            length = None
+        if length is None:
+            raise ValueError(f"{value!r} is not a shift length; use hourly, daily, weekly, "
+                             "a length such as 12h, 3d, 2w, or an ISO 8601 duration such as "
+                             "PT12H or P2W (months are not supported)")
+    else:
+        raise ValueError(f"{value!r} is not a shift length; use hourly, daily, weekly or "
+                         "e.g. \"12h\"")
+    if not MIN_SHIFT <= length <= MAX_SHIFT or length % dt.timedelta(minutes=1):
+        raise ValueError(f"a shift must last between 15 minutes and 366 days, in whole "
+                         f"minutes (got {value!r})")
+    return length
+
+
+def _iso_duration(length: dt.timedelta) -> str:
+    days, seconds = length.days, length.seconds
+    time = (f"{seconds // 3600}H" if seconds // 3600 else "") + (
+        f"{seconds % 3600 // 60}M" if seconds % 3600 // 60 else "")
+    return "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
+
+
+ShiftLength = Annotated[dt.timedelta, BeforeValidator(_shift_length),
+                        PlainSerializer(_iso_duration, return_type=str)]
+
+
+# --- the model ---------------------------------------------------------------------------
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -44,6 +304,7 @@ class Town(_Strict):
     name: str
     timezone: TimeZoneName
     languages: list[LanguageCode] = Field(min_length=1)
+    holidays: Slug | None = None  # the holiday calendar staff follow unless they set one
 
 
 class StaffMember(_Strict):
@@ -53,6 +314,10 @@ class StaffMember(_Strict):
     handles: Annotated[dict[str, str], AfterValidator(_handles)] = Field(default_factory=dict)
     timezone: TimeZoneName
     languages: list[LanguageCode] = Field(default_factory=lambda: ["es"])
+    channels: list[ChannelUrl] = Field(default_factory=list)  # in order of preference
+    working_hours: WeekSchedule = WeekSchedule.EMPTY
+    quiet_hours: WeekSchedule = WeekSchedule.EMPTY
+    holidays: Slug | None = None  # a holiday calendar id; default: the town's
 
 
 class Team(_Strict):
@@ -61,6 +326,9 @@ class Team(_Strict):
     members: list[Slug] = Field(min_length=1)
     lead: Slug | None = None
     categories: list[Slug] = Field(default_factory=list)
+    duty: Slug | None = None        # rotation deciding who is on duty (else: working hours)
+    on_call: Slug | None = None     # rotation paged outside working hours
+    escalation: Slug | None = None  # escalation chain (else: the default chain)
 
 
 class Category(_Strict):
@@ -68,13 +336,112 @@ class Category(_Strict):
     keywords: dict[LanguageCode, list[str]] = Field(default_factory=dict)
 
 
+class Layer(_Strict):
+    name: Slug = "main"
+    priority: int = Field(default=0, ge=0, le=100)  # higher wins where it has someone
+    members: list[Slug] = Field(min_length=1)       # in turn; a name may appear twice
+    shift: ShiftLength
+    hand_off: ClockTime
+    start: dt.date  # first hand-off, at `hand_off` on this date (weekly: its weekday)
+    restrictions: WeekSchedule | None = None        # active only inside these windows
+
+    @model_validator(mode="after")
+    def _restrictions_not_empty(self) -> Layer:
+        if self.restrictions is not None and not self.restrictions:
+            raise ValueError(f"layer `{self.name}` is restricted to no time at all; remove "
+                             "`restrictions` or give it windows")
+        return self
+
+
+class Rotation(_Strict):
+    id: Slug
+    name: str
+    timezone: TimeZoneName  # hand-offs and restrictions are wall-clock times here
+    layers: list[Layer] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_layers(self) -> Rotation:
+        names = [layer.name for layer in self.layers]
+        priorities = [layer.priority for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"rotation `{self.id}` has two layers with the same name; give "
+                             "each layer its own `name`")
+        if len(set(priorities)) != len(priorities):
+            raise ValueError(f"rotation `{self.id}` has two layers with the same priority; "
+                             "give each layer its own `priority` (higher wins)")
+        return self
+
+
+class Holiday(_Strict):
+    date: dt.date
+    name: str
+
+
+class HolidayCalendar(_Strict):
+    id: Slug
+    name: str
+    include: list[Slug] = Field(default_factory=list)  # other calendars, e.g. national
+    days: list[Holiday] = Field(default_factory=list)
+
+
+EscalationTarget = Literal["person", "team_on_call", "team_lead", "last_resort"]
+
+
+class EscalationStep(_Strict):
+    who: EscalationTarget
+    person: Slug | None = None  # only with `who: person`
+    delay_minutes: int = Field(ge=1, le=1440)  # wait for an acknowledgement, then go on
+
+    @model_validator(mode="after")
+    def _person_when_needed(self) -> EscalationStep:
+        if (self.who == "person") != (self.person is not None):
+            raise ValueError("`person` is needed with `who: person`, and only then")
+        return self
+
+
+class EscalationChain(_Strict):
+    id: Slug
+    name: str | None = None
+    steps: list[EscalationStep] = Field(min_length=1, max_length=10)
+    repeat: int = Field(default=0, ge=0, le=5)  # times the whole chain runs again
+
+
+class Escalation(_Strict):
+    last_resort: Slug  # told when a chain is exhausted
+    default_chain: Slug
+    chains: list[EscalationChain] = Field(min_length=1)
+
+
+class RateLimits(_Strict):
+    max_per_person_per_hour: int = Field(default=10, ge=1, le=1000)  # non-emergency
+
+
+class StormThresholds(_Strict):
+    distinct_authors: int = Field(default=15, ge=2, le=10_000)
+    abusive_messages: int = Field(default=10, ge=1, le=10_000)
+    window_minutes: int = Field(default=60, ge=1, le=1440)
+
+
+class ExposureLimits(_Strict):
+    max_abusive_items_per_day: int = Field(default=100, ge=1, le=10_000)  # per moderator
+
+
 class PolicyFile(_Strict):
     """What one YAML file may hold; files are merged into one `Policy`."""
 
+    SINGLE: ClassVar[tuple[str, ...]] = ("town", "escalation", "rate_limits", "storm",
+                                         "exposure_limits", "harassment")
     town: Town | None = None
     staff: list[StaffMember] = Field(default_factory=list)
     teams: list[Team] = Field(default_factory=list)
     categories: list[Category] = Field(default_factory=list)
+    rotations: list[Rotation] = Field(default_factory=list)
+    holiday_calendars: list[HolidayCalendar] = Field(default_factory=list)
+    escalation: Escalation | None = None
+    rate_limits: RateLimits | None = None
+    storm: StormThresholds | None = None
+    exposure_limits: ExposureLimits | None = None
+    harassment: HarassmentPolicy | None = None
 
 
 class Policy(_Strict):
@@ -82,10 +449,53 @@ class Policy(_Strict):
     staff: tuple[StaffMember, ...]
     teams: tuple[Team, ...]
     categories: tuple[Category, ...]
+    rotations: tuple[Rotation, ...] = ()
+    holiday_calendars: tuple[HolidayCalendar, ...] = ()
+    escalation: Escalation | None = None
+    rate_limits: RateLimits = RateLimits()
+    storm: StormThresholds = StormThresholds()
+    exposure_limits: ExposureLimits = ExposureLimits()
+    harassment: HarassmentPolicy = HarassmentPolicy()
 
     def staff_by_id(self) -> dict[str, StaffMember]:
         return {s.id: s for s in self.staff}
 
+    # Indexes for the schedule arithmetic; safe to cache because the model is frozen.
+    @cached_property
+    def people(self) -> dict[str, StaffMember]:
+        return self.staff_by_id()
+
+    @cached_property
+    def team_index(self) -> dict[str, Team]:
+        return {t.id: t for t in self.teams}
+
+    @cached_property
+    def rotation_index(self) -> dict[str, Rotation]:
+        return {r.id: r for r in self.rotations}
+
+    @cached_property
+    def calendar_index(self) -> dict[str, HolidayCalendar]:
+        return {c.id: c for c in self.holiday_calendars}
+
+    @cached_property
+    def holiday_dates(self) -> dict[str, frozenset[dt.date]]:
+        """Each calendar's days with those of the calendars it includes (a cycle of
+        includes is the loader's error; here it simply stops)."""
+        def closure(calendar_id: str, seen: set[str]) -> set[dt.date]:
+            calendar = self.calendar_index.get(calendar_id)
+            if calendar is None or calendar_id in seen:
+                return set()
+            seen.add(calendar_id)
+            days = {h.date for h in calendar.days}
+            for included in calendar.include:
+                days |= closure(included, seen)
+            return days
+        return {c.id: frozenset(closure(c.id, set())) for c in self.holiday_calendars}
+
+    def calendar_of(self, person: StaffMember) -> str | None:
+        return person.holidays or self.town.holidays
+
     def summary(self) -> dict[str, int]:
         return {"staff": len(self.staff), "teams": len(self.teams),
-                "categories": len(self.categories)}
+                "categories": len(self.categories), "rotations": len(self.rotations),
+                "holiday_calendars": len(self.holiday_calendars)}

@@ -72,6 +72,12 @@ class Message(SQLModel, table=True):
     failed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     stage_times: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
+    # Written by the scoring stage: labels, reasons, language and scorer (see
+    # guardian.scoring.engine.Assessment.as_json), the level, and the text staff may see.
+    assessment: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    harassment_level: str | None = Field(default=None, max_length=16, index=True)
+    masked_text: str | None = Field(default=None, sa_type=Text)
+
 
 class StageEvent(SQLModel, table=True):
     """One row per completed stage of a message: the unique key makes completion exact."""
@@ -97,7 +103,51 @@ class ApiToken(SQLModel, table=True):
     name: str = Field(max_length=128, index=True)
     role: str = Field(max_length=16)
     token_hash: str = Field(max_length=64, unique=True)
+    # For `staff` tokens: the staff id (from the policy) the token belongs to.
+    staff_id: str | None = Field(default=None, max_length=64)
     prefix: str = Field(max_length=16)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OverrideStatus(StrEnum):
+    active = "active"
+    proposed = "proposed"    # a swap waiting for the other person (or HR) to accept
+    declined = "declined"
+    cancelled = "cancelled"
+
+
+class DutyOverride(SQLModel, table=True):
+    """A change to who is on duty for a period (sick leave, holiday, swap)."""
+
+    __tablename__ = "overrides"
+    __table_args__ = (Index("ix_overrides_team_period", "team", "starts_at", "ends_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64)
+    kind: str = Field(max_length=16)        # replace | add | remove
+    person: str = Field(max_length=64)      # who is added, removed, or comes in
+    replaces: str | None = Field(default=None, max_length=64)  # who goes out (replace)
+    starts_at: dt.datetime = Field(sa_type=UTCDateTime)
+    ends_at: dt.datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(max_length=500)
+    status: str = Field(default=OverrideStatus.active.value, max_length=16)
+    created_by: str = Field(max_length=128)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=128)
+    decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who changed what, when: every override, swap and token change."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True,
+                                                           autoincrement=True))
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=64)
+    subject: str = Field(max_length=128)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

@@ -5,53 +5,85 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from guardian.auth import TokenVerifier
 from guardian.config import Settings
-from guardian.pipeline import Worker, WorkerConfig
-from guardian.policy.loader import load_policy
-from guardian.scoring_status import resolve_scorer
+from guardian.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
+from guardian.policy.store import PolicyStore
 from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import upgrade
-from guardian.web import messages, observe, openapi
+from guardian.storage.models import Stage
+from guardian.web import duty, messages, observe, openapi, overrides
 from guardian.web.access import access_of
 from guardian.web.middleware import auth_middleware, error_middleware
 from guardian.web.typedefs import (
     engine_key,
     policy_key,
     scorer_key,
+    scoring_key,
     settings_key,
     verifier_key,
     worker_key,
 )
+
+if TYPE_CHECKING:
+    from guardian.scoring.stage import ScoringState
 
 log = logging.getLogger(__name__)
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
     return WorkerConfig(batch_size=settings.worker_batch,
+                        gather_seconds=settings.scoring_wait_ms / 1000,
                         poll_seconds=settings.worker_poll_seconds,
                         lease_seconds=settings.lease_seconds,
                         max_attempts=settings.max_attempts)
 
 
-def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = True
-             ) -> web.Application:
-    """The whole service: API, policies and (unless `run_worker` is false) a pipeline worker."""
+def pipeline_handlers(scoring: ScoringState) -> dict[Stage, StageHandler]:
+    """The stage run on messages in each stage; later stages pass through until built."""
+    from guardian.scoring.stage import ScoringStage
+
+    return {**default_handlers(),
+            Stage.received: ScoringStage(lambda: scoring.assessor, scoring.executor)}
+
+
+async def _watch(store: PolicyStore, every: float) -> None:
+    """Reload the policy when its files change (editors, `git pull`, a mounted volume)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(store.reload_if_changed)
+        except Exception:
+            log.exception("policy watch failed; retrying")
+
+
+def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = True,
+             handle_signals: bool = False) -> web.Application:
+    """The whole service: API, policies and (unless `run_worker` is false) a pipeline worker.
+
+    `handle_signals` (set by `guardian serve`) reloads the policy on SIGHUP.
+    """
     app = web.Application(
         middlewares=[error_middleware, auth_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[settings_key] = settings
-    app[scorer_key] = resolve_scorer(settings.scorer)
-    for table in (messages.routes, observe.routes, openapi.routes):
+    for table in (messages.routes, observe.routes, openapi.routes, overrides.routes,
+                  duty.routes):
         app.add_routes(table)
     for route in app.router.routes():
         if access_of(route.handler) is None:
             raise RuntimeError(f"route {route.resource} declares no access rule")
+        key = (route.method.lower(), route.resource.canonical if route.resource else "")
+        if route.method != "HEAD" and key not in openapi.OPERATIONS:
+            raise RuntimeError(f"route {key} is not described in web/openapi.py")
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
@@ -64,18 +96,41 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
         await engine.dispose()
 
     async def policies(app: web.Application) -> AsyncIterator[None]:
-        result = load_policy(settings.policies_dir)
-        for problem in result.problems:
-            log.log(logging.ERROR if problem.severity == "error" else logging.WARNING,
-                    "policy: %s", problem)
-        app[policy_key] = result
+        store = PolicyStore(settings.policies_dir)
+        app[policy_key] = store
+        loop = asyncio.get_running_loop()
+        if handle_signals:
+            loop.add_signal_handler(signal.SIGHUP, store.reload)
+        watcher = asyncio.create_task(_watch(store, settings.policy_poll_seconds),
+                                      name="guardian-policy-watch")
         yield
+        watcher.cancel()
+        if handle_signals:
+            loop.remove_signal_handler(signal.SIGHUP)
+
+    async def scoring(app: web.Application) -> AsyncIterator[None]:
+        from guardian.scoring.select import load_model
+        from guardian.scoring.stage import ScoringState, assessor_for
+
+        # One thread: the model is loaded once and runs there, never on the event loop.
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardian-scoring")
+        loop = asyncio.get_running_loop()
+        model, status = await loop.run_in_executor(executor, load_model, settings)
+        app[scorer_key] = status
+        state = ScoringState(model=model, executor=executor,
+                             assessor=assessor_for(model, app[policy_key].policy))
+        app[scoring_key] = state
+        app[policy_key].on_change(state.use_policy)
+        log.info("scorer: %s %s (%s)", status.active, status.variant, status.version)
+        yield
+        executor.shutdown(wait=True, cancel_futures=True)
 
     async def worker(app: web.Application) -> AsyncIterator[None]:
         if not run_worker:
             yield
             return
-        worker = Worker(app[engine_key], config=worker_config(settings))
+        worker = Worker(app[engine_key], handlers=pipeline_handlers(app[scoring_key]),
+                        config=worker_config(settings))
         app[worker_key] = worker
         task = asyncio.create_task(worker.run(), name="guardian-worker")
         yield
@@ -83,5 +138,5 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=30)
 
-    app.cleanup_ctx.extend([database, policies, worker])
+    app.cleanup_ctx.extend([database, policies, scoring, worker])
     return app

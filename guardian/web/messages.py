@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +11,7 @@ from guardian import metrics
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.schemas import (
     AcceptedMessage,
+    AssessmentPublic,
     AuthorIn,
     IngestResponse,
     MessageIn,
@@ -21,16 +21,10 @@ from guardian.schemas import (
 from guardian.storage.messages import get_message, store_messages
 from guardian.storage.models import Role
 from guardian.web.access import requires
+from guardian.web.bodies import field_path, invalid, read_payload, validation_errors
 from guardian.web.typedefs import engine_key, settings_key, worker_key
 
 routes = web.RouteTableDef()
-
-
-def _field(prefix: str, loc: tuple[int | str, ...]) -> str:
-    path = prefix
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "body"
 
 
 def _validate(item: Any, prefix: str, max_text: int) -> tuple[MessageIn | None, list[FieldError]]:
@@ -40,26 +34,15 @@ def _validate(item: Any, prefix: str, max_text: int) -> tuple[MessageIn | None, 
     try:
         message = MessageIn.model_validate(item)
     except ValidationError as exc:
-        return None, [
-            FieldError(_field(prefix, tuple(e["loc"])), _plain(e)) for e in exc.errors()
-        ]
+        return None, validation_errors(exc, prefix)
     problems = []
     if not message.text.strip():
-        problems.append(FieldError(_field(prefix, ("text",)), "must not be empty."))
+        problems.append(FieldError(field_path(prefix, ("text",)), "must not be empty."))
     elif len(message.text) > max_text:
-        problems.append(FieldError(_field(prefix, ("text",)),
+        problems.append(FieldError(field_path(prefix, ("text",)),
                                    f"is {len(message.text)} characters long; the limit is "
                                    f"{max_text}."))
     return message, problems
-
-
-def _plain(error: Any) -> str:
-    kind = error["type"]
-    if kind == "missing":
-        return "is required."
-    if kind == "extra_forbidden":
-        return "is not a known field."
-    return str(error["msg"]).removeprefix("Value error, ") + "."
 
 
 @routes.post("/api/v1/messages", name="ingest")
@@ -67,17 +50,7 @@ def _plain(error: Any) -> str:
 async def ingest(request: web.Request) -> web.Response:
     """Store one message or a list, then answer 202 with their ids."""
     settings = request.app[settings_key]
-    if request.content_type != "application/json":
-        raise ApiError(415, "unsupported_media_type",
-                       "Send the messages as JSON with `Content-Type: application/json`.")
-    body = await request.read()
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f"line {exc.lineno}, column {exc.colno}" if isinstance(
-            exc, json.JSONDecodeError) else "the body"
-        raise ApiError(400, "malformed_json", f"The body is not valid JSON ({where}).",
-                       [FieldError("body", str(exc))]) from None
+    payload = await read_payload(request)
     single = isinstance(payload, dict)
     items = [payload] if single else payload
     if not isinstance(items, list):
@@ -98,9 +71,7 @@ async def ingest(request: web.Request) -> web.Response:
         if message is not None:
             messages.append(message)
     if problems:
-        first = problems[0]
-        raise ApiError(422, "invalid", f"`{first.field}` {first.message} Nothing was stored.",
-                       problems)
+        raise invalid(problems, "Nothing was stored.")
     engine = request.app[engine_key]
     async with engine.begin() as conn:
         stored = await store_messages(conn=conn, messages=messages)
@@ -138,5 +109,8 @@ async def read_message(request: web.Request) -> web.Response:
         failed=message.failed_at is not None, last_error=message.last_error,
         history=[StageEventPublic(stage=e.stage, completed_at=e.completed_at,
                                   duration_ms=e.duration_ms) for e in events],
+        assessment=AssessmentPublic.model_validate(
+            {**message.assessment, "masked_text": message.masked_text or ""})
+        if message.assessment else None,
     )
     return web.json_response(text=public.model_dump_json())

@@ -56,22 +56,35 @@ async def health(request: web.Request) -> web.Response:
     app = request.app
     database, migrations = await _database(app)
     scorer = app[scorer_key]
-    loaded = app[policy_key]
+    store = app[policy_key]
+    if store.policy is None:
+        detail = f"not loaded: {len(store.errors)} error(s); run `guardian policies check`."
+    elif store.rejected is not None:
+        # Still healthy: the last good policy is in force, but HR must fix the files.
+        detail = (f"the files changed at {store.rejected_at:%Y-%m-%d %H:%M:%S}Z have "
+                  f"{len(store.errors)} error(s); the policy loaded at "
+                  f"{store.loaded_at:%Y-%m-%d %H:%M:%S}Z stays in force.")
+    else:
+        detail = f"loaded at {store.loaded_at:%Y-%m-%d %H:%M:%S}Z."
     policies = HealthCheck(
-        ok=loaded.policy is not None,
-        detail="loaded." if loaded.policy is not None else
-        f"not loaded: {len(loaded.errors)} error(s); run `guardian policies check`.",
+        ok=store.policy is not None,
+        detail=detail,
         info={
-            "summary": loaded.policy.summary() if loaded.policy else {},
-            "errors": [str(p) for p in loaded.errors[:20]],
-            "warnings": [str(p) for p in loaded.warnings[:20]],
+            "summary": store.policy.summary() if store.policy else {},
+            "errors": [str(p) for p in store.errors[:20]],
+            "warnings": [str(p) for p in store.warnings[:20]],
+            "loaded_at": store.loaded_at.isoformat() if store.loaded_at else None,
         },
     )
     checks = {
         "database": database,
         "migrations": migrations,
-        "scorer": HealthCheck(ok=True, detail=scorer.warning or f"{scorer.active} is active.",
-                              info={"active": scorer.active, "languages": list(scorer.languages)}),
+        "scorer": HealthCheck(
+            ok=True,
+            detail=scorer.warning or f"{scorer.active} {scorer.variant} is active.",
+            info={"active": scorer.active, "variant": scorer.variant, "version": scorer.version,
+                  "languages": list(scorer.languages), "limitations": scorer.limitations},
+        ),
         "policies": policies,
         "worker": HealthCheck(ok=True, detail="running in this process." if worker_key in app
                               else "not in this process (run `guardian worker`)."),

@@ -1,16 +1,32 @@
-"""The OpenAPI 3.1 document, built from the pydantic schemas and each route's access rule."""
+"""The OpenAPI 3.1 document: the app's routes, their declared roles, the pydantic schemas.
+
+Each route needs an entry in `OPERATIONS` (the app refuses to start without one), and its
+roles come from the handler's own `@requires`, so the document cannot drift from the code.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 
 from guardian import __version__
-from guardian.schemas import ErrorResponse, HealthResponse, IngestResponse, MessageIn, MessagePublic
+from guardian.schemas import (
+    AuditEventPublic,
+    ErrorResponse,
+    HealthResponse,
+    IngestResponse,
+    MessageIn,
+    MessagePublic,
+    OverrideIn,
+    OverridePublic,
+    SwapIn,
+)
 from guardian.storage.models import Role
-from guardian.web.access import requires
+from guardian.web.access import access_of, requires
 
 routes = web.RouteTableDef()
 
@@ -19,38 +35,151 @@ _ERRORS = {
     "401": "No token, or an unknown or revoked one.",
     "403": "The token's role may not do this.",
     "404": "No such thing.",
+    "409": "The thing changed meanwhile, or is no longer in a state that allows this.",
     "413": "Body or batch larger than the limits.",
     "415": "Not `application/json`.",
     "422": "A field is invalid; `errors` names each one.",
+    "503": "The duty policy is not loaded.",
 }
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    ok: str = "200"
+    response: type[BaseModel] | dict[str, Any] | None = None
+    request: type[BaseModel] | dict[str, Any] | None = None
+    errors: tuple[str, ...] = ()
+    query: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _json(model: type[BaseModel] | dict[str, Any]) -> dict[str, Any]:
-    schema = model if isinstance(model, dict) else _ref(model)
-    return {"content": {"application/json": {"schema": schema}}}
+def _schema(thing: type[BaseModel] | dict[str, Any]) -> dict[str, Any]:
+    return thing if isinstance(thing, dict) else _ref(thing)
 
 
-def _errors(*codes: str) -> dict[str, Any]:
-    return {code: {"description": _ERRORS[code], **_json(ErrorResponse)} for code in codes}
+def _list_of(model: type[BaseModel], key: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {key: {"type": "array", "items": _ref(model)}}}
 
 
-def _roles(*roles: Role) -> list[str]:
-    return sorted({r.value for r in roles} | {Role.admin.value})
+_WRITE = ("400", "401", "403", "415", "422")
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("post", "/api/v1/messages"): Operation(
+        "Store one message or a list; idempotent on (source, external_id).", ok="202",
+        response=IngestResponse,
+        request={"oneOf": [_ref(MessageIn), {"type": "array", "items": _ref(MessageIn),
+                                             "minItems": 1}]},
+        errors=(*_WRITE, "413")),
+    ("get", "/api/v1/messages/{id}"): Operation(
+        "One message, its stage, its assessment and the history of its stages.",
+        response=MessagePublic, errors=("401", "403", "404", "422")),
+    ("get", "/api/v1/openapi.json"): Operation("This document.", response={"type": "object"},
+                                               errors=("401",)),
+    ("get", "/health"): Operation(
+        "Database, migrations, scorer, policies, worker; 503 when something is wrong.",
+        response=HealthResponse),
+    ("get", "/metrics"): Operation("Prometheus metrics.", response={"type": "string"},
+                                   errors=("401", "403"), content_type="text/plain"),
+    ("get", "/api/v1/overrides"): Operation(
+        "Overrides of a team (or all) overlapping a period.",
+        response=_list_of(OverridePublic, "overrides"), errors=("401", "403", "422"),
+        query={"team": "Team id.", "from": "ISO 8601 instant.", "to": "ISO 8601 instant.",
+               "status": "`all` to include declined and cancelled ones."}),
+    ("post", "/api/v1/overrides"): Operation(
+        "Replace, add or remove a person for a period, with a reason (audited).", ok="201",
+        request=OverrideIn, response=OverridePublic, errors=(*_WRITE, "503")),
+    ("delete", "/api/v1/overrides/{id}"): Operation(
+        "Cancel an override (HR) or withdraw one's own swap proposal (staff).",
+        response=OverridePublic, errors=("401", "403", "404", "409", "422")),
+    ("post", "/api/v1/swaps"): Operation(
+        "Ask another person to take one's duty for a period.", ok="201", request=SwapIn,
+        response=OverridePublic, errors=(*_WRITE, "503")),
+    ("post", "/api/v1/swaps/{id}/accept"): Operation(
+        "The person asked (or HR) accepts: the swap becomes an active override.",
+        response=OverridePublic, errors=("401", "403", "404", "409", "422")),
+    ("post", "/api/v1/swaps/{id}/decline"): Operation(
+        "The person asked (or HR) declines.", response=OverridePublic,
+        errors=("401", "403", "404", "409", "422")),
+    ("get", "/api/v1/oncall"): Operation(
+        "Who is on duty and on call, per team, at an instant (default now), and why.",
+        response={"type": "object"}, errors=("401", "403", "422", "503"),
+        query={"team": "Only this team.", "at": "ISO 8601 instant (default: now)."}),
+    ("get", "/api/v1/teams/{id}/shifts"): Operation(
+        "A team's shifts in a period of at most 92 days; gaps are shifts with no people.",
+        response={"type": "object"}, errors=("401", "403", "422", "503"),
+        query={"from": "ISO 8601 instant (required).", "to": "ISO 8601 instant (required).",
+               "role": "`duty` (default) or `on_call`."}),
+    ("get", "/api/v1/calendar-links"): Operation(
+        "The secret iCal link of a person or a team.", response={"type": "object"},
+        errors=("401", "403", "422", "503"),
+        query={"person": "A staff id.", "team": "A team id."}),
+    ("get", "/ical/person/{id}/{token}.ics"): Operation(
+        "A person's duty as iCal; the secret link is the credential.",
+        response={"type": "string"}, errors=("404",), content_type="text/calendar"),
+    ("get", "/ical/team/{id}/{token}.ics"): Operation(
+        "A team's shifts as iCal, gaps included; the secret link is the credential.",
+        response={"type": "string"}, errors=("404",), content_type="text/calendar"),
+    ("get", "/api/v1/audit"): Operation(
+        "Audit log, newest first.", response=_list_of(AuditEventPublic, "events"),
+        errors=("401", "403", "422"), query={"before": "Page back from this event id."}),
+}
+
+_MODELS: tuple[type[BaseModel], ...] = (
+    MessageIn, IngestResponse, MessagePublic, ErrorResponse, HealthResponse, OverrideIn,
+    OverridePublic, SwapIn, AuditEventPublic)
 
 
-def build_openapi() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [MessageIn, IngestResponse, MessagePublic, ErrorResponse,
-                                     HealthResponse]
+def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str, Any]:
+    op = OPERATIONS[(method, path)]
+    public = isinstance(roles, str)
+    slug = "".join(c if c.isalnum() else "_" for c in path.strip("/").replace("{", ""))
+    result: dict[str, Any] = {
+        "operationId": f"{method}_{slug}".replace("__", "_").rstrip("_"),
+        "summary": op.summary,
+        "security": [] if public else [{"bearer": []}],
+        "x-roles": [] if isinstance(roles, str) else sorted(r.value for r in roles),
+        "responses": {op.ok: {"description": "Success.", "content": {
+            op.content_type: {"schema": _schema(op.response or {"type": "object"})}}}},
+    }
+    parameters = [{"name": name, "in": "path", "required": True,
+                   "schema": {"type": "integer" if name == "id" else "string"}}
+                  for name in _path_names(path)]
+    parameters += [{"name": name, "in": "query", "required": False, "description": text,
+                    "schema": {"type": "string"}} for name, text in op.query.items()]
+    if parameters:
+        result["parameters"] = parameters
+    if op.request is not None:
+        result["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": _schema(op.request)}}}
+    for code in op.errors:
+        result["responses"][code] = {"description": _ERRORS[code], "content": {
+            "application/json": {"schema": _ref(ErrorResponse)}}}
+    return result
+
+
+def _path_names(path: str) -> list[str]:
+    return re.findall(r"\{(\w+)\}", path)
+
+
+def build_openapi(app: web.Application) -> dict[str, Any]:
+    """The document for `app`'s routes; KeyError names a route without an `OPERATIONS` entry."""
     schemas: dict[str, Any] = {}
-    for model in models:
+    for model in _MODELS:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
-    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+    paths: dict[str, dict[str, Any]] = {}
+    for route in app.router.routes():
+        if route.method == "HEAD" or route.resource is None:
+            continue
+        path, method = route.resource.canonical, route.method.lower()
+        access = access_of(route.handler)
+        assert access is not None
+        paths.setdefault(path, {})[method] = _operation(method, path, access)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Guardian", "version": __version__,
@@ -61,52 +190,11 @@ def build_openapi() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "`guardian tokens create`"}},
         },
-        "paths": {
-            "/api/v1/messages": {"post": {
-                "operationId": "ingest",
-                "summary": "Store one message or a list; idempotent on (source, external_id).",
-                "security": bearer, "x-roles": _roles(Role.ingest),
-                "requestBody": {"required": True, **_json({"oneOf": [
-                    _ref(MessageIn), {"type": "array", "items": _ref(MessageIn),
-                                      "minItems": 1}]})},
-                "responses": {"202": {"description": "Stored (or already stored).",
-                                      **_json(IngestResponse)},
-                              **_errors("400", "401", "403", "413", "415", "422")},
-            }},
-            "/api/v1/messages/{id}": {"get": {
-                "operationId": "message",
-                "summary": "One message, its stage and the history of its stages.",
-                "security": bearer, "x-roles": _roles(Role.moderator),
-                "parameters": [{"name": "id", "in": "path", "required": True,
-                                "schema": {"type": "integer"}}],
-                "responses": {"200": {"description": "The message.", **_json(MessagePublic)},
-                              **_errors("401", "403", "404", "422")},
-            }},
-            "/api/v1/openapi.json": {"get": {
-                "operationId": "openapi", "summary": "This document.",
-                "security": bearer, "x-roles": _roles(*Role),
-                "responses": {"200": {"description": "OpenAPI 3.1."}, **_errors("401")},
-            }},
-            "/health": {"get": {
-                "operationId": "health",
-                "summary": "Database, migrations, scorer, policies; no token needed.",
-                "security": [], "x-roles": [],
-                "responses": {"200": {"description": "All is well.", **_json(HealthResponse)},
-                              "503": {"description": "Something is wrong.",
-                                      **_json(HealthResponse)}},
-            }},
-            "/metrics": {"get": {
-                "operationId": "metrics", "summary": "Prometheus metrics.",
-                "security": bearer, "x-roles": _roles(Role.admin),
-                "responses": {"200": {"description": "Prometheus text format.",
-                                      "content": {"text/plain": {"schema": {"type": "string"}}}},
-                              **_errors("401", "403")},
-            }},
-        },
+        "paths": dict(sorted(paths.items())),
     }
 
 
 @routes.get("/api/v1/openapi.json", name="openapi")
 @requires(*Role)
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(build_openapi())
+    return web.json_response(build_openapi(request.app))

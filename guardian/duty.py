@@ -1,0 +1,132 @@
+"""Duty look-ups for the API and the CLI: the pure schedule core plus the overrides that
+HR and staff keep in the database, as plain data for JSON and iCal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+import icalendar
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from guardian.policy.model import Policy
+from guardian.schedule import Override, Shift, on_call, on_duty, team_shifts
+from guardian.storage.models import DutyOverride
+from guardian.storage.overrides import list_overrides
+
+# iCal feeds cover this much around now: a week back, two months ahead.
+CALENDAR_PAST = dt.timedelta(days=7)
+CALENDAR_AHEAD = dt.timedelta(days=62)
+
+
+def to_override(row: DutyOverride) -> Override:
+    return Override(id=row.id or 0, kind=row.kind, person=row.person,
+                    replaces=row.replaces, start=row.starts_at, end=row.ends_at,
+                    reason=row.reason, team=row.team)
+
+
+async def active_overrides(engine: AsyncEngine, *, start: dt.datetime, end: dt.datetime
+                           ) -> list[Override]:
+    return [to_override(r) for r in await list_overrides(engine=engine, starts=start,
+                                                         ends=end)]
+
+
+def _names(policy: Policy, people: frozenset[str]) -> list[dict[str, str]]:
+    staff = policy.people
+    return [{"id": p, "name": staff[p].name if p in staff else p} for p in sorted(people)]
+
+
+def who_is_on(policy: Policy, team_id: str, at: dt.datetime,
+              overrides: Sequence[Override]) -> dict[str, Any]:
+    """On duty and on call for one team at `at`, with the reasons (sources)."""
+    duty = on_duty(policy, team_id, at, overrides)
+    call = on_call(policy, team_id, at, overrides)
+    return {
+        "team": team_id,
+        "at": at.astimezone(dt.UTC).isoformat(),
+        "on_duty": _names(policy, duty.people),
+        "on_duty_sources": [str(s) for s in duty.sources],
+        "on_call": _names(policy, call.people),
+        "on_call_sources": [str(s) for s in call.sources],
+        # A period with no one is reported, never hidden.
+        "gap": duty.gap and call.gap,
+    }
+
+
+def shift_json(policy: Policy, shift: Shift) -> dict[str, Any]:
+    return {"start": shift.start.astimezone(dt.UTC).isoformat(),
+            "end": shift.end.astimezone(dt.UTC).isoformat(),
+            "people": _names(policy, shift.people), "sources": [str(s) for s in shift.sources],
+            "gap": shift.gap}
+
+
+def calendar_token(secret: str, kind: str, ident: str) -> str:
+    """The secret part of a calendar link: anyone with the link can read that calendar,
+    so each is unguessable and specific; changing GUARDIAN_SECRET_KEY revokes them all."""
+    digest = hmac.new(secret.encode(), f"ical:{kind}:{ident}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def calendar_token_valid(secret: str, kind: str, ident: str, token: str) -> bool:
+    return hmac.compare_digest(calendar_token(secret, kind, ident), token)
+
+
+def _calendar(name: str) -> icalendar.Calendar:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Guardian//duty//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def _event(uid: str, summary: str, start: dt.datetime, end: dt.datetime, description: str,
+           stamp: dt.datetime) -> icalendar.Event:
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", start.astimezone(dt.UTC))
+    event.add("dtend", end.astimezone(dt.UTC))
+    event.add("summary", summary)
+    event.add("description", description)
+    return event
+
+
+def person_calendar(policy: Policy, person_id: str, now: dt.datetime,
+                    overrides: Sequence[Override]) -> bytes:
+    """A person's duty and on-call shifts, in every team they appear in."""
+    start, end = now - CALENDAR_PAST, now + CALENDAR_AHEAD
+    member = policy.people[person_id]
+    calendar = _calendar(f"Guardian: {member.name}")
+    for team in policy.teams:
+        for role, label in (("duty", "On duty"), ("on_call", "On call")):
+            for shift in team_shifts(policy, team.id, start, end, role=role,  # type: ignore[arg-type]
+                                     overrides=overrides):
+                if person_id not in shift.people:
+                    continue
+                calendar.add_component(_event(
+                    f"{person_id}-{team.id}-{role}-{int(shift.start.timestamp())}@guardian",
+                    f"{label}: {team.name}", shift.start, shift.end,
+                    "Because: " + ", ".join(str(s) for s in shift.sources), now))
+    return bytes(calendar.to_ical())
+
+
+def team_calendar(policy: Policy, team_id: str, now: dt.datetime,
+                  overrides: Sequence[Override]) -> bytes:
+    """A team's shifts with who is on; gaps appear as events too, so they are seen."""
+    start, end = now - CALENDAR_PAST, now + CALENDAR_AHEAD
+    team = policy.team_index[team_id]
+    calendar = _calendar(f"Guardian: {team.name}")
+    for role, label in (("duty", "On duty"), ("on_call", "On call")):
+        for shift in team_shifts(policy, team_id, start, end, role=role,  # type: ignore[arg-type]
+                                 overrides=overrides):
+            if role == "on_call" and shift.gap and not team.on_call:
+                continue
+            names = ", ".join(p["name"] for p in _names(policy, shift.people)) or "NO ONE"
+            calendar.add_component(_event(
+                f"{team_id}-{role}-{int(shift.start.timestamp())}@guardian",
+                f"{label}: {names}", shift.start, shift.end,
+                "Because: " + ", ".join(str(s) for s in shift.sources), now))
+    return bytes(calendar.to_ical())

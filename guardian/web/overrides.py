@@ -1,0 +1,193 @@
+"""Overrides (HR) and swaps (staff): who is on duty, changed for a period, with an audit."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from guardian.auth import Principal
+from guardian.errors import ApiError, FieldError, not_found
+from guardian.policy.model import Policy
+from guardian.schemas import AuditEventPublic, OverrideIn, OverridePublic, SwapIn
+from guardian.storage.models import DutyOverride, OverrideStatus, Role
+from guardian.storage.overrides import (
+    create_override,
+    decide_override,
+    get_override,
+    list_audit,
+    list_overrides,
+)
+from guardian.web.access import requires
+from guardian.web.bodies import invalid, read_model
+from guardian.web.params import optional_instant
+from guardian.web.typedefs import engine_key, policy_key, principal_key
+
+routes = web.RouteTableDef()
+
+
+def public(override: DutyOverride) -> OverridePublic:
+    return OverridePublic(
+        id=override.id or 0, team=override.team, kind=override.kind, person=override.person,
+        replaces=override.replaces, start=override.starts_at, end=override.ends_at,
+        reason=override.reason, status=override.status, created_by=override.created_by,
+        created_at=override.created_at, decided_by=override.decided_by,
+        decided_at=override.decided_at)
+
+
+def policy_of(request: web.Request) -> Policy:
+    policy = request.app[policy_key].policy
+    if policy is None:
+        raise ApiError(503, "policy_unavailable",
+                       "The duty policy did not load; fix it (see /health) and try again.")
+    return policy
+
+
+def _check_people(policy: Policy, team: str, people: dict[str, str | None]) -> None:
+    problems = []
+    if team not in {t.id for t in policy.teams}:
+        problems.append(FieldError("team", f"`{team}` is not a team in the policy."))
+    staff = policy.staff_by_id()
+    for field, person in people.items():
+        if person is not None and person not in staff:
+            problems.append(FieldError(field, f"`{person}` is not a member of staff."))
+    if problems:
+        raise invalid(problems)
+
+
+def _json(override: DutyOverride, status: int = 200) -> web.Response:
+    return web.json_response(text=public(override).model_dump_json(), status=status)
+
+
+@routes.get("/api/v1/overrides", name="overrides")
+@requires(Role.hr, Role.staff, Role.moderator)
+async def overrides(request: web.Request) -> web.Response:
+    """Active (and, with `status=all`, every) override of a team or all, in a period."""
+    team = request.query.get("team")
+    start = optional_instant(request, "from")
+    end = optional_instant(request, "to")
+    wanted = tuple(OverrideStatus) if request.query.get("status") == "all" else (
+        OverrideStatus.active, OverrideStatus.proposed)
+    found = await list_overrides(engine=request.app[engine_key], team=team, starts=start,
+                                 ends=end, statuses=wanted)
+    body = [public(o).model_dump(mode="json") for o in found]
+    return web.json_response({"overrides": body})
+
+
+@routes.post("/api/v1/overrides", name="create_override")
+@requires(Role.hr)
+async def create(request: web.Request) -> web.Response:
+    """Replace, add or remove a person for a period (sick leave, holiday), with a reason."""
+    data = await read_model(request, OverrideIn)
+    _check_people(policy_of(request), data.team, {"person": data.person,
+                                                "replaces": data.replaces})
+    principal = request[principal_key]
+    async with request.app[engine_key].begin() as conn:
+        override = await create_override(
+            conn=conn, team=data.team, kind=data.kind, person=data.person,
+            replaces=data.replaces, starts_at=data.start, ends_at=data.end, reason=data.reason,
+            created_by=principal.actor, status=OverrideStatus.active)
+    return _json(override, 201)
+
+
+async def _existing(request: web.Request) -> DutyOverride:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 9:
+        raise invalid([FieldError("id", "must be a whole number.")])
+    async with request.app[engine_key].connect() as conn:
+        override = await get_override(conn=conn, override_id=int(raw))
+    if override is None:
+        raise not_found(f"Override {raw}")
+    return override
+
+
+async def _decide(request: web.Request, override: DutyOverride, status: OverrideStatus,
+                  action: str) -> web.Response:
+    principal = request[principal_key]
+    try:
+        async with request.app[engine_key].begin() as conn:
+            changed = await decide_override(conn=conn, override=override, status=status,
+                                            by=principal.actor, action=action)
+    except LookupError:
+        raise ApiError(409, "conflict", f"Override {override.id} changed meanwhile; read it "
+                       "again.") from None
+    return _json(changed)
+
+
+@routes.delete("/api/v1/overrides/{id}", name="cancel_override")
+@requires(Role.hr, Role.staff)
+async def cancel(request: web.Request) -> web.Response:
+    """Cancel an override (HR), or withdraw one's own swap proposal (staff)."""
+    override = await _existing(request)
+    principal = request[principal_key]
+    if principal.role == Role.staff and not (
+            override.status == OverrideStatus.proposed.value
+            and override.replaces == principal.staff_id):
+        raise ApiError(403, "forbidden", "Staff may withdraw only their own swap proposals.")
+    if override.status not in (OverrideStatus.active.value, OverrideStatus.proposed.value):
+        raise ApiError(409, "conflict", f"Override {override.id} is already {override.status}.")
+    return await _decide(request, override, OverrideStatus.cancelled, "override.cancel")
+
+
+def _staff_id(principal: Principal) -> str:
+    if principal.staff_id is None:
+        raise ApiError(403, "forbidden", "This staff token names no member of staff; create "
+                       "one with `guardian tokens create --role staff --staff ID`.")
+    return principal.staff_id
+
+
+@routes.post("/api/v1/swaps", name="propose_swap")
+@requires(Role.staff)
+async def propose_swap(request: web.Request) -> web.Response:
+    """Ask `with` to take one's duty for a period; it applies once they (or HR) accept."""
+    data = await read_model(request, SwapIn)
+    principal = request[principal_key]
+    me = _staff_id(principal)
+    if data.with_ == me:
+        raise invalid([FieldError("with", "must be someone else.")])
+    _check_people(policy_of(request), data.team, {"with": data.with_})
+    async with request.app[engine_key].begin() as conn:
+        override = await create_override(
+            conn=conn, team=data.team, kind="replace", person=data.with_, replaces=me,
+            starts_at=data.start, ends_at=data.end, reason=data.reason,
+            created_by=principal.actor, status=OverrideStatus.proposed)
+    return _json(override, 201)
+
+
+async def _answer_swap(request: web.Request, accept: bool) -> web.Response:
+    override = await _existing(request)
+    principal = request[principal_key]
+    if override.status != OverrideStatus.proposed.value:
+        raise ApiError(409, "conflict", f"Swap {override.id} is {override.status}, not "
+                       "waiting for an answer.")
+    if principal.role == Role.staff and _staff_id(principal) != override.person:
+        raise ApiError(403, "forbidden", "Only the person asked (or HR) may answer a swap.")
+    status = OverrideStatus.active if accept else OverrideStatus.declined
+    return await _decide(request, override, status, "swap.accept" if accept else "swap.decline")
+
+
+@routes.post("/api/v1/swaps/{id}/accept", name="accept_swap")
+@requires(Role.staff, Role.hr)
+async def accept_swap(request: web.Request) -> web.Response:
+    """Accept a swap: the override becomes active."""
+    return await _answer_swap(request, accept=True)
+
+
+@routes.post("/api/v1/swaps/{id}/decline", name="decline_swap")
+@requires(Role.staff, Role.hr)
+async def decline_swap(request: web.Request) -> web.Response:
+    """Decline a swap: nothing changes on the schedule."""
+    return await _answer_swap(request, accept=False)
+
+
+@routes.get("/api/v1/audit", name="audit")
+@requires(Role.hr)
+async def audit_log(request: web.Request) -> web.Response:
+    """The newest audit events first; `before` (an id) pages back."""
+    before = request.query.get("before")
+    if before is not None and not before.isdigit():
+        raise invalid([FieldError("before", "must be an event id.")])
+    events = await list_audit(engine=request.app[engine_key],
+                              before_id=int(before) if before else None)
+    return web.json_response({"events": [
+        AuditEventPublic(id=e.id or 0, at=e.at, actor=e.actor, action=e.action,
+                         subject=e.subject, details=e.details).model_dump(mode="json")
+        for e in events]})
