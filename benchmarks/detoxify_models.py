@@ -17,13 +17,13 @@ batch size it runs, for `--seconds` each:
   through `DetoxifyModel.from_loaded` (saving and re-loading a 1 GB checkpoint would add
   nothing to what is measured; `--via-checkpoint` does it anyway, to time the real load).
 
-The modes of one configuration run in alternating 2-second slices over the same texts, so
-that other work on the machine slows them alike; the load average is reported beside the
+The modes of one configuration alternate call by call over the same texts, so that other
+work on the machine slows them alike; the load average is reported beside the
 figures, and CPU ms/text (the process's CPU time over texts) is less sensitive to it than
 texts/s.
 
 Peak RSS: Linux's per-process high-water mark (VmHWM in /proc/self/status), reset before
-each slice by writing 5 to /proc/self/clear_refs, so each figure is that mode's own peak;
+each call by writing 5 to /proc/self/clear_refs, so each figure is that mode's own peak;
 where that reset is not allowed, ru_maxrss (the process's peak so far) is reported and the
 `rss_method` field says so. tracemalloc would miss torch's allocations.
 
@@ -230,11 +230,12 @@ class Tally:
 
 
 def compare(scorers: dict[str, Callable[[list[str]], object]], texts: list[str], batch: int,
-            seconds: float, slice_seconds: float = 2.0) -> dict[str, dict[str, Any]]:
-    """Run each scorer for `seconds` in alternating slices over the same texts.
+            seconds: float) -> dict[str, dict[str, Any]]:
+    """Run the scorers in turn, one batch each, until each has run for `seconds`.
 
-    Interleaving keeps the comparison fair when other work shares the CPU: a busy spell
-    hits every mode alike. Each mode walks consecutive batches of `texts` from the start.
+    Alternating call by call keeps the comparison fair when other work shares the CPU: a
+    busy spell hits every mode alike. Each mode walks the same consecutive batches of
+    `texts` from the start, so all score the same texts.
     """
     for score in scorers.values():  # warm-up: the first calls allocate and pick kernels
         for start in range(0, 4 * batch, batch):
@@ -247,21 +248,19 @@ def compare(scorers: dict[str, Callable[[list[str]], object]], texts: list[str],
             tally = tallies[mode]
             if tally.wall >= seconds:
                 continue
-            budget = min(slice_seconds, seconds - tally.wall)
+            chunk = texts[tally.offset:tally.offset + batch]
+            if len(chunk) < batch:
+                tally.offset = 0
+                chunk = texts[:batch]
             method = reset_peak()
             rss_before = rss_mb()
             cpu_start, started = time.process_time(), time.perf_counter()
-            while time.perf_counter() - started < budget:
-                chunk = texts[tally.offset:tally.offset + batch]
-                if len(chunk) < batch:
-                    tally.offset = 0
-                    continue
-                score(chunk)
-                tally.offset += batch
-                tally.texts += batch
-                tally.calls += 1
+            score(chunk)
             tally.wall += time.perf_counter() - started
             tally.cpu += time.process_time() - cpu_start
+            tally.offset += batch
+            tally.texts += batch
+            tally.calls += 1
             peak = peak_mb()
             tally.peak_mb = max(tally.peak_mb, peak)
             tally.peak_over_start_mb = max(tally.peak_over_start_mb, peak - rss_before)

@@ -38,9 +38,10 @@ T = TypeVar("T")
 DEV_TOKEN_FILE = Path("var/dev-admin.token")
 
 
-def _settings() -> Settings:
+def _settings(*, require_secret: bool = False) -> Settings:
+    """Settings for a command; only the service itself (serve, worker) needs the secret."""
     try:
-        settings = load_settings()
+        settings = load_settings(require_secret=require_secret)
     except ConfigError as exc:
         click.echo("Guardian cannot start; fix these settings:", err=True)
         for problem in exc.problems:
@@ -94,7 +95,7 @@ def serve(host: str | None, port: int | None, no_migrate: bool, no_worker: bool)
     """
     from guardian.web.app import init_app
 
-    settings = _settings()
+    settings = _settings(require_secret=True)
     _logging(settings)
     host = host or settings.host
     port = port or settings.port
@@ -159,7 +160,7 @@ def worker(concurrency: int) -> None:
     from guardian.scoring.stage import ScoringState, assessor_for
     from guardian.web.app import pipeline_handlers, worker_config
 
-    settings = _settings()
+    settings = _settings(require_secret=True)
     _logging(settings)
 
     async def run() -> None:

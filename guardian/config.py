@@ -134,8 +134,13 @@ def _positive_float(name: str, raw: str, errors: list[str]) -> float:
     return value
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and check every setting; raise `ConfigError` listing all problems at once."""
+def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: bool = True
+                  ) -> Settings:
+    """Read and check every setting; raise `ConfigError` listing all problems at once.
+
+    `require_secret=False` is for commands that sign nothing (scoring, tokens, migrations):
+    they run in production without GUARDIAN_SECRET_KEY.
+    """
     env_vars = os.environ if environ is None else environ
     known = {s.name for s in SETTINGS}
     errors: list[str] = []
@@ -163,7 +168,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     secret = get("GUARDIAN_SECRET_KEY")
     # Anything but an explicit `development` is held to production's rules.
-    production = env != "development"
+    production = env != "development" and require_secret
     if not secret or secret == DEVELOPMENT_SECRET:
         if production:
             errors.append(

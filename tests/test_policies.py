@@ -389,3 +389,24 @@ def test_every_policy_field_is_documented() -> None:
                for name in (f.alias or n for n, f in m.model_fields.items())
                if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", code)]
     assert missing == []
+
+
+def test_channel_urls_are_checked_by_apprise(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOD_BOT", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+    _write(tmp_path, town=TOWN, staff=(
+        "staff:\n"
+        "  - id: ana\n"
+        "    name: Ana\n"
+        "    timezone: Europe/Madrid\n"
+        "    channels:\n"
+        "      - 'json://127.0.0.1:8080/hook'\n"
+        "      - 'tgram://{env:GOOD_BOT}/12345'\n"
+        "      - 'tgram://{env:UNSET_BOT}/12345'\n"   # checked where the secret exists
+        "      - 'nosuchservice://somewhere'\n"         # line 9
+        "      - 'tgram://not-a-bot-token/'\n"          # line 10
+    ))
+    errors = [str(p) for p in load_policy(tmp_path).errors]
+    assert len(errors) == 2, errors
+    assert "staff.yaml:9" in errors[0] and "channel 4 of `ana`" in errors[0]
+    assert "staff.yaml:10" in errors[1] and "tgram://" in errors[1]

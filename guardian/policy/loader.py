@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from guardian.policy.channels import apprise_problem
 from guardian.policy.harassment import HarassmentPolicy
 from guardian.policy.model import (
     Category,
@@ -406,6 +407,12 @@ class _Merger:
                 self.error((display, _field_line(root, ["staff", index, "holidays"])),
                            f"`{member.id}` follows holiday calendar `{member.holidays}`, "
                            "which is not defined in `holiday_calendars`.")
+            for number, url in enumerate(member.channels):
+                problem = apprise_problem(url)
+                if problem is not None:
+                    self.error((display, _field_line(root, ["staff", index, "channels",
+                                                            number])),
+                               f"channel {number + 1} of `{member.id}`: {problem}.")
             overlaps = quiet_overlaps(member)
             if overlaps:
                 spans = ", ".join(format_week_minutes(s, e) for s, e in overlaps[:3])

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from guardian.policy.harassment import HarassmentPolicy, Level
 from guardian.scoring.language import detect
-from guardian.scoring.level import judge, leave_one_out, mask
+from guardian.scoring.level import Judgement, decisive_words, judge, leave_one_out_variants, mask
 from guardian.scoring.normalise import normalise
 from guardian.scoring.rules import CompiledRules, compile_rules
 from guardian.scoring.types import LabelScores, LanguageAwareModel, Model
@@ -73,10 +72,35 @@ class Assessor:
             return self.model.score_languages(texts, langs)
         return self.model.score(texts)
 
-    def _toxicity(self, variants: list[str], *, lang: str | None) -> list[float]:
-        scores = self._model_scores([normalise(v, lang=lang).text for v in variants],
-                                    [lang] * len(variants))
-        return [s["toxicity"] for s in scores]
+    def _attribute(self, texts: Sequence[str], langs: Sequence[str | None],
+                   judged: Sequence[tuple[Judgement, list[tuple[int, int, str]]]]
+                   ) -> dict[int, list[tuple[int, int]]]:
+        """Leave-one-word-out for every abusive text that no lexicon word or rule explains,
+        all variants of the batch scored in one model call."""
+        todo: list[tuple[int, list[tuple[int, int]], int, int]] = []
+        variants: list[str] = []
+        variant_langs: list[str | None] = []
+        for index, (judgement, spans) in enumerate(judged):
+            if spans or judgement.level not in ("abusive", "threat"):
+                continue
+            words, without = leave_one_out_variants(texts[index])
+            if words:
+                todo.append((index, words, len(variants), len(without)))
+                variants += without
+                variant_langs += [langs[index]] * len(without)
+        if not todo:
+            return {}
+        scores = self._model_scores(
+            [normalise(v, lang=lang).text for v, lang in zip(variants, variant_langs,
+                                                              strict=True)], variant_langs)
+        toxicity = [s["toxicity"] for s in scores]
+        found = {}
+        for index, words, start, count in todo:
+            base = judged[index][0].labels["toxicity"]
+            decisive = decisive_words(words, base, toxicity[start:start + count])
+            if decisive:
+                found[index] = decisive
+        return found
 
     def assess(self, texts: Sequence[str], hints: Sequence[str | None] | None = None
                ) -> list[Assessment]:
@@ -87,20 +111,22 @@ class Assessor:
         normalised = [normalise(text, lang=lang) for text, lang in
                       zip(texts, langs, strict=True)]
         scores = self._model_scores([n.text for n in normalised], langs)
-        results = []
-        for text, found, norm, model_scores in zip(texts, detected, normalised, scores,
-                                                   strict=True):
-            lang = found.lang
-            matches = self._rules.match(norm.text, lang=lang, protected=self.protected)
+        judged = []
+        for found, norm, model_scores in zip(detected, normalised, scores, strict=True):
+            matches = self._rules.match(norm.text, lang=found.lang, protected=self.protected)
             judgement = judge(model_scores, matches, self.policy.thresholds)
             spans = [(*norm.original_span(m.start, m.end), m.kind) for m in matches
                      if m.rule is None or m.rule.mask]
+            judged.append((judgement, spans))
+        attributed = self._attribute(texts, langs, judged) if self.attribution else {}
+        results = []
+        for index, (text, found, (judgement, spans)) in enumerate(
+                zip(texts, detected, judged, strict=True)):
+            lang = found.lang
             reasons = list(judgement.reasons)
-            if self.attribution and not spans and judgement.level in ("abusive", "threat"):
-                words = leave_one_out(text, partial(self._toxicity, lang=lang))
-                spans = [(start, end, "insult") for start, end in words]
-                if words:
-                    reasons.append(f"masked {len(words)} word(s) found by leaving each out")
+            if index in attributed:
+                spans = [(start, end, "insult") for start, end in attributed[index]]
+                reasons.append(f"masked {len(spans)} word(s) found by leaving each out")
             covered = lang is None or lang in self.model.languages
             if not covered:
                 reasons.append(f"language {lang} is not covered by the {self.model.name} "

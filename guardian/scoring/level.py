@@ -108,15 +108,32 @@ def words_with_offsets(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def leave_one_out(text: str, score: Callable[[list[str]], list[float]], *,
-                  max_words: int = 40, min_drop: float = 0.25) -> list[tuple[int, int]]:
-    """Words whose removal lowers the toxicity most: the spans to mask when no lexicon word
-    explains a model's verdict. One model call with every variant (batched)."""
+MAX_ATTRIBUTED_WORDS = 40
+
+
+def leave_one_out_variants(text: str, max_words: int = MAX_ATTRIBUTED_WORDS
+                           ) -> tuple[list[tuple[int, int]], list[str]]:
+    """The words of `text` and the text without each of them (empty when too long)."""
     words = words_with_offsets(text)
     if not words or len(words) > max_words:
-        return []
-    variants = [text] + [text[:s] + text[e:] for s, e in words]
-    scores = score(variants)
-    base = scores[0]
-    return [span for span, value in zip(words, scores[1:], strict=True)
+        return [], []
+    return words, [text[:s] + text[e:] for s, e in words]
+
+
+def decisive_words(words: Sequence[tuple[int, int]], base: float, without: Sequence[float],
+                   min_drop: float = 0.25) -> list[tuple[int, int]]:
+    """Words whose removal lowers the toxicity by at least `min_drop` and by half: the
+    spans to mask when no lexicon word or rule explains a model's verdict."""
+    return [span for span, value in zip(words, without, strict=True)
             if base - value >= min_drop and base - value >= 0.5 * base]
+
+
+def leave_one_out(text: str, score: Callable[[list[str]], list[float]], *,
+                  max_words: int = MAX_ATTRIBUTED_WORDS, min_drop: float = 0.25
+                  ) -> list[tuple[int, int]]:
+    """`decisive_words` of one text, scoring the text and its variants in one call."""
+    words, variants = leave_one_out_variants(text, max_words)
+    if not words:
+        return []
+    scores = score([text, *variants])
+    return decisive_words(words, scores[0], scores[1:], min_drop)
