@@ -64,6 +64,8 @@ sys.path.insert(0, str(REPO))  # run as a script: make `guardian` and `tests` im
 
 from guardian.scoring import detox  # noqa: E402
 from guardian.scoring.detox import DetoxifyModel  # noqa: E402
+from guardian.scoring.engine import Assessor  # noqa: E402
+from guardian.scoring.lite import LiteModel  # noqa: E402
 from tests.detoxify_tiny import (  # noqa: E402
     BIAS_CLASSES,
     IDENTITY_CLASSES,
@@ -281,6 +283,7 @@ def run_arch(arch: str, texts: list[str], args: argparse.Namespace, workdir: Pat
     loaded, variant, info = build(arch, texts, workdir)
     info["rss_after_build_mb"] = round(rss_mb())
     results: list[dict[str, Any]] = []
+    lite = LiteModel()
     real: DetoxifyModel | None = None
     if args.via_checkpoint and "fp32" in args.precision:
         real, load_seconds = via_checkpoint(loaded, arch, variant, workdir)
@@ -294,8 +297,11 @@ def run_arch(arch: str, texts: list[str], args: argparse.Namespace, workdir: Pat
         for batch in args.batch:
             wrapper = DetoxifyModel.from_loaded(loaded, variant, batch_size=batch,
                                                 version=f"bench-{arch}-{precision}")
+            # "stage" is Guardian's whole scoring stage around the model: language,
+            # normalisation, lexicons and rules, levels, attribution by the lite model, mask.
+            stage = Assessor(model=wrapper, attributor=lite)
             scorers: dict[str, Callable[[list[str]], object]] = {
-                "bare": bare_scorer(loaded), "detoxify": wrapper.score}
+                "bare": bare_scorer(loaded), "detoxify": wrapper.score, "stage": stage.assess}
             if real is not None and precision == "fp32":
                 real.batch_size = batch
                 scorers["detoxify-loaded"] = real.score

@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -22,6 +22,7 @@ from guardian import __version__
 from guardian.auth import create_token, hash_token, list_tokens, revoke_token
 from guardian.config import DETOXIFY_VARIANTS, SETTINGS, Settings, load_settings
 from guardian.errors import ConfigError, ScorerUnavailable
+from guardian.escalation import Escalator
 from guardian.pipeline import Worker
 from guardian.policy.loader import load_policy
 from guardian.scoring.select import ScorerStatus, load_model
@@ -171,15 +172,18 @@ def worker(concurrency: int) -> None:
         _warn_scorer(status)
         loaded = load_policy(settings.policies_dir)
         scoring = ScoringState(model=model, executor=executor,
-                               assessor=assessor_for(model, loaded.policy))
+                               assessor=assessor_for(model, loaded.policy, status.attributor),
+                               attributor=status.attributor)
         workers = [Worker(engine, handlers=pipeline_handlers(scoring),
                           config=worker_config(settings))
                    for _ in range(concurrency)]
+        escalator = Escalator(engine, poll_seconds=settings.worker_poll_seconds)
+        stoppable: list[Worker | Escalator] = [*workers, escalator]
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, _stop_all, workers)
+            loop.add_signal_handler(sig, _stop_all, stoppable)
         try:
-            await asyncio.gather(*(w.run() for w in workers))
+            await asyncio.gather(*(w.run() for w in workers), escalator.run())
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
             await engine.dispose()
@@ -187,7 +191,7 @@ def worker(concurrency: int) -> None:
     asyncio.run(run())
 
 
-def _stop_all(workers: list[Worker]) -> None:
+def _stop_all(workers: Sequence[Worker | Escalator]) -> None:
     for each in workers:
         each.stop()
 
@@ -329,7 +333,7 @@ def _assessor(settings: Settings, scorer: str | None) -> tuple[Assessor, ScorerS
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     loaded = load_policy(settings.policies_dir)
-    return assessor_for(model, loaded.policy), status
+    return assessor_for(model, loaded.policy, status.attributor), status
 
 
 def _warn_scorer(status: ScorerStatus) -> None:

@@ -39,3 +39,5 @@ QUEUE_DEPTH = Gauge("guardian_queue_depth", "Messages not yet at the last stage.
                     registry=REGISTRY)
 SCORED = Counter("guardian_messages_scored", "Messages scored, by harassment level and scorer.",
                  ["level", "scorer"], registry=REGISTRY)
+PAGE_EVENTS = Counter("guardian_page_events", "Pages sent, escalated, sent to the last "
+                      "resort, or acknowledged.", ["kind"], registry=REGISTRY)

@@ -11,6 +11,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -215,3 +217,101 @@ class AuditEventPublic(BaseModel):
     action: str
     subject: str
     details: dict[str, Any]
+
+
+ReviewDecisionName = Literal["dismiss", "confirm", "escalate", "mute", "block"]
+EscalateTo = Literal["hr", "police"]
+MAX_BULK_REVIEW = 1000
+
+
+class ReviewDecisionIn(BaseModel):
+    """A moderator's decision on a review item (`mute_days` and `escalate_to` as needed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: ReviewDecisionName = Field(description=(
+        "`dismiss` (not abusive: staff get it as a normal request), `confirm` (abusive: a "
+        "strike for the author), `escalate` (to HR or the police), `mute` the author for "
+        "`mute_days`, or `block` the author."))
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+    mute_days: int | None = Field(default=None, ge=1, le=365, validate_default=True,
+                                  description="With `mute` only; default 30.")
+    escalate_to: EscalateTo | None = Field(
+        default=None, validate_default=True,
+        description="With `escalate` only (required there): `hr`, or `police` (the "
+                    "policy's police team).")
+
+    @field_validator("mute_days")
+    @classmethod
+    def _mute_days_only_with_mute(cls, value: int | None, info: ValidationInfo) -> int | None:
+        decision = info.data.get("decision")
+        if value is not None and decision is not None and decision != "mute":
+            raise ValueError("goes only with decision `mute`")
+        return value
+
+    @field_validator("escalate_to")
+    @classmethod
+    def _escalate_to_with_escalate(cls, value: str | None, info: ValidationInfo
+                                   ) -> str | None:
+        decision = info.data.get("decision")
+        if decision == "escalate" and value is None:
+            raise ValueError("is required with decision `escalate`: `hr` or `police`")
+        if value is not None and decision is not None and decision != "escalate":
+            raise ValueError("goes only with decision `escalate`")
+        return value
+
+
+class ReviewBulkIn(ReviewDecisionIn):
+    """One decision for up to 1,000 review items."""
+
+    ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(
+        min_length=1, max_length=MAX_BULK_REVIEW, description="Review item ids (1 to 1,000).")
+
+
+class ReviewItemPublic(BaseModel):
+    """A review item as listed: the masked text only, never the raw one."""
+
+    id: int
+    message_id: int
+    source: str
+    author_handle: str
+    masked_text: str | None = Field(description="The text with abusive spans replaced.")
+    reason: str = Field(description="Why it is held: `abusive`, `threat`, `storm`...")
+    level: str
+    category: str | None
+    target: str | None = Field(description="The staff or team id the message is aimed at.")
+    status: str = Field(description="`open` (an expired claim counts as open), `claimed` or "
+                                    "`decided`.")
+    claimed_by: str | None
+    claim_expires_at: dt.datetime | None
+    assignable: bool = Field(description="Whether the caller may claim it now.")
+    not_assignable_because: str | None
+    decision: str | None
+    escalated_to: str | None
+    released: bool = Field(description="Dismissed: staff get the message as a normal request.")
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    note: str | None
+    created_at: dt.datetime
+
+
+class ReviewItemDetail(ReviewItemPublic):
+    text: str | None = Field(description="The raw text, only for the moderator holding the "
+                                         "claim (and within their daily exposure limit).")
+    text_hidden_because: str | None
+
+
+class AuthorStatusPublic(BaseModel):
+    source: str
+    handle: str
+    strikes: int
+    muted_until: dt.datetime | None
+    blocked: bool
+
+
+class ExposurePublic(BaseModel):
+    moderator: str
+    day: dt.date = Field(description="The UTC day counted.")
+    abusive_items: int = Field(description="Abusive or threatening items revealed today.")
+    limit: int = Field(description="The policy's `exposure_limits.max_abusive_items_per_day`.")
+    remaining: int

@@ -29,6 +29,16 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/v1/oncall", {S, M, H, A}),
     ("GET", "/api/v1/teams/police/shifts", {S, M, H, A}),
     ("GET", "/api/v1/calendar-links?team=police", {S, H, A}),
+    ("GET", "/api/v1/pages", {S, M, H, A}),
+    ("GET", "/api/v1/pages/1", {S, M, H, A}),
+    ("POST", "/api/v1/pages/1/ack", {S, H, A}),
+    ("GET", "/api/v1/review", {M, A}),
+    ("GET", "/api/v1/review/1", {M, A}),
+    ("POST", "/api/v1/review/1/claim", {M, A}),
+    ("POST", "/api/v1/review/1/release", {M, A}),
+    ("POST", "/api/v1/review/1/decide", {M, A}),
+    ("POST", "/api/v1/review/bulk", {M, A}),
+    ("GET", "/api/v1/moderators/me/exposure", {M, A}),
 ]
 
 

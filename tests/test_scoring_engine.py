@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from guardian.policy.harassment import HarassmentPolicy
 from guardian.scoring.engine import Assessor
 from guardian.scoring.lite import LiteModel
+from guardian.scoring.types import LABELS, LabelScores
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +71,32 @@ def test_the_model_separates_offensive_from_harmless_spanish(assessor: Assessor)
     harmless, offensive = assessor.assess(
         ["Mañana hay pleno municipal a las diez", "Eres una vergüenza, das asco, lárgate"])
     assert offensive.labels["toxicity"] > harmless.labels["toxicity"]
+
+
+class _Verdict:
+    """A model that finds everything abusive, whatever the words (as a model may)."""
+
+    name, variant, version = "verdict", "test", "0"
+    languages = frozenset({"es", "en"})
+
+    def score(self, texts: Sequence[str]) -> list[LabelScores]:
+        return [{**dict.fromkeys(LABELS, 0.0), "toxicity": 0.95} for _ in texts]
+
+
+def test_an_abusive_text_with_nothing_to_point_at_is_withheld_whole() -> None:
+    assessor = Assessor(model=_Verdict())
+    [result] = assessor.assess(["Qué bonito día hace hoy en el pueblo"], ["es"])
+    assert result.level == "abusive"
+    assert "bonito" not in result.masked_text
+    assert result.masked_text == "[mensaje ofensivo retenido; lo revisa moderación]"
+
+
+def test_a_cheap_attributor_finds_the_words_a_big_model_objects_to() -> None:
+    assessor = Assessor(model=_Verdict(), attributor=LiteModel())
+    # "bastard" is in no lexicon: only the attributor can find it.
+    [result] = assessor.assess(["You complete bastard, the street lamp is broken again"],
+                               ["en"])
+    assert result.level == "abusive"
+    assert "bastard" not in result.masked_text
+    assert any("leaving each out" in r for r in result.reasons)
+    assert result.masked_text.endswith("the street lamp is broken again")

@@ -25,6 +25,7 @@ from guardian.policy.model import (
     EscalationChain,
     ExposureLimits,
     HolidayCalendar,
+    Moderation,
     Policy,
     PolicyFile,
     RateLimits,
@@ -33,6 +34,7 @@ from guardian.policy.model import (
     StormThresholds,
     Team,
     Town,
+    UrgencyPolicy,
 )
 from guardian.schedule.coverage import format_week_minutes, quiet_overlaps, team_gaps
 from guardian.schedule.localtime import zone
@@ -180,7 +182,7 @@ _ITEM_MODELS: dict[str, type[BaseModel]] = {
 _SINGLE_MODELS: dict[str, type[BaseModel]] = {
     "town": Town, "escalation": Escalation, "rate_limits": RateLimits,
     "storm": StormThresholds, "exposure_limits": ExposureLimits,
-    "harassment": HarassmentPolicy}
+    "harassment": HarassmentPolicy, "urgency": UrgencyPolicy, "moderation": Moderation}
 # A section missing here would silently vanish from partial files.
 assert {*_ITEM_MODELS, *_SINGLE_MODELS} == set(PolicyFile.model_fields)
 
@@ -378,6 +380,7 @@ class _Merger:
         self._check_rotations()
         self._check_calendars()
         self._check_escalation(singles.get("escalation"))
+        self._check_decisions(files)
         town = singles.get("town")
         # A file that could not be parsed may well set it: its own error says enough.
         if town is None and not self.declared["town"] and not self.declared["unreadable"]:
@@ -514,6 +517,27 @@ class _Merger:
                         root, ["escalation", "chains", index, "steps", step_index])),
                         f"escalation chain `{chain.id}` pages `{step.person}`, who is not "
                         "in `staff`; add them or fix the id.")
+
+    def _check_decisions(self, files: list[_Parsed]) -> None:
+        """The urgency and moderation sections name categories and people defined
+        elsewhere; say which name is wrong and where."""
+        for source in files:
+            urgency, moderation = source.file.urgency, source.file.moderation
+            if urgency is not None:
+                for category_id in urgency.category_defaults:
+                    if not self._known("categories", category_id):
+                        self.error((source.display, _field_line(
+                            source.root, ["urgency", "category_defaults", category_id])),
+                            f"`urgency.category_defaults` names category `{category_id}`, "
+                            "which is not defined in `categories`.")
+            if moderation is not None:
+                for role in ("moderators", "hr"):
+                    for index, person in enumerate(getattr(moderation, role)):
+                        if not self._known("staff", person):
+                            self.error((source.display, _field_line(
+                                source.root, ["moderation", role, index])),
+                                f"`moderation.{role}` lists `{person}`, who is not in "
+                                "`staff`; add them or fix the id.")
 
     # --- checks that look ahead (need `now`) -------------------------------------------
 

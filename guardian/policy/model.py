@@ -294,6 +294,19 @@ ShiftLength = Annotated[dt.timedelta, BeforeValidator(_shift_length),
                         PlainSerializer(_iso_duration, return_type=str)]
 
 
+# --- regular expressions ----------------------------------------------------------------
+
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{pattern!r} is not a valid regular expression ({exc})") from None
+    return pattern
+
+
+RegexPattern = Annotated[str, AfterValidator(_regex)]
+
+
 # --- the model ---------------------------------------------------------------------------
 
 class _Strict(BaseModel):
@@ -334,6 +347,10 @@ class Team(_Strict):
 class Category(_Strict):
     id: Slug
     keywords: dict[LanguageCode, list[str]] = Field(default_factory=dict)
+    # Routing rules besides keywords (see docs/decisions.md); `any` as a language key
+    # applies to messages in every language.
+    hashtags: dict[LanguageCode, list[str]] = Field(default_factory=dict)
+    patterns: dict[LanguageCode, list[RegexPattern]] = Field(default_factory=dict)
 
 
 class Layer(_Strict):
@@ -426,11 +443,62 @@ class ExposureLimits(_Strict):
     max_abusive_items_per_day: int = Field(default=100, ge=1, le=10_000)  # per moderator
 
 
+# --- decisions: urgency and moderation (optional; see docs/decisions.md) ----------------
+
+Urgency = Literal["low", "normal", "high", "emergency"]
+URGENCIES: tuple[Urgency, ...] = ("low", "normal", "high", "emergency")
+
+
+class UrgencyRule(_Strict):
+    """Words or a pattern that make a message at least this urgent."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+    lang: LanguageCode = "any"  # `any`: every language
+    pattern: RegexPattern | None = None
+    keywords: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
+        default_factory=list)
+    urgency: Urgency
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> UrgencyRule:
+        if (self.pattern is None) == (not self.keywords):
+            raise ValueError(f"urgency rule `{self.id}` needs exactly one of `pattern` or "
+                             "`keywords`")
+        return self
+
+
+class UrgencyPolicy(_Strict):
+    default: Urgency = "normal"  # when no rule and no category default applies
+    rules: list[UrgencyRule] = Field(default_factory=list)
+    category_defaults: dict[Slug, Urgency] = Field(default_factory=dict)
+    threat_minimum: Urgency = "high"  # a message judged a threat is at least this urgent
+
+    @model_validator(mode="after")
+    def _distinct_rules(self) -> UrgencyPolicy:
+        ids = [r.id for r in self.rules]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two urgency rules have the same `id`; give each its own")
+        return self
+
+
+class Moderation(_Strict):
+    moderators: list[Slug] = Field(default_factory=list)  # staff ids: the review queue
+    hr: list[Slug] = Field(default_factory=list)          # staff ids told about storms
+    # An author with this many strikes has rude messages shielded as if abusive.
+    strikes_to_shield: int = Field(default=3, ge=1, le=1000)
+    # The same text from the same author within this window is a duplicate (dropped).
+    duplicate_window_minutes: int = Field(default=60, ge=1, le=10_080)
+    # More messages than this from one author within an hour is a flood (dropped as spam).
+    spam_messages_per_hour: int = Field(default=30, ge=2, le=10_000)
+
+
 class PolicyFile(_Strict):
     """What one YAML file may hold; files are merged into one `Policy`."""
 
     SINGLE: ClassVar[tuple[str, ...]] = ("town", "escalation", "rate_limits", "storm",
-                                         "exposure_limits", "harassment")
+                                         "exposure_limits", "harassment", "urgency",
+                                         "moderation")
     town: Town | None = None
     staff: list[StaffMember] = Field(default_factory=list)
     teams: list[Team] = Field(default_factory=list)
@@ -442,6 +510,8 @@ class PolicyFile(_Strict):
     storm: StormThresholds | None = None
     exposure_limits: ExposureLimits | None = None
     harassment: HarassmentPolicy | None = None
+    urgency: UrgencyPolicy | None = None
+    moderation: Moderation | None = None
 
 
 class Policy(_Strict):
@@ -456,6 +526,8 @@ class Policy(_Strict):
     storm: StormThresholds = StormThresholds()
     exposure_limits: ExposureLimits = ExposureLimits()
     harassment: HarassmentPolicy = HarassmentPolicy()
+    urgency: UrgencyPolicy = UrgencyPolicy()
+    moderation: Moderation = Moderation()
 
     def staff_by_id(self) -> dict[str, StaffMember]:
         return {s.id: s for s in self.staff}

@@ -367,7 +367,7 @@ def _declared_labels(config_dir: Path) -> int | None:
 
 def load_detoxify(variant: str, checkpoint: Path, config_dir: Path) -> Any:
     """A `detoxify.Detoxify` loaded offline from a checkpoint file and a config directory."""
-    from detoxify import Detoxify  # type: ignore[import-untyped]
+    from detoxify import Detoxify
 
     if not checkpoint.is_file():
         raise ModelUnavailable(f"no Detoxify checkpoint at {checkpoint}")
@@ -433,7 +433,7 @@ def pull(variant: str, cache_dir: Path, *, progress: bool = True, url: str | Non
     temporary directory. What is already there is kept unless `force`. Raises
     `ModelUnavailable` when the network cannot be reached, with offline instructions.
     """
-    from detoxify.detoxify import MODEL_URLS  # type: ignore[import-untyped]
+    from detoxify.detoxify import MODEL_URLS
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")

@@ -12,7 +12,14 @@ from typing import Any
 
 from guardian.policy.harassment import HarassmentPolicy, Level
 from guardian.scoring.language import detect
-from guardian.scoring.level import Judgement, decisive_words, judge, leave_one_out_variants, mask
+from guardian.scoring.level import (
+    Judgement,
+    decisive_words,
+    judge,
+    leave_one_out_variants,
+    mask,
+    withheld,
+)
 from guardian.scoring.normalise import normalise
 from guardian.scoring.rules import CompiledRules, compile_rules
 from guardian.scoring.types import LabelScores, LanguageAwareModel, Model
@@ -61,16 +68,20 @@ class Assessor:
     protected: Sequence[str] = ()
     # Leave-one-word-out masking when no lexicon word explains an abusive verdict.
     attribution: bool = True
+    # The model that finds those words: the scorer itself by default; a cheap one (the lite
+    # model) for Detoxify, where rescoring every word would cost a forward pass each.
+    attributor: Model | None = None
 
     def __post_init__(self) -> None:
         self._rules: CompiledRules = compile_rules(self.policy)
         self.info = ScorerInfo(self.model.name, self.model.variant, self.model.version)
 
-    def _model_scores(self, texts: Sequence[str], langs: Sequence[str | None]
-                      ) -> list[LabelScores]:
-        if isinstance(self.model, LanguageAwareModel):
-            return self.model.score_languages(texts, langs)
-        return self.model.score(texts)
+    def _model_scores(self, texts: Sequence[str], langs: Sequence[str | None],
+                      model: Model | None = None) -> list[LabelScores]:
+        model = model or self.model
+        if isinstance(model, LanguageAwareModel):
+            return model.score_languages(texts, langs)
+        return model.score(texts)
 
     def _attribute(self, texts: Sequence[str], langs: Sequence[str | None],
                    judged: Sequence[tuple[Judgement, list[tuple[int, int, str]]]]
@@ -90,13 +101,18 @@ class Assessor:
                 variant_langs += [langs[index]] * len(without)
         if not todo:
             return {}
+        attributor = self.attributor or self.model
+        originals = self._model_scores(
+            [normalise(texts[index], lang=langs[index]).text for index, *_ in todo],
+            [langs[index] for index, *_ in todo], attributor)
         scores = self._model_scores(
             [normalise(v, lang=lang).text for v, lang in zip(variants, variant_langs,
-                                                              strict=True)], variant_langs)
+                                                              strict=True)], variant_langs,
+            attributor)
         toxicity = [s["toxicity"] for s in scores]
         found = {}
-        for index, words, start, count in todo:
-            base = judged[index][0].labels["toxicity"]
+        for (index, words, start, count), original in zip(todo, originals, strict=True):
+            base = original["toxicity"]
             decisive = decisive_words(words, base, toxicity[start:start + count])
             if decisive:
                 found[index] = decisive
@@ -127,13 +143,19 @@ class Assessor:
             if index in attributed:
                 spans = [(start, end, "insult") for start, end in attributed[index]]
                 reasons.append(f"masked {len(spans)} word(s) found by leaving each out")
+            masked = mask(text, spans, lang)
+            if judgement.level in ("abusive", "threat") and not spans:
+                # Nothing to point at: staff must still never see the raw text.
+                masked = withheld(lang)
+                reasons.append("no abusive words could be singled out: the whole text is "
+                               "withheld from staff")
             covered = lang is None or lang in self.model.languages
             if not covered:
                 reasons.append(f"language {lang} is not covered by the {self.model.name} "
                                "scorer: scores are unreliable")
             results.append(Assessment(
                 labels=judgement.labels, level=judgement.level, reasons=tuple(reasons),
-                masked_text=mask(text, spans, lang), lang=lang,
+                masked_text=masked, lang=lang,
                 lang_confidence=found.confidence, covered=covered, scorer=self.info,
             ))
         return results

@@ -66,6 +66,15 @@ def _rank(level: str) -> int:
     return LEVELS.index(level)  # type: ignore[arg-type,unused-ignore]
 
 
+WITHHELD = {"es": "[mensaje ofensivo retenido; lo revisa moderación]",
+            "en": "[abusive message withheld; moderators review it]"}
+
+
+def withheld(lang: str | None) -> str:
+    """What staff see of an abusive text whose abusive part could not be singled out."""
+    return WITHHELD.get(lang or "", WITHHELD["es"])
+
+
 def mask(original: str, spans: Sequence[tuple[int, int, str]], lang: str | None) -> str:
     """Replace each (start, end, kind) span of the original text by a placeholder.
 

@@ -22,6 +22,8 @@ class ScorerStatus:
     languages: tuple[str, ...]
     warning: str | None = None
     limitations: str | None = None
+    # With Detoxify: the lite model, to find the words to mask cheaply.
+    attributor: Model | None = None
 
 
 def fix_command(settings: Settings) -> str:
@@ -75,7 +77,8 @@ def load_model(settings: Settings, choice: str | None = None) -> tuple[Model, Sc
             log.warning("scorer: %s", warning)
         else:
             return model, ScorerStatus(wanted, model.name, model.variant, model.version,
-                                       tuple(sorted(model.languages)))
+                                       tuple(sorted(model.languages)),
+                                       attributor=LiteModel())
     lite = LiteModel()
     return lite, ScorerStatus(wanted, lite.name, lite.variant, lite.version,
                               tuple(sorted(lite.languages)), warning=warning,

@@ -39,9 +39,10 @@ class ScoringState:
     model: Model
     executor: Executor
     assessor: Assessor
+    attributor: Model | None = None
 
     def use_policy(self, policy: Policy) -> None:
-        self.assessor = assessor_for(self.model, policy)
+        self.assessor = assessor_for(self.model, policy, self.attributor)
 
 
 def protected_names(policy: Policy | None) -> list[str]:
@@ -55,11 +56,12 @@ def protected_names(policy: Policy | None) -> list[str]:
     return [n for n in names if len(n) >= 3]
 
 
-def assessor_for(model: Model, policy: Policy | None) -> Assessor:
+def assessor_for(model: Model, policy: Policy | None, attributor: Model | None = None
+                 ) -> Assessor:
     harassment = policy.harassment if policy is not None else HarassmentPolicy()
     languages = tuple(policy.town.languages) if policy is not None else ("es", "en")
     return Assessor(model=model, policy=harassment, languages=languages,
-                    protected=protected_names(policy))
+                    protected=protected_names(policy), attributor=attributor)
 
 
 class ScoringStage:

@@ -151,3 +151,130 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     subject: str = Field(max_length=128)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class PageStatus(StrEnum):
+    open = "open"                  # waiting for an acknowledgement
+    acknowledged = "acknowledged"
+    exhausted = "exhausted"        # the chain ran out; the last-resort contact was told
+
+
+class Page(SQLModel, table=True):
+    """An urgent notification that expects an acknowledgement, with its escalation plan.
+
+    `plan` is the chain unrolled (repeats included): [{"person": id, "delay_minutes": n}];
+    step `step` is the one paged now, and `due_at` is when the next one is, unless
+    acknowledged first.
+    """
+
+    __tablename__ = "pages"
+    __table_args__ = (Index("ix_pages_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int | None = Field(default=None, sa_column=Column(BigId, nullable=True))
+    team: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+    plan: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    last_resort: str | None = Field(default=None, max_length=64)
+    step: int = 0
+    person: str = Field(max_length=64)
+    status: str = Field(default=PageStatus.open.value, max_length=16)
+    due_at: dt.datetime = Field(sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    acked_by: str | None = Field(default=None, max_length=128)
+    acked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PageEvent(SQLModel, table=True):
+    """What happened to a page, in order: each is one notification to send (issue of the
+    notifications stage) or one answer. (page, seq) is unique: nothing happens twice."""
+
+    __tablename__ = "page_events"
+    __table_args__ = (UniqueConstraint("page_id", "seq", name="uq_page_events_seq"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True,
+                                                           autoincrement=True))
+    page_id: int = Field(index=True)
+    seq: int
+    kind: str = Field(max_length=16)   # paged | escalated | last_resort | acknowledged
+    person: str | None = Field(default=None, max_length=64)
+    actor: str | None = Field(default=None, max_length=128)
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class ReviewStatus(StrEnum):
+    open = "open"
+    claimed = "claimed"     # by one moderator until `claim_expires_at`; then open again
+    decided = "decided"
+
+
+class ReviewDecision(StrEnum):
+    dismiss = "dismiss"     # not abusive after all: released to staff as a normal request
+    confirm = "confirm"     # abusive: one strike for the author
+    escalate = "escalate"   # to HR or the police team (`escalated_to`)
+    mute = "mute"           # the author's messages are dropped until `muted_until`
+    block = "block"         # the author's messages are dropped for good
+
+
+class ReviewItem(SQLModel, table=True):
+    """A held message waiting for a moderator; one per (message, reason)."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("message_id", "reason", name="uq_review_items_message_reason"),
+        Index("ix_review_items_status", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True,
+                                                           autoincrement=True))
+    message_id: int = Field(sa_column=Column(BigId, nullable=False))
+    reason: str = Field(max_length=32)      # why it is held: abusive, threat, storm...
+    level: str = Field(max_length=16)       # the message's harassment level when held
+    category: str | None = Field(default=None, max_length=64)
+    target: str | None = Field(default=None, max_length=64)  # staff id or team id
+    status: str = Field(default=ReviewStatus.open.value, max_length=16)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claim_expires_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last moderator shown the raw text, and when: a second look the same day does not
+    # count twice toward their exposure.
+    revealed_by: str | None = Field(default=None, max_length=128)
+    revealed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision: str | None = Field(default=None, max_length=16)
+    escalated_to: str | None = Field(default=None, max_length=64)
+    # Set by a dismissal: the pipeline delivers the message to staff as a normal request.
+    released: bool = False
+    decided_by: str | None = Field(default=None, max_length=128)
+    decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    note: str | None = Field(default=None, max_length=1000)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AuthorSanction(SQLModel, table=True):
+    """Strikes, mute and block of one author on one source (moderators' decisions)."""
+
+    __tablename__ = "author_sanctions"
+    __table_args__ = (
+        UniqueConstraint("source", "handle", name="uq_author_sanctions_source_handle"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    handle: str = Field(max_length=256)
+    strikes: int = 0
+    muted_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    blocked: bool = False
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ModeratorExposure(SQLModel, table=True):
+    """How many abusive or threatening items a moderator has read, per UTC day."""
+
+    __tablename__ = "moderator_exposure"
+    __table_args__ = (
+        UniqueConstraint("moderator", "day", name="uq_moderator_exposure_moderator_day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    moderator: str = Field(max_length=128)  # the audit actor, e.g. `moderator:ana`
+    day: dt.date
+    views: int = 0

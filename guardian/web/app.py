@@ -14,12 +14,13 @@ from aiohttp import web
 
 from guardian.auth import TokenVerifier
 from guardian.config import Settings
+from guardian.escalation import Escalator
 from guardian.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
 from guardian.policy.store import PolicyStore
 from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import upgrade
 from guardian.storage.models import Stage
-from guardian.web import duty, messages, observe, openapi, overrides
+from guardian.web import duty, messages, observe, openapi, overrides, pages, review
 from guardian.web.access import access_of
 from guardian.web.middleware import auth_middleware, error_middleware
 from guardian.web.typedefs import (
@@ -76,7 +77,7 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
     )
     app[settings_key] = settings
     for table in (messages.routes, observe.routes, openapi.routes, overrides.routes,
-                  duty.routes):
+                  duty.routes, pages.routes, review.routes):
         app.add_routes(table)
     for route in app.router.routes():
         if access_of(route.handler) is None:
@@ -118,7 +119,9 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
         model, status = await loop.run_in_executor(executor, load_model, settings)
         app[scorer_key] = status
         state = ScoringState(model=model, executor=executor,
-                             assessor=assessor_for(model, app[policy_key].policy))
+                             assessor=assessor_for(model, app[policy_key].policy,
+                                                   status.attributor),
+                             attributor=status.attributor)
         app[scoring_key] = state
         app[policy_key].on_change(state.use_policy)
         log.info("scorer: %s %s (%s)", status.active, status.variant, status.version)
@@ -131,12 +134,15 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
             return
         worker = Worker(app[engine_key], handlers=pipeline_handlers(app[scoring_key]),
                         config=worker_config(settings))
+        escalator = Escalator(app[engine_key], poll_seconds=settings.worker_poll_seconds)
         app[worker_key] = worker
-        task = asyncio.create_task(worker.run(), name="guardian-worker")
+        tasks = [asyncio.create_task(worker.run(), name="guardian-worker"),
+                 asyncio.create_task(escalator.run(), name="guardian-escalation")]
         yield
         worker.stop()
+        escalator.stop()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=30)
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
 
     app.cleanup_ctx.extend([database, policies, scoring, worker])
     return app

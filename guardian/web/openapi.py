@@ -16,13 +16,19 @@ from pydantic import BaseModel
 from guardian import __version__
 from guardian.schemas import (
     AuditEventPublic,
+    AuthorStatusPublic,
     ErrorResponse,
+    ExposurePublic,
     HealthResponse,
     IngestResponse,
     MessageIn,
     MessagePublic,
     OverrideIn,
     OverridePublic,
+    ReviewBulkIn,
+    ReviewDecisionIn,
+    ReviewItemDetail,
+    ReviewItemPublic,
     SwapIn,
 )
 from guardian.storage.models import Role
@@ -123,9 +129,68 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/ical/team/{id}/{token}.ics"): Operation(
         "A team's shifts as iCal, gaps included; the secret link is the credential.",
         response={"type": "string"}, errors=("404",), content_type="text/calendar"),
+    ("get", "/api/v1/pages"): Operation(
+        "Pages, newest first.", response={"type": "object"}, errors=("401", "403", "422"),
+        query={"status": "open, acknowledged or exhausted."}),
+    ("get", "/api/v1/pages/{id}"): Operation(
+        "A page with its events: paged, escalated, last resort, acknowledged.",
+        response={"type": "object"}, errors=("401", "403", "404", "422")),
+    ("post", "/api/v1/pages/{id}/ack"): Operation(
+        "Acknowledge a page: its escalation stops.", response={"type": "object"},
+        errors=("401", "403", "404", "409", "422")),
+    ("get", "/ack/{token}"): Operation(
+        "The signed, expiring link a page carries: shows the page and a button (opening "
+        "it changes nothing).", response={"type": "string"}, errors=("404",),
+        content_type="text/html"),
+    ("post", "/ack/{token}"): Operation(
+        "Acknowledge from the link.", response={"type": "string"}, errors=("404", "409"),
+        content_type="text/html"),
     ("get", "/api/v1/audit"): Operation(
         "Audit log, newest first.", response=_list_of(AuditEventPublic, "events"),
         errors=("401", "403", "422"), query={"before": "Page back from this event id."}),
+    ("get", "/api/v1/review"): Operation(
+        "The review queue, masked text only; `assignable` says whether the caller may claim.",
+        response={"type": "object", "properties": {
+            "items": {"type": "array", "items": ReviewItemPublic.model_json_schema()},
+            "next_cursor": {"type": ["integer", "null"]},
+            "exposure": {"type": "object"}}},
+        errors=("401", "403", "422", "503"),
+        query={"status": "open, claimed, decided (comma-separated; default open,claimed).",
+               "level": "none, rude, abusive, threat (comma-separated).",
+               "category": "Category id.", "target": "Staff or team id.",
+               "older_than": "Minutes: only items queued at least this long ago.",
+               "newer_than": "Minutes: only items queued at most this long ago.",
+               "order": "`oldest` (default) or `newest` first.",
+               "limit": "Items per page, 1-200 (default 50).",
+               "cursor": "`next_cursor` of the previous page."}),
+    ("get", "/api/v1/review/{id}"): Operation(
+        "One item; the raw text only for the moderator holding the claim (counts toward "
+        "their daily exposure).", response=ReviewItemDetail.model_json_schema(),
+        errors=("401", "403", "404", "422", "503")),
+    ("post", "/api/v1/review/{id}/claim"): Operation(
+        "Claim an item for 15 minutes; 409 if someone else holds it or the caller reached "
+        "the daily exposure limit.", response=ReviewItemPublic.model_json_schema(),
+        errors=("401", "403", "404", "409", "422", "503")),
+    ("post", "/api/v1/review/{id}/release"): Operation(
+        "Give a claimed item back to the queue.", response=ReviewItemPublic.model_json_schema(),
+        errors=("401", "403", "404", "409", "422", "503")),
+    ("post", "/api/v1/review/{id}/decide"): Operation(
+        "Dismiss, confirm, escalate, mute or block (audited); the author's sanctions follow.",
+        request=ReviewDecisionIn.model_json_schema(), response={"type": "object", "properties": {
+            "item": ReviewItemPublic.model_json_schema(),
+            "author": {"anyOf": [AuthorStatusPublic.model_json_schema(), {"type": "null"}]}}},
+        errors=(*_WRITE, "404", "409", "503")),
+    ("post", "/api/v1/review/bulk"): Operation(
+        "One decision for up to 1,000 items; those already decided or claimed by others are "
+        "skipped, with why.", request=ReviewBulkIn.model_json_schema(),
+        response={"type": "object", "properties": {
+            "decided": {"type": "array", "items": {"type": "integer"}},
+            "skipped": {"type": "array", "items": {"type": "object"}},
+            "authors": {"type": "array", "items": AuthorStatusPublic.model_json_schema()}}},
+        errors=(*_WRITE, "503")),
+    ("get", "/api/v1/moderators/me/exposure"): Operation(
+        "Abusive or threatening items the caller has read today (UTC), and the limit.",
+        response=ExposurePublic.model_json_schema(), errors=("401", "403", "503")),
 }
 
 _MODELS: tuple[type[BaseModel], ...] = (

@@ -1,0 +1,53 @@
+"""The decision core, pure: what Guardian does with a message, and why.
+
+`decide(message, assessment, context, policy, now, timeline=None) -> Decision`; see
+docs/decisions.md for the semantics. Modules: `inputs` (message, assessment, context),
+`classify` (category, team, person, urgency), `storm` (pile-on detection), `availability`
+(who can be reached when), `escalation` (the page's plan), `decision` (the result and its
+JSON), `engine` (`decide`).
+"""
+
+from guardian.decide.classify import Classification, classify
+from guardian.decide.decision import (
+    Decision,
+    EscalationPlan,
+    Outcome,
+    PlanStep,
+    StormInfo,
+)
+from guardian.decide.engine import decide
+from guardian.decide.inputs import (
+    AssessmentLike,
+    Context,
+    Judged,
+    MessageLike,
+    OpenPage,
+    Post,
+    Recent,
+    author_key,
+)
+from guardian.decide.storm import Storm, storm_at, storms
+from guardian.decide.text import fingerprint
+
+__all__ = [
+    "AssessmentLike",
+    "Classification",
+    "Context",
+    "Decision",
+    "EscalationPlan",
+    "Judged",
+    "MessageLike",
+    "OpenPage",
+    "Outcome",
+    "PlanStep",
+    "Post",
+    "Recent",
+    "Storm",
+    "StormInfo",
+    "author_key",
+    "classify",
+    "decide",
+    "fingerprint",
+    "storm_at",
+    "storms",
+]

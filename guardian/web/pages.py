@@ -1,0 +1,143 @@
+"""Pages: list, read, acknowledge (API), and the one-click link a notification carries."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiohttp import web
+
+from guardian.errors import ApiError, FieldError, not_found
+from guardian.links import LinkError, read_ack_token
+from guardian.storage.db import utcnow
+from guardian.storage.models import Page, PageStatus, Role
+from guardian.storage.pages import acknowledge, get_page, list_pages, page_events
+from guardian.web.access import public, requires
+from guardian.web.bodies import invalid
+from guardian.web.typedefs import engine_key, principal_key, settings_key
+
+routes = web.RouteTableDef()
+
+
+def page_json(page: Page, events: list[Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": page.id, "message_id": page.message_id, "team": page.team,
+        "reason": page.reason, "status": page.status, "step": page.step,
+        "person": page.person, "plan": page.plan, "last_resort": page.last_resort,
+        "due_at": page.due_at.isoformat(), "created_at": page.created_at.isoformat(),
+        "acked_by": page.acked_by,
+        "acked_at": page.acked_at.isoformat() if page.acked_at else None,
+    }
+    if events is not None:
+        body["events"] = [{"seq": e.seq, "kind": e.kind, "person": e.person,
+                           "actor": e.actor, "at": e.at.isoformat()} for e in events]
+    return body
+
+
+def _page_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 9:
+        raise invalid([FieldError("id", "must be a whole number.")])
+    return int(raw)
+
+
+@routes.get("/api/v1/pages", name="pages")
+@requires(Role.staff, Role.moderator, Role.hr)
+async def pages(request: web.Request) -> web.Response:
+    """Pages, newest first; `status` = open, acknowledged or exhausted."""
+    status = request.query.get("status")
+    if status is not None and status not in {s.value for s in PageStatus}:
+        raise invalid([FieldError("status", "must be open, acknowledged or exhausted.")])
+    found = await list_pages(engine=request.app[engine_key], status=status)
+    return web.json_response({"pages": [page_json(p) for p in found]})
+
+
+@routes.get("/api/v1/pages/{id}", name="page")
+@requires(Role.staff, Role.moderator, Role.hr)
+async def page(request: web.Request) -> web.Response:
+    """One page with its events: who was paged, escalated to, and who acknowledged."""
+    async with request.app[engine_key].connect() as conn:
+        found = await get_page(conn=conn, page_id=_page_id(request))
+        if found is None:
+            raise not_found(f"Page {request.match_info['id']}")
+        events = await page_events(conn=conn, page_id=found.id or 0)
+    return web.json_response(page_json(found, events))
+
+
+@routes.post("/api/v1/pages/{id}/ack", name="ack_page")
+@requires(Role.staff, Role.hr)
+async def ack_page(request: web.Request) -> web.Response:
+    """Acknowledge: the escalation stops. Staff may acknowledge pages whose chain names them."""
+    page_id = _page_id(request)
+    principal = request[principal_key]
+    async with request.app[engine_key].begin() as conn:
+        found = await get_page(conn=conn, page_id=page_id)
+        if found is None:
+            raise not_found(f"Page {page_id}")
+        chain = {str(step["person"]) for step in found.plan} | {found.last_resort or ""}
+        if principal.role == Role.staff and principal.staff_id not in chain:
+            raise ApiError(403, "forbidden", "Only people on this page's chain (or HR) may "
+                           "acknowledge it.")
+        acked = await acknowledge(conn=conn, page_id=page_id, actor=principal.actor,
+                                  now=utcnow())
+    if acked is None:
+        raise ApiError(409, "conflict", f"Page {page_id} is {found.status}, not open.")
+    return web.json_response(page_json(acked))
+
+
+_HTML = """<!doctype html><html lang="es"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Guardian</title></head><body style="font-family: sans-serif; max-width: 32em;
+margin: 2em auto;">{body}</body></html>"""
+
+
+def _html(body: str, status: int = 200) -> web.Response:
+    return web.Response(text=_HTML.format(body=body), status=status, content_type="text/html",
+                        headers={"Cache-Control": "no-store",
+                                 "Content-Security-Policy": "default-src 'none'; "
+                                 "style-src 'unsafe-inline'; form-action 'self'"})
+
+
+async def _claimed_page(request: web.Request) -> tuple[Page | None, str | None]:
+    try:
+        claim = read_ack_token(request.app[settings_key].secret_key,
+                               request.match_info["token"])
+    except LinkError as exc:
+        return None, str(exc)
+    async with request.app[engine_key].connect() as conn:
+        found = await get_page(conn=conn, page_id=claim.page_id)
+    if found is None:
+        return None, "This page no longer exists."
+    return found, None
+
+
+@routes.get("/ack/{token}", name="ack_link")
+@public
+async def ack_link(request: web.Request) -> web.Response:
+    """The link in a page: shows what it is about and a button. Opening it changes nothing
+    (chat apps open links to preview them); the button acknowledges."""
+    found, problem = await _claimed_page(request)
+    if found is None:
+        return _html(f"<p>{html.escape(problem or '')}</p>", 404)
+    if found.status != PageStatus.open.value:
+        return _html(f"<p>This page is already {html.escape(found.status)}.</p>")
+    return _html(f"<h1>Page for {html.escape(found.team)}</h1>"
+                 f"<p>{html.escape(found.reason)}</p>"
+                 '<form method="post"><button type="submit" style="font-size: 1.5em;">'
+                 "Acknowledge / Recibido</button></form>")
+
+
+@routes.post("/ack/{token}", name="ack_link_confirm")
+@public
+async def ack_link_confirm(request: web.Request) -> web.Response:
+    """Acknowledge from the link: the signed token names the page and the person."""
+    found, problem = await _claimed_page(request)
+    if found is None:
+        return _html(f"<p>{html.escape(problem or '')}</p>", 404)
+    claim = read_ack_token(request.app[settings_key].secret_key, request.match_info["token"])
+    async with request.app[engine_key].begin() as conn:
+        acked = await acknowledge(conn=conn, page_id=found.id or 0,
+                                  actor=f"link:{claim.person}", now=utcnow())
+    if acked is None:
+        return _html(f"<p>This page is already {html.escape(found.status)}.</p>", 409)
+    return _html("<p>Acknowledged. Escalation stopped. Thank you.</p>")

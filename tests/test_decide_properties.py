@@ -1,0 +1,326 @@
+"""The decision contract's invariants as properties, over variations of the example town
+(people's hours, quiet hours and time zones, rotations, chains, limits), random messages
+at random instants (daylight-saving weeks included) and random contexts.
+
+The engine decides with a prebuilt `Timeline`; the checks ask the pure schedule functions
+(`guardian.schedule`), so the two are also held to each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from guardian.decide import (
+    Context,
+    Decision,
+    Judged,
+    OpenPage,
+    Post,
+    Recent,
+    decide,
+    storm_at,
+)
+from guardian.decide.inputs import ABUSIVE
+from guardian.policy.harassment import LEVELS, Level
+from guardian.policy.loader import load_policy
+from guardian.policy.model import Policy
+from guardian.schedule import Timeline, in_quiet_hours, is_working
+from guardian.schedule.duty import duty_at
+from tests.conftest import POLICIES
+
+MADRID = ZoneInfo("Europe/Madrid")
+SECOND = dt.timedelta(seconds=1)
+SPAN = dt.timedelta(days=3)
+# GUARDIAN_PROPERTY_EXAMPLES=2000 for a long hunt; the default keeps the file under 10 s.
+EXAMPLES = int(os.environ.get("GUARDIAN_PROPERTY_EXAMPLES", "40"))
+PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+_BASE = load_policy(POLICIES).policy
+assert _BASE is not None
+BASE: Policy = _BASE
+STAFF = [s.id for s in BASE.staff]
+HANDLES = {s.id: s.handles["twitter"] for s in BASE.staff}
+
+WORKING: list[Any] = [
+    {}, {"mon-fri": "08:00-15:00"}, {"mon-fri": ["09:00-14:00", "17:00-19:00"]},
+    {"mon-sat": "06:00-13:00"}, {"daily": "20:00-04:00"}, {"sat-sun": "10:00-22:00"},
+    {"mon-fri": "07:30-14:30", "thu": "16:00-19:00"}, {"daily": "00:00-24:00"}]
+QUIET: list[Any] = [{}, "22:00-07:00", "21:30-07:00", "20:00-05:30", "13:00-16:00",
+                    "23:00-09:00", {"sat-sun": "00:00-24:00"}]
+ZONES = ["Europe/Madrid", "Atlantic/Canary", "Europe/London", "America/New_York"]
+FRAGMENTS = [
+    "la farola de mi calle está apagada", "hay un cable caído", "fuego en el contenedor",
+    "la basura lleva días", "quiero reservar la sala", "necesito cita con el médico",
+    "denuncia por robo", "there is a fallen power line", "the streetlight is out",
+    "fire in the bin", "hola buenos días", "#alumbrado", "#limpieza", "un accidente",
+    "sois unos inútiles", "gracias",
+]
+# Instants: around the two daylight-saving changes of 2026 and ordinary weeks.
+STARTS = [dt.datetime(2026, 3, 27, tzinfo=MADRID), dt.datetime(2026, 10, 23, tzinfo=MADRID),
+          dt.datetime(2026, 11, 23, tzinfo=MADRID), dt.datetime(2026, 6, 5, tzinfo=MADRID),
+          dt.datetime(2026, 12, 24, tzinfo=MADRID)]
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> Policy:
+    data = BASE.model_dump(mode="json")
+    for person in data["staff"]:
+        person["working_hours"] = draw(st.sampled_from(WORKING))
+        person["quiet_hours"] = draw(st.sampled_from(QUIET))
+        person["timezone"] = draw(st.sampled_from(ZONES))
+    lighting = next(r for r in data["rotations"] if r["id"] == "lighting-on-call")
+    lighting["layers"][0]["shift"] = draw(st.sampled_from(["12h", "daily", "weekly"]))
+    lighting["layers"][0]["hand_off"] = f"{draw(st.integers(0, 23)):02d}:30"
+    lighting["layers"][0]["members"] = draw(st.permutations(["antonio", "carmen"]))
+    data["rate_limits"] = {"max_per_person_per_hour": draw(st.integers(1, 4))}
+    data["storm"] = {"distinct_authors": draw(st.integers(2, 6)),
+                     "abusive_messages": draw(st.integers(1, 4)),
+                     "window_minutes": draw(st.integers(5, 90))}
+    data["moderation"]["moderators"] = draw(st.lists(st.sampled_from(STAFF), max_size=2,
+                                                     unique=True))
+    data["moderation"]["hr"] = draw(st.lists(st.sampled_from(STAFF), max_size=2, unique=True))
+    steps = draw(st.lists(st.sampled_from([
+        {"who": "team_on_call"}, {"who": "team_lead"}, {"who": "last_resort"},
+        {"who": "person", "person": "jose"}, {"who": "person", "person": "pablo"}]),
+        min_size=1, max_size=4))
+    chain = data["escalation"]["chains"][0]
+    chain["steps"] = [{**s, "delay_minutes": draw(st.integers(1, 60))} for s in steps]
+    chain["repeat"] = draw(st.integers(0, 2))
+    data["escalation"]["last_resort"] = draw(st.sampled_from(STAFF))
+    return Policy.model_validate(data)
+
+
+@dataclass(frozen=True)
+class Item:
+    post: Post
+    judged: Judged
+    context: Context
+    at: dt.datetime
+
+
+@st.composite
+def items(draw: st.DrawFn, start: dt.datetime, limit: int) -> Item:
+    at = start + dt.timedelta(minutes=draw(st.integers(0, int(SPAN.total_seconds() // 60))))
+    words = draw(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=3))
+    mentioned = draw(st.lists(st.sampled_from(STAFF), max_size=2, unique=True))
+    text = " ".join([*(HANDLES[m] for m in mentioned), *words])
+    level: Level = draw(st.sampled_from(LEVELS))
+    lang = draw(st.sampled_from(["es", "en", None]))
+    author = f"@a{draw(st.integers(0, 5))}"
+    recent = tuple(
+        Recent(f"twitter:a{draw(st.integers(0, 9))}",
+               draw(st.sampled_from(["person:antonio", "team:lighting", "person:maria",
+                                     "team:cleaning"])),
+               draw(st.sampled_from(LEVELS)),
+               at - dt.timedelta(minutes=draw(st.integers(0, 120))), None)
+        for _ in range(draw(st.integers(0, 12))))
+    context = Context(
+        author_strikes=draw(st.integers(0, 4)),
+        muted_until=at + dt.timedelta(hours=1) if draw(st.integers(0, 9)) == 0 else None,
+        recent=recent,
+        sent_last_hour={p: draw(st.integers(0, limit + 1)) for p in STAFF},
+        open_pages=(OpenPage("7", "lighting", "street_lighting", at - SECOND),)
+        if draw(st.booleans()) else ())
+    return Item(Post("twitter", str(draw(st.integers())), author, text, lang),
+                Judged({"insult": 0.9} if level != "none" else {}, level,
+                       f"[masked] {text}", lang), context, at)
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> tuple[Policy, dt.datetime, list[Item]]:
+    policy = draw(policies())
+    # Instant arithmetic in UTC (in Madrid's wall clock it could land in a skipped hour).
+    start = (draw(st.sampled_from(STARTS)).astimezone(dt.UTC)
+             + dt.timedelta(hours=draw(st.integers(0, 23))))
+    limit = policy.rate_limits.max_per_person_per_hour
+    return policy, start, draw(st.lists(items(start, limit), min_size=1, max_size=12))
+
+
+# --- the oracle: the pure schedule functions ----------------------------------------------
+
+class Oracle:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def quiet(self, person: str, at: dt.datetime) -> bool:
+        return in_quiet_hours(self.policy, person, at)
+
+    def on_duty(self, person: str, at: dt.datetime) -> bool:
+        return not self.quiet(person, at) and (
+            is_working(self.policy, person, at)
+            or any(person in duty_at(self.policy, t.id, "duty", at).people
+                   for t in self.policy.teams))
+
+    def on_call(self, person: str, at: dt.datetime) -> bool:
+        """On call by a rotation, or the last-resort contact (HR's choice for when a chain
+        is exhausted): the only people a page may reach in their quiet hours."""
+        escalation = self.policy.escalation
+        return (escalation is not None and person == escalation.last_resort) or any(
+            person in duty_at(self.policy, t.id, "on_call", at).people
+            for t in self.policy.teams)
+
+
+def contacts(decision: Decision) -> Iterable[tuple[str, str, dt.datetime, str]]:
+    """Every (person, kind, instant, channel) at which someone is contacted, escalation
+    steps included (the review queue is not a contact: moderators open it)."""
+    for outcome in decision.outcomes:
+        if outcome.channel in ("preferred", "urgent", "digest"):
+            assert outcome.at is not None
+            for person in outcome.recipients:
+                yield person, outcome.kind, outcome.at, outcome.channel
+        if outcome.escalation is not None:
+            for step in outcome.escalation.steps:
+                for person in step.people:
+                    yield person, "page", step.at, "urgent"
+
+
+def _decisions(world: tuple[Policy, dt.datetime, list[Item]]
+               ) -> tuple[Policy, list[tuple[Item, Decision]]]:
+    policy, start, batch = world
+    timeline = Timeline.build(policy, start - dt.timedelta(hours=2), start + SPAN * 2)
+    return policy, [(item, decide(item.post, item.judged, item.context, policy, item.at,
+                                  timeline)) for item in batch]
+
+
+@PROPERTY
+@given(worlds())
+def test_no_contact_in_quiet_hours_except_a_page_to_the_person_on_call(
+        world: tuple[Policy, dt.datetime, list[Item]]) -> None:
+    policy, decided = _decisions(world)
+    oracle = Oracle(policy)
+    for _, decision in decided:
+        for person, kind, at, _ in contacts(decision):
+            if oracle.quiet(person, at):
+                assert kind == "page" and oracle.on_call(person, at), decision.explain()
+
+
+@PROPERTY
+@given(worlds())
+def test_off_duty_staff_get_only_their_digest_at_the_start_of_their_duty(
+        world: tuple[Policy, dt.datetime, list[Item]]) -> None:
+    policy, decided = _decisions(world)
+    oracle = Oracle(policy)
+    for item, decision in decided:
+        for person, kind, at, channel in contacts(decision):
+            if channel == "digest":
+                assert at > item.at
+                assert oracle.on_duty(person, at) and not oracle.on_duty(person, at - SECOND), (
+                    person, at, decision.explain())
+                assert not oracle.quiet(person, at)
+            elif kind == "page":
+                assert oracle.on_duty(person, at) or oracle.on_call(person, at), (
+                    person, at, decision.explain())
+            else:
+                assert at == item.at and oracle.on_duty(person, at), (
+                    person, decision.explain())
+
+
+@PROPERTY
+@given(worlds())
+def test_the_raw_text_of_an_abusive_message_never_reaches_staff(
+        world: tuple[Policy, dt.datetime, list[Item]]) -> None:
+    _, decided = _decisions(world)
+    for item, decision in decided:
+        if item.judged.level in ABUSIVE:
+            for outcome in decision.outcomes:
+                if outcome.audience in ("staff", "hr"):
+                    assert outcome.content in ("masked", "storm_notice", "none"), (
+                        decision.explain())
+                if outcome.content == "original":
+                    assert outcome.audience == "moderators"
+                    assert outcome.channel == "review_queue"
+
+
+@PROPERTY
+@given(worlds())
+def test_no_one_gets_more_non_emergency_notifications_an_hour_than_the_limit(
+        world: tuple[Policy, dt.datetime, list[Item]]) -> None:
+    policy, decided = _decisions(world)
+    limit = policy.rate_limits.max_per_person_per_hour
+    for item, decision in decided:
+        pushed: dict[str, int] = {}
+        for outcome in decision.outcomes:
+            if outcome.channel in ("preferred", "urgent") and not outcome.emergency:
+                for person in outcome.recipients:
+                    pushed[person] = pushed.get(person, 0) + 1
+        for person, count in pushed.items():
+            assert item.context.sent_last_hour.get(person, 0) + count <= limit, (
+                decision.explain())
+
+
+@PROPERTY
+@given(worlds())
+def test_every_message_is_decided_explained_and_stored(
+        world: tuple[Policy, dt.datetime, list[Item]]) -> None:
+    """Nothing is lost (invariant 4's part in the core): every decision reaches someone, is
+    held, joins a page, or says why it is dropped; every outcome explains itself (7); a
+    page's plan moves forward in time and ends with the last resort (5)."""
+    policy, decided = _decisions(world)
+    for _, decision in decided:
+        assert decision.outcomes
+        assert any(o.recipients or o.kind in ("drop", "hold_for_review") or o.bundle_with
+                   for o in decision.outcomes), decision.explain()
+        assert any(r.startswith("urgency ") for r in decision.reasons)
+        assert any(r.startswith("level ") for r in decision.reasons)
+        assert all(o.reasons for o in decision.outcomes)
+        for outcome in decision.outcomes:
+            plan = outcome.escalation
+            if plan is None:
+                continue
+            times = [s.at for s in plan.steps]
+            assert times == sorted(times) and times[0] == decision.decided_at
+            assert all(s.people or s.skipped for s in plan.steps)
+            assert plan.exhausted_at is not None and plan.exhausted_at >= times[-1]
+            assert policy.escalation is not None
+            assert plan.last_resort == policy.escalation.last_resort
+        again = Decision.from_json(json.loads(json.dumps(decision.to_json())))
+        assert again == decision
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(policies(), st.sampled_from(STARTS),
+       st.lists(st.tuples(st.integers(0, 7), st.sampled_from(LEVELS), st.integers(0, 50)),
+                min_size=1, max_size=40))
+def test_a_storm_sends_one_notice_per_onset(policy: Policy, start: dt.datetime,
+                                            stream: list[tuple[int, Level, int]]) -> None:
+    """A stream of messages at Antonio: notices go out only when a storm begins."""
+    timeline = Timeline.build(policy, start, start + dt.timedelta(days=2))
+    recent: list[Recent] = []
+    at = start.astimezone(dt.UTC) + dt.timedelta(hours=10)
+    onsets = notices = 0
+    for author, level, gap in stream:
+        at += dt.timedelta(seconds=gap * 20)
+        was = storm_at(recent, "person:antonio", policy.storm, at)
+        post = Post("twitter", str(len(recent)), f"@s{author}", f"@antonio_luz uno {len(recent)}")
+        decision = decide(post, Judged({}, level, post.text), Context(recent=tuple(recent)),
+                          policy, at, timeline)
+        recent.append(Recent(decision.author, decision.target, level, at,
+                             decision.fingerprint))
+        now = storm_at(recent, "person:antonio", policy.storm, at)
+        onsets += was is None and now is not None
+        notices += any(o.content == "storm_notice" for o in decision.outcomes)
+        assert (decision.storm is not None) == (now is not None and level != "none")
+    assert notices <= onsets
+
+
+@pytest.mark.parametrize("start", STARTS)
+def test_the_timeline_and_the_pure_schedule_decide_alike(start: dt.datetime) -> None:
+    timeline = Timeline.build(BASE, start, start + SPAN * 2)
+    for hour in range(0, 72, 5):
+        at = start.astimezone(dt.UTC) + dt.timedelta(hours=hour, minutes=17)
+        for text in ("la farola está apagada", "hay un cable caído", "@maria_salas sala"):
+            post = Post("twitter", "x", "@v", text, "es")
+            judged = Judged({}, "none", text, "es")
+            assert (decide(post, judged, Context(), BASE, at, timeline)
+                    == decide(post, judged, Context(), BASE, at))
