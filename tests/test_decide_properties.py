@@ -264,13 +264,14 @@ def test_no_one_gets_more_non_emergency_notifications_an_hour_than_the_limit(
 def test_every_message_is_decided_explained_and_stored(
         world: tuple[Policy, dt.datetime, list[Item]]) -> None:
     """Nothing is lost (invariant 4's part in the core): every decision reaches someone, is
-    held, joins a page, or says why it is dropped; every outcome explains itself (7); a
-    page's plan moves forward in time and ends with the last resort (5)."""
+    held in the review queue, joins a page, or says why it is dropped; every outcome
+    explains itself (7); a page's plan moves forward in time and ends with the last
+    resort (5)."""
     policy, decided = _decisions(world)
     for _, decision in decided:
         assert decision.outcomes
-        assert any(o.recipients or o.kind in ("drop", "hold_for_review") or o.bundle_with
-                   for o in decision.outcomes), decision.explain()
+        assert any(o.recipients or o.channel == "review_queue" or o.kind == "drop"
+                   or o.bundle_with for o in decision.outcomes), decision.explain()
         assert any(r.startswith("urgency ") for r in decision.reasons)
         assert any(r.startswith("level ") for r in decision.reasons)
         assert all(o.reasons for o in decision.outcomes)

@@ -399,6 +399,24 @@ def test_a_low_urgency_rule_waits_for_the_digest_even_on_duty(policy: Policy,
     assert run(policy, timeline, case).kinds == ("deliver_now",)
 
 
+def test_someone_passed_over_is_in_the_reasons(policy: Policy, timeline: Timeline) -> None:
+    """HR (Lucía) has no working hours in this variation: the storm notice cannot reach
+    her, and the decision says so."""
+    data = policy.model_dump(mode="json")
+    data["staff"][0]["working_hours"] = {}
+    data["moderation"]["moderators"] = []
+    idle = Policy.model_validate(data)
+    recent = tuple(Recent(f"twitter:t{i}", "person:antonio", "abusive", madrid(25, 9, 55))
+                   for i in range(4))
+    case = Case("passed over", "@antonio_luz inútil", MORNING, lambda d: None,
+                level="abusive", context=Context(recent=recent))
+    decision = run(idle, Timeline.build(idle, madrid(22, 0), madrid(2, 0, month=12)), case)
+    assert decision.storm is not None and decision.storm.first
+    assert not any(o.content == "storm_notice" for o in decision.outcomes)
+    assert any("lucia is off duty and has no working period" in r for r in decision.reasons)
+    assert decision.kinds == ("shield",)  # held in the queue: no "unrouted" item besides
+
+
 def test_a_naive_now_is_refused(policy: Policy) -> None:
     case = Case("naive", "farola", dt.datetime(2026, 11, 25, 10), lambda d: None)
     with pytest.raises(ValueError, match="time zone"):

@@ -389,8 +389,9 @@ class _Decider:
 
     def safety_net(self) -> None:
         """Nothing may be lost: a message that reaches no one goes to the moderators."""
-        if any(o.recipients or o.kind in ("drop", "hold_for_review") or o.bundle_with
-               for o in self.outcomes):
+        # The review queue holds an item whether or not the policy names moderators.
+        if any(o.recipients or o.channel == "review_queue" or o.kind == "drop"
+               or o.bundle_with for o in self.outcomes):
             return
         self._review("unrouted", [*self.notes, "the message reaches no one"])
 
@@ -433,6 +434,9 @@ class _Decider:
         self.rate_limit()
         self.safety_net()
         found = self.found
+        # Who was passed over and why, unless an outcome's reasons say it already.
+        said = {r for o in self.outcomes for r in o.reasons}
+        notes += [n for n in dict.fromkeys(self.notes) if n not in said]
         return Decision(
             decided_at=self.now, source=self.message.source,
             external_id=self.message.external_id, author=self.author, level=level,
