@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from guardian.policy.model import Policy
     from guardian.schedule import Override
     from guardian.scoring.engine import Assessor
+    from guardian.storage.models import Message
 
 T = TypeVar("T")
 DEV_TOKEN_FILE = Path("var/dev-admin.token")
@@ -158,6 +159,8 @@ def worker(concurrency: int) -> None:
 
     On PostgreSQL start as many as you like, on as many machines: they share the queue.
     """
+    from guardian.decision_stage import DecisionStage, DutyTimeline
+    from guardian.policy.store import PolicyStore
     from guardian.scoring.stage import ScoringState, assessor_for
     from guardian.web.app import pipeline_handlers, worker_config
 
@@ -170,11 +173,13 @@ def worker(concurrency: int) -> None:
         model, status = await asyncio.get_running_loop().run_in_executor(
             executor, load_model, settings)
         _warn_scorer(status)
-        loaded = load_policy(settings.policies_dir)
+        store = PolicyStore(settings.policies_dir)
         scoring = ScoringState(model=model, executor=executor,
-                               assessor=assessor_for(model, loaded.policy, status.attributor),
+                               assessor=assessor_for(model, store.policy, status.attributor),
                                attributor=status.attributor)
-        workers = [Worker(engine, handlers=pipeline_handlers(scoring),
+        store.on_change(scoring.use_policy)
+        deciding = DecisionStage(engine, DutyTimeline(engine, lambda: store.policy))
+        workers = [Worker(engine, handlers=pipeline_handlers(scoring, deciding),
                           config=worker_config(settings))
                    for _ in range(concurrency)]
         escalator = Escalator(engine, poll_seconds=settings.worker_poll_seconds)
@@ -547,6 +552,49 @@ def shifts(team: str, start_text: str, end_text: str, role: str, as_json: bool) 
         until = dt.datetime.fromisoformat(shift["end"]).astimezone(ZoneInfo(zone))
         click.echo(f"{begin:%a %Y-%m-%d %H:%M} - {until:%a %Y-%m-%d %H:%M} {zone}: "
                    f"{_names(shift['people'])} [{', '.join(shift['sources'])}]")
+
+
+@main.command()
+@click.argument("message_id", type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True, help="The stored assessment and decision.")
+def explain(message_id: int, as_json: bool) -> None:
+    """Why a message went where it went: its scores, its category and urgency, and each
+    outcome with its reasons (rotation, override, quiet hours, rate limit...)."""
+    from guardian.decide import Decision
+    from guardian.storage.messages import get_message
+
+    settings = _settings()
+
+    async def read() -> Message | None:
+        engine = create_engine(settings.database_url)
+        try:
+            found = await get_message(engine=engine, message_id=message_id)
+        finally:
+            await engine.dispose()
+        return found[0] if found else None
+
+    message = asyncio.run(read())
+    if message is None:
+        raise click.ClickException(f"no message {message_id}")
+    if as_json:
+        click.echo(json.dumps({"id": message.id, "stage": message.stage,
+                               "assessment": message.assessment,
+                               "masked_text": message.masked_text,
+                               "decision": message.decision}, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"message {message.id} from {message.author_handle} on {message.source}, "
+               f"stage {message.stage}")
+    if message.assessment:
+        click.echo(f"scored {message.assessment['level']} by "
+                   f"{message.assessment['scorer']['name']}:")
+        for reason in message.assessment.get("reasons", []):
+            click.echo(f"  - {reason}")
+        click.echo(f"staff see: {message.masked_text}")
+    if message.decision is None:
+        click.echo("not decided yet.")
+        return
+    for line in Decision.from_json(message.decision).explain():
+        click.echo(line)
 
 
 @main.group()

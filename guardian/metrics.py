@@ -41,3 +41,5 @@ SCORED = Counter("guardian_messages_scored", "Messages scored, by harassment lev
                  ["level", "scorer"], registry=REGISTRY)
 PAGE_EVENTS = Counter("guardian_page_events", "Pages sent, escalated, sent to the last "
                       "resort, or acknowledged.", ["kind"], registry=REGISTRY)
+DECISIONS = Counter("guardian_decision_outcomes", "Outcomes of decisions, by kind.", ["kind"],
+                    registry=REGISTRY)

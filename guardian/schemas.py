@@ -116,6 +116,9 @@ class MessagePublic(BaseModel):
     history: list[StageEventPublic]
     assessment: AssessmentPublic | None = Field(
         description="Null until the scoring stage has run.")
+    decision: dict[str, Any] | None = Field(
+        default=None, description="What Guardian does with it and why (docs/decisions.md); "
+                                  "null until the decision stage has run.")
 
 
 class ErrorItem(BaseModel):

@@ -77,6 +77,8 @@ class Message(SQLModel, table=True):
     assessment: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     harassment_level: str | None = Field(default=None, max_length=16, index=True)
     masked_text: str | None = Field(default=None, sa_type=Text)
+    # Written by the decision stage: guardian.decide.Decision.to_json().
+    decision: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class StageEvent(SQLModel, table=True):
@@ -173,6 +175,7 @@ class Page(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     message_id: int | None = Field(default=None, sa_column=Column(BigId, nullable=True))
     team: str = Field(max_length=64)
+    category: str | None = Field(default=None, max_length=64)
     reason: str = Field(max_length=500)
     plan: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     last_resort: str | None = Field(default=None, max_length=64)

@@ -40,14 +40,14 @@ async def _event(conn: AsyncConnection, page_id: int, kind: str, person: str | N
 
 
 async def open_page(*, conn: AsyncConnection, team: str, reason: str, plan: Sequence[Step],
-                    last_resort: str | None, now: dt.datetime, message_id: int | None = None
-                    ) -> tuple[Page, PageEvent]:
+                    last_resort: str | None, now: dt.datetime, message_id: int | None = None,
+                    category: str | None = None) -> tuple[Page, PageEvent]:
     """Page `plan[0]` now; the timer is set for the next step."""
     if not plan:
         raise ValueError("a page needs at least one step")
     first = plan[0]
     row = (await conn.execute(insert(pages_table).values(
-        message_id=message_id, team=team, reason=reason[:500],
+        message_id=message_id, team=team, category=category, reason=reason[:500],
         plan=[{"person": s.person, "delay_minutes": s.delay_minutes} for s in plan],
         last_resort=last_resort, step=0, person=first.person, status=PageStatus.open.value,
         due_at=now + dt.timedelta(minutes=first.delay_minutes), created_at=now,

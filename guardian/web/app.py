@@ -14,6 +14,7 @@ from aiohttp import web
 
 from guardian.auth import TokenVerifier
 from guardian.config import Settings
+from guardian.decision_stage import DecisionStage, DutyTimeline
 from guardian.escalation import Escalator
 from guardian.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
 from guardian.policy.store import PolicyStore
@@ -47,12 +48,14 @@ def worker_config(settings: Settings) -> WorkerConfig:
                         max_attempts=settings.max_attempts)
 
 
-def pipeline_handlers(scoring: ScoringState) -> dict[Stage, StageHandler]:
-    """The stage run on messages in each stage; later stages pass through until built."""
+def pipeline_handlers(scoring: ScoringState, deciding: DecisionStage
+                      ) -> dict[Stage, StageHandler]:
+    """The stage run on messages in each stage; notifying passes through until built."""
     from guardian.scoring.stage import ScoringStage
 
     return {**default_handlers(),
-            Stage.received: ScoringStage(lambda: scoring.assessor, scoring.executor)}
+            Stage.received: ScoringStage(lambda: scoring.assessor, scoring.executor),
+            Stage.scored: deciding}
 
 
 async def _watch(store: PolicyStore, every: float) -> None:
@@ -132,7 +135,10 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
         if not run_worker:
             yield
             return
-        worker = Worker(app[engine_key], handlers=pipeline_handlers(app[scoring_key]),
+        engine = app[engine_key]
+        store = app[policy_key]
+        deciding = DecisionStage(engine, DutyTimeline(engine, lambda: store.policy))
+        worker = Worker(engine, handlers=pipeline_handlers(app[scoring_key], deciding),
                         config=worker_config(settings))
         escalator = Escalator(app[engine_key], poll_seconds=settings.worker_poll_seconds)
         app[worker_key] = worker

@@ -112,5 +112,6 @@ async def read_message(request: web.Request) -> web.Response:
         assessment=AssessmentPublic.model_validate(
             {**message.assessment, "masked_text": message.masked_text or ""})
         if message.assessment else None,
+        decision=message.decision,
     )
     return web.json_response(text=public.model_dump_json())

@@ -1,0 +1,185 @@
+"""The pipeline's decision stage (`scored` → `decided`): the pure engine, fed from the
+database, its decision stored with the message together with what it sets in motion
+(review items, pages) in the stage's completing transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from guardian import metrics
+from guardian.decide import (
+    Context,
+    Decision,
+    Judged,
+    OpenPage,
+    Recent,
+    author_key,
+    classify,
+    decide,
+)
+from guardian.duty import active_overrides
+from guardian.pipeline import Outcome
+from guardian.policy.model import Policy
+from guardian.schedule import Override, Timeline
+from guardian.storage.db import utcnow
+from guardian.storage.messages import messages_table
+from guardian.storage.models import Message, PageStatus
+from guardian.storage.pages import Step, open_page, pages_table
+from guardian.storage.review import author_statuses, enqueue_review
+
+# Timelines cover this much ahead (digests wait at most for the next working period) and
+# are rebuilt this often, so new overrides take effect within a minute.
+TIMELINE_AHEAD = dt.timedelta(days=8)
+TIMELINE_BEHIND = dt.timedelta(hours=1)
+TIMELINE_MAX_AGE = dt.timedelta(seconds=60)
+
+
+@dataclass
+class _Built:
+    policy: Policy
+    timeline: Timeline
+    overrides: tuple[Override, ...]
+    built_at: dt.datetime
+
+
+class DutyTimeline:
+    """The timeline of the current policy and overrides, rebuilt when either may have
+    changed (policy reloaded, a minute passed) or when `now` nears its end."""
+
+    def __init__(self, engine: AsyncEngine, policy: Callable[[], Policy | None]) -> None:
+        self._engine = engine
+        self._policy = policy
+        self._built: _Built | None = None
+
+    async def get(self, now: dt.datetime) -> _Built | None:
+        policy = self._policy()
+        if policy is None:
+            return None
+        built = self._built
+        if (built is None or built.policy is not policy
+                or not built.built_at <= now < built.built_at + TIMELINE_MAX_AGE):
+            start, end = now - TIMELINE_BEHIND, now + TIMELINE_AHEAD
+            overrides = tuple(await active_overrides(self._engine, start=start, end=end))
+            timeline = await asyncio.to_thread(Timeline.build, policy, start, end,
+                                               overrides=overrides)
+            built = self._built = _Built(policy, timeline, overrides, now)
+        return built
+
+
+def _window(policy: Policy) -> dt.timedelta:
+    return dt.timedelta(minutes=max(policy.storm.window_minutes,
+                                    policy.moderation.duplicate_window_minutes, 60))
+
+
+async def _recent(conn: AsyncConnection, since: dt.datetime
+                  ) -> tuple[list[Recent], set[str]]:
+    """Decisions taken since `since`, as storm, duplicate and flood detection read them,
+    and the targets whose storm notice has already gone out."""
+    m = messages_table.c
+    rows = (await conn.execute(
+        select(m.decision, m.harassment_level)
+        .where(m.decision.is_not(None), m.received_at >= since - dt.timedelta(hours=1))
+    )).all()
+    found, storms = [], set()
+    for decision, level in rows:
+        at = dt.datetime.fromisoformat(decision["decided_at"])
+        if at < since:
+            continue
+        found.append(Recent(author=decision["message"]["author"], target=decision["target"],
+                            level=level or "none", at=at,
+                            fingerprint=decision.get("fingerprint")))
+        storm = decision.get("storm")
+        if storm and storm.get("first"):
+            storms.add(storm["target"])
+    return found, storms
+
+
+async def _open_pages(conn: AsyncConnection) -> list[OpenPage]:
+    p = pages_table.c
+    rows = (await conn.execute(select(p.id, p.team, p.category, p.created_at)
+                               .where(p.status == PageStatus.open.value))).all()
+    return [OpenPage(id=str(r.id), team=r.team, category=r.category or "", opened_at=r.created_at)
+            for r in rows]
+
+
+async def _carry_out(message_id: int, decision: Decision, page_reason: str, now: dt.datetime,
+                     conn: AsyncConnection) -> None:
+    """Store the decision and start what it asks for, in the stage's transaction."""
+    await conn.execute(messages_table.update().where(messages_table.c.id == message_id)
+                       .values(decision=decision.to_json()))
+    target = decision.target.partition(":")[2] or None
+    for outcome in decision.outcomes:
+        if outcome.channel == "review_queue":
+            await enqueue_review(conn=conn, message_id=message_id, reason=outcome.code,
+                                 level=decision.level, category=decision.category,
+                                 target=target)
+        if outcome.kind == "page" and outcome.bundle_with is None and outcome.escalation:
+            steps = [Step(person, minutes) for person, minutes in
+                     outcome.escalation.page_steps()]
+            if steps:
+                await open_page(conn=conn, team=outcome.escalation.team or decision.team or "",
+                                reason=page_reason, plan=steps,
+                                last_resort=outcome.escalation.last_resort, now=now,
+                                message_id=message_id, category=decision.category)
+    for kind in decision.kinds:
+        metrics.DECISIONS.labels(kind=kind).inc()
+
+
+class DecisionStage:
+    """Decides a batch in order, each decision seeing the ones before it (a pile-on may
+    arrive in one batch)."""
+
+    def __init__(self, engine: AsyncEngine, timeline: DutyTimeline,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self._engine = engine
+        self._timeline = timeline
+        self._clock = clock
+
+    async def __call__(self, batch: Sequence[Message]) -> Sequence[Outcome]:
+        now = self._clock()
+        built = await self._timeline.get(now)
+        if built is None:
+            # No policy at all: wait (retried with back-off) rather than decide blind.
+            return [Outcome(message_id=m.id or 0, error="the duty policy is not loaded")
+                    for m in batch]
+        policy = built.policy
+        async with self._engine.connect() as conn:
+            statuses = await author_statuses(
+                conn=conn, authors=[(m.source, m.author_handle) for m in batch])
+            recent, storm_targets = await _recent(conn, now - _window(policy))
+            pages = await _open_pages(conn)
+        outcomes = []
+        for message in batch:
+            judged = Judged.from_stored(message.assessment or {}, message.masked_text,
+                                        message.text)
+            where = classify(message, judged, policy)
+            author = author_key(message.source, message.author_handle)
+            status = statuses[(message.source, message.author_handle)]
+            context = Context(
+                author_strikes=status.strikes, muted_until=status.muted_until,
+                blocked=status.blocked,
+                recent=tuple(r for r in recent if r.target == where.target
+                             or r.author == author),
+                sent_last_hour={},  # counted from the outbox once notifications land
+                open_pages=tuple(pages), open_storms=frozenset(storm_targets),
+                overrides=built.overrides)
+            decision = decide(message, judged, context, policy, now, built.timeline)
+            recent.append(Recent(author=author, target=decision.target, level=judged.level,
+                                 at=now, fingerprint=decision.fingerprint))
+            if decision.storm is not None and decision.storm.first:
+                storm_targets.add(decision.storm.target)
+            for page in decision.of_kind("page"):
+                if page.bundle_with is None and page.escalation is not None:
+                    pages.append(OpenPage(id=f"pending-{message.id}", team=decision.team or "",
+                                          category=decision.category, opened_at=now))
+            reason = f"{decision.category} ({decision.urgency}): {judged.masked_text[:300]}"
+            outcomes.append(Outcome(message_id=message.id or 0, write=partial(
+                _carry_out, message.id or 0, decision, reason, now)))
+        return outcomes
