@@ -555,6 +555,50 @@ def shifts(team: str, start_text: str, end_text: str, role: str, as_json: bool) 
 
 
 @main.command()
+@click.option("--policies", "policies_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Policy directory to try (default GUARDIAN_POLICIES_DIR).")
+@click.option("--messages", "messages_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON Lines: messages with `received_at`, acks and mutes (see docs).")
+@click.option("--scorer", type=click.Choice(["auto", "lite", "detoxify"]), default="lite",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+@click.option("--reasons", is_flag=True, help="Print each event's reasons under it.")
+def simulate(policies_dir: Path | None, messages_file: Path, scorer: str, as_json: bool,
+             reasons: bool) -> None:
+    """Replay messages through scoring, decisions, escalation timers and digests in
+    simulated time, and print every event with its reasons. Touches no database: try a
+    policy change before it goes live."""
+    from guardian.scoring.stage import assessor_for
+    from guardian.simulate import ReplayError, Simulation, read_replay
+
+    settings = _settings()
+    directory = policies_dir or settings.policies_dir
+    loaded = load_policy(directory)
+    if loaded.policy is None:
+        for problem in loaded.errors:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1)
+    try:
+        items = read_replay(messages_file)
+    except ReplayError as exc:
+        raise click.ClickException(f"{messages_file}: {exc}") from None
+    model, status = load_model(settings, scorer)
+    _warn_scorer(status)
+    simulation = Simulation(policy=loaded.policy,
+                            assessor=assessor_for(model, loaded.policy, status.attributor))
+    zone = ZoneInfo(loaded.policy.town.timezone)
+    for event in simulation.run(items):
+        if as_json:
+            click.echo(json.dumps(event.as_json(), ensure_ascii=False))
+            continue
+        click.echo(event.line(zone))
+        if reasons:
+            for reason in event.reasons:
+                click.echo(f"      - {reason}")
+
+
+@main.command()
 @click.argument("message_id", type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True, help="The stored assessment and decision.")
 def explain(message_id: int, as_json: bool) -> None:

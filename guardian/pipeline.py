@@ -199,30 +199,30 @@ class Worker:
         now = self.clock()
         target = next_stage(stage)
         m = messages_table.c
-        completed: list[Message] = []
         async with self.engine.begin() as conn:
-            for message in messages:
-                times = {**message.stage_times, target.value: now.isoformat()}
-                moved = await conn.execute(
-                    update(messages_table)
-                    .where(and_(m.id == message.id, m.stage == stage.value, m.lease_owner == lease))
-                    .values(stage=target.value, lease_owner=None, available_at=now, attempts=0,
-                            last_error=None, stage_times=times)
-                )
-                if moved.rowcount != 1:
-                    # Our lease expired and another worker took the message: its result wins.
-                    metrics.LEASES_LOST.inc()
-                    log.warning("message %s: lease lost during %s; result discarded",
-                                message.id, stage.value)
-                    continue
+            # One statement for the batch; only messages whose lease is still ours move on.
+            moved = set((await conn.execute(
+                update(messages_table)
+                .where(and_(m.id.in_([x.id for x in messages]), m.stage == stage.value,
+                            m.lease_owner == lease))
+                .values(stage=target.value, lease_owner=None, available_at=now, attempts=0,
+                        last_error=None)
+                .returning(m.id)
+            )).scalars())
+            completed = [x for x in messages if x.id in moved]
+            for lost in (x for x in messages if x.id not in moved):
+                # Our lease expired and another worker took the message: its result wins.
+                metrics.LEASES_LOST.inc()
+                log.warning("message %s: lease lost during %s; result discarded",
+                            lost.id, stage.value)
+            for message in completed:
                 writer = outcomes[message.id or 0].write
                 if writer is not None:
                     await writer(conn)
-                await conn.execute(insert(events_table).values(
-                    message_id=message.id, stage=target.value, worker=self.name[:64],
-                    completed_at=now, duration_ms=elapsed_ms,
-                ))
-                completed.append(message)
+            if completed:
+                await conn.execute(insert(events_table), [
+                    {"message_id": x.id, "stage": target.value, "worker": self.name[:64],
+                     "completed_at": now, "duration_ms": elapsed_ms} for x in completed])
         for message in completed:
             metrics.STAGE_SECONDS.labels(stage=target.value).observe(elapsed_ms / 1000)
             metrics.STAGE_COMPLETED.labels(stage=target.value).inc()

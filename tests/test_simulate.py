@@ -1,0 +1,60 @@
+"""`guardian simulate` on the replay file shipped in docs/: each case of the example town."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ROOT
+from tests.test_cli import _env, run
+
+REPLAY = ROOT / "docs" / "replay-town.jsonl"
+
+
+def _events() -> list[dict[str, Any]]:
+    shown = run("simulate", "--messages", str(REPLAY), "--json", env=_env())
+    assert shown.returncode == 0, shown.stderr
+    return [json.loads(line) for line in shown.stdout.splitlines()]
+
+
+def _of(events: list[dict[str, Any]], message: str) -> list[tuple[str, str, list[str]]]:
+    return [(e["kind"], e["at"], e["people"]) for e in events if e["message"] == message]
+
+
+def test_the_replay_shows_each_case_of_the_example_town() -> None:
+    events = _events()
+    # A lamp reported at 22:48 waits for the lighting team's morning digest.
+    lamp = _of(events, "lamp-2248")
+    assert ("digest", "2026-11-26T06:30:00+00:00", ["carmen"]) in lamp
+    assert not any(kind in ("notification", "page") for kind, *_ in lamp)
+    # A fallen power line at 03:00 pages the electrician on call, escalates after the
+    # delay, and stops when acknowledged.
+    cable = [(kind, at, people) for kind, at, people in _of(events, "cable-0300")
+             if kind != "decision"]
+    assert cable == [("page", "2026-11-26T02:00:00+00:00", ["antonio"]),
+                     ("escalation", "2026-11-26T02:15:00+00:00", ["lucia"]),
+                     ("acknowledged", "2026-11-26T02:20:00+00:00", [])]
+    # An insult that also reports a problem: staff get the masked request, moderators
+    # the original.
+    shield = [e for e in events if e["message"] == "shield-1000"]
+    assert any(e["kind"] == "notification" and "(masked)" in e["detail"] for e in shield)
+    assert any(e["kind"] == "review" and e["people"] == ["maria"] for e in shield)
+    # Twenty insults to one employee in ten minutes: one storm notice, to moderators
+    # and HR, and the employee never sees the originals.
+    storm = [e for e in events if e["message"].startswith("storm-")]
+    notices = [e for e in storm if "storm_notice" in e["detail"]]
+    assert sorted(p for e in notices for p in e["people"]) == ["lucia", "maria"]
+    assert len({e["message"] for e in notices}) == 1
+    assert not any("antonio" in e["people"] and "(original)" in e["detail"] for e in storm)
+    # A muted author's message is dropped, and counted as such.
+    assert [(e["kind"], e["detail"]) for e in events if e["message"] == "muted-1200"
+            and e["kind"] == "drop"] == [("drop", "muted")]
+
+
+def test_a_bad_replay_line_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"source": "twitter", "external_id": "1", "author": {"handle": "@a"}, '
+                   '"text": "hola", "created_at": "2026-11-25T10:00:00Z"}\n')
+    shown = run("simulate", "--messages", str(bad), env=_env())
+    assert shown.returncode == 1 and "line 1" in shown.stderr and "received_at" in shown.stderr
