@@ -78,27 +78,45 @@ def _window(policy: Policy) -> dt.timedelta:
                                     policy.moderation.duplicate_window_minutes, 60))
 
 
-async def _recent(conn: AsyncConnection, since: dt.datetime
-                  ) -> tuple[list[Recent], set[str]]:
-    """Decisions taken since `since`, as storm, duplicate and flood detection read them,
-    and the targets whose storm notice has already gone out."""
-    m = messages_table.c
-    rows = (await conn.execute(
-        select(m.decision, m.harassment_level)
-        .where(m.decision.is_not(None), m.received_at >= since - dt.timedelta(hours=1))
-    )).all()
-    found, storms = [], set()
-    for decision, level in rows:
-        at = dt.datetime.fromisoformat(decision["decided_at"])
-        if at < since:
-            continue
-        found.append(Recent(author=decision["message"]["author"], target=decision["target"],
-                            level=level or "none", at=at,
-                            fingerprint=decision.get("fingerprint")))
-        storm = decision.get("storm")
-        if storm and storm.get("first"):
-            storms.add(storm["target"])
-    return found, storms
+@dataclass(frozen=True)
+class _Seen:
+    recent: Recent
+    storm_started: str | None  # the target, when this decision set a storm off
+
+
+class RecentDecisions:
+    """Decisions of the last window, as storm, duplicate and flood detection read them.
+
+    Every batch asks the database which messages were decided in the window (any worker
+    may have decided them) but decodes only the decisions it has not seen yet.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[int, _Seen] = {}
+
+    async def read(self, conn: AsyncConnection, since: dt.datetime
+                   ) -> tuple[list[Recent], set[str]]:
+        m = messages_table.c
+        window = m.decision.is_not(None), m.received_at >= since - dt.timedelta(hours=1)
+        ids = set((await conn.execute(select(m.id).where(*window))).scalars())
+        for gone in set(self._seen) - ids:
+            del self._seen[gone]
+        new = ids - set(self._seen)
+        if new:
+            rows = (await conn.execute(select(m.id, m.decision, m.harassment_level)
+                                       .where(m.id.in_(new)))).all()
+            for ident, decision, level in rows:
+                storm = decision.get("storm") or {}
+                self._seen[ident] = _Seen(
+                    Recent(author=decision["message"]["author"], target=decision["target"],
+                           level=level or "none",
+                           at=dt.datetime.fromisoformat(decision["decided_at"]),
+                           fingerprint=decision.get("fingerprint")),
+                    storm["target"] if storm.get("first") else None)
+        found = [s.recent for s in self._seen.values() if s.recent.at >= since]
+        storms = {s.storm_started for s in self._seen.values()
+                  if s.storm_started and s.recent.at >= since}
+        return found, storms
 
 
 async def _open_pages(conn: AsyncConnection) -> list[OpenPage]:
@@ -141,6 +159,7 @@ class DecisionStage:
         self._engine = engine
         self._timeline = timeline
         self._clock = clock
+        self._recent = RecentDecisions()
 
     async def __call__(self, batch: Sequence[Message]) -> Sequence[Outcome]:
         now = self._clock()
@@ -153,7 +172,7 @@ class DecisionStage:
         async with self._engine.connect() as conn:
             statuses = await author_statuses(
                 conn=conn, authors=[(m.source, m.author_handle) for m in batch])
-            recent, storm_targets = await _recent(conn, now - _window(policy))
+            recent, storm_targets = await self._recent.read(conn, now - _window(policy))
             pages = await _open_pages(conn)
         outcomes = []
         for message in batch:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.decision_stage import DecisionStage, DutyTimeline
 from guardian.escalation import Escalator
-from guardian.pipeline import StageHandler, Worker, pass_through
+from guardian.pipeline import StageHandler, Worker, WorkerConfig, pass_through
 from guardian.policy.store import PolicyStore
 from guardian.schemas import MessageIn
 from guardian.scoring.lite import LiteModel
@@ -46,7 +46,7 @@ def executor() -> Iterator[ThreadPoolExecutor]:
 
 
 def _worker(engine: AsyncEngine, lite: LiteModel, executor: ThreadPoolExecutor,
-            now: dt.datetime) -> Worker:
+            now: dt.datetime, batch_size: int = 32) -> Worker:
     store = PolicyStore(POLICIES)
     assessor = assessor_for(lite, store.policy)
     handlers: dict[Stage, StageHandler] = {
@@ -54,7 +54,7 @@ def _worker(engine: AsyncEngine, lite: LiteModel, executor: ThreadPoolExecutor,
         Stage.scored: DecisionStage(engine, DutyTimeline(engine, lambda: store.policy),
                                     clock=lambda: now),
         Stage.decided: pass_through}
-    return Worker(engine, handlers=handlers)
+    return Worker(engine, handlers=handlers, config=WorkerConfig(batch_size=batch_size))
 
 
 async def _post(engine: AsyncEngine, *items: dict[str, object]) -> list[int]:
@@ -140,12 +140,14 @@ async def test_a_muted_authors_message_is_dropped_with_the_reason(
                for r in o["reasons"])
 
 
-async def test_a_pile_on_in_one_batch_raises_a_single_storm_notice(
-        engine: AsyncEngine, lite: LiteModel, executor: ThreadPoolExecutor) -> None:
+@pytest.mark.parametrize("batch_size", [32, 3])
+async def test_a_pile_on_raises_a_single_storm_notice_within_and_across_batches(
+        engine: AsyncEngine, lite: LiteModel, executor: ThreadPoolExecutor,
+        batch_size: int) -> None:
     insults = [message(f"s{i}", text="@antonio_luz eres un inútil", mentions=["@antonio_luz"],
                        author={"handle": f"@cuenta{i}"}) for i in range(20)]
     ids = await _post(engine, *insults)
-    await _worker(engine, lite, executor, madrid(25, 10)).drain()
+    await _worker(engine, lite, executor, madrid(25, 10), batch_size).drain()
     decisions = [await _decision(engine, i) for i in ids]
     notices = [o for d in decisions for o in d["outcomes"]
                if o["content"] == "storm_notice"]
