@@ -24,11 +24,12 @@ def _labels(values: dict[str, float]) -> dict[str, float]:
 LabelMap = Annotated[dict[str, Probability], AfterValidator(_labels)]
 
 
-def _regex(pattern: str) -> str:
+def valid_regex(pattern: str) -> str:
+    """`pattern` itself, or a ValueError HR can act on (rules and routing patterns)."""
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise ValueError(f"is not a valid regular expression ({exc})") from None
+        raise ValueError(f"{pattern!r} is not a valid regular expression ({exc})") from None
     return pattern
 
 
@@ -56,7 +57,7 @@ class Rule(_Strict):
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
     lang: str = Field(default="any", description="ISO 639-1 code, or `any`.")
-    pattern: Annotated[str, AfterValidator(_regex)] | None = None
+    pattern: Annotated[str, AfterValidator(valid_regex)] | None = None
     detector: Literal["id_number", "phone_number", "home_address"] | None = None
     raise_labels: LabelMap = Field(default_factory=dict, alias="raise")
     level: Level | None = None

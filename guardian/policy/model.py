@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
-from guardian.policy.harassment import HarassmentPolicy
+from guardian.policy.harassment import HarassmentPolicy, valid_regex
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
@@ -296,15 +296,9 @@ ShiftLength = Annotated[dt.timedelta, BeforeValidator(_shift_length),
 
 # --- regular expressions ----------------------------------------------------------------
 
-def _regex(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"{pattern!r} is not a valid regular expression ({exc})") from None
-    return pattern
 
 
-RegexPattern = Annotated[str, AfterValidator(_regex)]
+RegexPattern = Annotated[str, AfterValidator(valid_regex)]
 
 
 # --- the model ---------------------------------------------------------------------------
