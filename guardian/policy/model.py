@@ -296,8 +296,6 @@ ShiftLength = Annotated[dt.timedelta, BeforeValidator(_shift_length),
 
 # --- regular expressions ----------------------------------------------------------------
 
-
-
 RegexPattern = Annotated[str, AfterValidator(valid_regex)]
 
 
