@@ -35,7 +35,8 @@ POSTGRES_URL = os.environ.get("GUARDIAN_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("GUARDIAN_REQUIRE_POSTGRES") == "1"
 TABLES = ("messages", "stage_events", "api_tokens", "overrides", "audit_log", "pages",
-          "page_events", "review_items", "author_sanctions", "moderator_exposure")
+          "page_events", "review_items", "author_sanctions", "moderator_exposure",
+          "notifications", "delivery_attempts")
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 Client = TestClient[web.Request, web.Application]

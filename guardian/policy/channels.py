@@ -9,11 +9,11 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-_ENV_REF = re.compile(r"\{env:([A-Z_][A-Z0-9_]*)\}")
+ENV_REF = re.compile(r"\{env:([A-Z_][A-Z0-9_]*)\}")
 
 
 @functools.cache
-def _apprise() -> Any:
+def apprise_module() -> Any:
     # apprise's plugins import `imghdr` (deprecated since Python 3.11) when first used:
     # import it once here, quietly, so that later imports find it loaded.
     with warnings.catch_warnings():
@@ -24,13 +24,19 @@ def _apprise() -> Any:
     return apprise
 
 
+def redact(url: str) -> str:
+    """Never echo a password back into logs or the health page."""
+    url = re.sub(r"(://[^/?#@]*?:)[^/?#@]*@", r"\1***@", url)
+    return re.sub(r"([?&](?:pass|password)=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
+
+
 def resolve(url: str, environ: Mapping[str, str] | None = None) -> str | None:
     """The URL with its `{env:NAME}` references filled in; None if one is not set."""
     env = os.environ if environ is None else environ
-    missing = [name for name in _ENV_REF.findall(url) if name not in env]
+    missing = [name for name in ENV_REF.findall(url) if name not in env]
     if missing:
         return None
-    return _ENV_REF.sub(lambda m: env[m[1]], url)
+    return ENV_REF.sub(lambda m: env[m[1]], url)
 
 
 def apprise_problem(url: str, environ: Mapping[str, str] | None = None) -> str | None:
@@ -39,7 +45,7 @@ def apprise_problem(url: str, environ: Mapping[str, str] | None = None) -> str |
     resolved = resolve(url, environ)
     if resolved is None:
         return None
-    if _apprise().Apprise.instantiate(resolved, suppress_exceptions=True) is None:
+    if apprise_module().Apprise.instantiate(resolved, suppress_exceptions=True) is None:
         scheme = resolved.split("://", 1)[0]
         return (f"apprise does not accept this `{scheme}://` URL (unknown service, or a "
                 "part missing or malformed); see apprise's page for that service")

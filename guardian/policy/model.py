@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from guardian.policy.channels import ENV_REF, redact
 from guardian.policy.harassment import HarassmentPolicy, valid_regex
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -203,7 +204,6 @@ _WEEK_ADAPTER: TypeAdapter[WeekSchedule] = TypeAdapter(WeekSchedule)
 
 # --- channels ---------------------------------------------------------------------------
 
-_ENV_REF = re.compile(r"\{env:([A-Z_][A-Z0-9_]*)\}")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SECRET_QUERY_KEYS = {"pass", "password"}
 
@@ -211,15 +211,15 @@ _SECRET_QUERY_KEYS = {"pass", "password"}
 def _channel(url: str) -> str:
     """An apprise URL's shape only (apprise validates the rest when it sends): a scheme, and
     any password as an `{env:NAME}` reference rather than written in the file."""
-    if url.count("{env") != len(_ENV_REF.findall(url)):
+    if url.count("{env") != len(ENV_REF.findall(url)):
         raise ValueError("a secret reference is malformed; write {env:NAME}, NAME in capital "
                          "letters, digits and _ (e.g. {env:SMTP_PASSWORD})")
-    if _ENV_REF.fullmatch(url):
+    if ENV_REF.fullmatch(url):
         return url  # the whole URL comes from the environment
-    refs = _ENV_REF.findall(url)
-    masked = _ENV_REF.sub(lambda m: f"\x00{refs.index(m[1])}\x00", url)
+    refs = ENV_REF.findall(url)
+    masked = ENV_REF.sub(lambda m: f"\x00{refs.index(m[1])}\x00", url)
     if not _SCHEME.match(masked) or any(c.isspace() for c in masked):
-        raise ValueError(f"{_redact(url)!r} is not a channel URL: it needs a scheme such as "
+        raise ValueError(f"{redact(url)!r} is not a channel URL: it needs a scheme such as "
                          "mailto://, json:// or tgram:// (see apprise's list of services)")
     rest = masked.split("://", 1)[1]
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
@@ -229,15 +229,9 @@ def _channel(url: str) -> str:
     secrets += [v for k, v in parse_qsl(query) if k.lower() in _SECRET_QUERY_KEYS]
     for secret in secrets:
         if not re.fullmatch(r"\x00\d+\x00", secret):
-            raise ValueError(f"{_redact(url)!r} has a password written in the file; put it in "
+            raise ValueError(f"{redact(url)!r} has a password written in the file; put it in "
                              "an environment variable and write {env:NAME} in its place")
     return url
-
-
-def _redact(url: str) -> str:
-    """Never echo a password back into logs or the health page."""
-    url = re.sub(r"(://[^/?#@]*?:)[^/?#@]*@", r"\1***@", url)
-    return re.sub(r"([?&](?:pass|password)=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 ChannelUrl = Annotated[str, AfterValidator(_channel)]

@@ -281,3 +281,67 @@ class ModeratorExposure(SQLModel, table=True):
     moderator: str = Field(max_length=128)  # the audit actor, e.g. `moderator:ana`
     day: dt.date
     views: int = 0
+
+
+class NotificationKind(StrEnum):
+    deliver = "deliver"
+    digest = "digest"
+    page = "page"
+    storm_notice = "storm_notice"
+    admin_alert = "admin_alert"
+
+
+class NotificationStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"       # every channel of the person failed; an admin alert was queued
+
+
+class Notification(SQLModel, table=True):
+    """One message to one person, in the outbox until a channel takes it (or all fail).
+
+    A work queue like `messages`: claimable while `pending` and `available_at` has passed
+    (a lease or a retry back-off pushes it later). `channel_index` is the person's channel
+    tried now, `attempts` the attempts made on that channel.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_notifications_idempotency_key"),
+        Index("ix_notifications_pending", "status", "available_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True,
+                                                           autoincrement=True))
+    message_id: int | None = Field(default=None, sa_column=Column(BigId, nullable=True))
+    page_id: int | None = Field(default=None)
+    recipient: str = Field(max_length=64)           # a staff id of the policy
+    kind: str = Field(max_length=16)                # NotificationKind
+    body: str = Field(sa_type=Text)
+    channel_index: int = 0
+    due_at: dt.datetime = Field(sa_type=UTCDateTime)
+    idempotency_key: str = Field(max_length=200)
+    status: str = Field(default=NotificationStatus.pending.value, max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    available_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try of one notification on one channel; the URL is stored masked, never with
+    its secrets."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True,
+                                                           autoincrement=True))
+    notification_id: int = Field(sa_column=Column(BigId, nullable=False, index=True))
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+    channel_index: int = 0
+    channel_url_masked: str = Field(max_length=2048)
+    ok: bool = False
+    error: str | None = Field(default=None, sa_type=Text)
+    duration_ms: float = 0.0
