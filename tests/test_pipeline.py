@@ -233,3 +233,30 @@ async def _share_the_queue(engine: AsyncEngine) -> None:
         busy = (await conn.execute(
             select(func.count(func.distinct(events_table.c.worker))))).scalar_one()
     assert busy > 1
+
+
+async def test_a_burst_gathers_into_one_batch_before_scoring(engine: AsyncEngine) -> None:
+    """GUARDIAN_SCORING_WAIT_MS: after a wake-up the worker waits for the rest of a burst,
+    so one model call scores it, instead of a batch of one and then the others."""
+    sizes: list[int] = []
+
+    async def record(batch: Sequence[Message]) -> Sequence[Outcome]:
+        sizes.append(len(batch))
+        return await pass_through(batch)
+
+    worker = Worker(engine, handlers={Stage.received: record, Stage.scored: pass_through,
+                                      Stage.decided: pass_through},
+                    config=WorkerConfig(poll_seconds=5, gather_seconds=0.3))
+    task = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.05)  # idle, waiting to be woken
+    await _store(engine, 1, prefix="first")
+    worker.wake()
+    await asyncio.sleep(0.05)  # the rest of the burst arrives while it gathers
+    await _store(engine, 4, prefix="rest")
+    for _ in range(100):
+        if sum(sizes) >= 5:
+            break
+        await asyncio.sleep(0.05)
+    worker.stop()
+    await task
+    assert sizes == [5]

@@ -8,7 +8,6 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -18,6 +17,8 @@ from guardian.decision_stage import DecisionStage, DutyTimeline
 from guardian.escalation import Escalator
 from guardian.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
 from guardian.policy.store import PolicyStore
+from guardian.scoring.select import load_model
+from guardian.scoring.stage import ScoringStage, ScoringState, assessor_for
 from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import upgrade
 from guardian.storage.models import Stage
@@ -34,9 +35,6 @@ from guardian.web.typedefs import (
     worker_key,
 )
 
-if TYPE_CHECKING:
-    from guardian.scoring.stage import ScoringState
-
 log = logging.getLogger(__name__)
 
 
@@ -51,8 +49,6 @@ def worker_config(settings: Settings) -> WorkerConfig:
 def pipeline_handlers(scoring: ScoringState, deciding: DecisionStage
                       ) -> dict[Stage, StageHandler]:
     """The stage run on messages in each stage; notifying passes through until built."""
-    from guardian.scoring.stage import ScoringStage
-
     return {**default_handlers(),
             Stage.received: ScoringStage(lambda: scoring.assessor, scoring.executor),
             Stage.scored: deciding}
@@ -113,9 +109,6 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
             loop.remove_signal_handler(signal.SIGHUP)
 
     async def scoring(app: web.Application) -> AsyncIterator[None]:
-        from guardian.scoring.select import load_model
-        from guardian.scoring.stage import ScoringState, assessor_for
-
         # One thread: the model is loaded once and runs there, never on the event loop.
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardian-scoring")
         loop = asyncio.get_running_loop()

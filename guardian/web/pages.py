@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from guardian.errors import ApiError, FieldError, not_found
-from guardian.links import LinkError, read_ack_token
+from guardian.links import AckClaim, LinkError, read_ack_token
 from guardian.storage.db import utcnow
 from guardian.storage.models import Page, PageStatus, Role
 from guardian.storage.pages import acknowledge, get_page, list_pages, page_events
@@ -98,17 +98,14 @@ def _html(body: str, status: int = 200) -> web.Response:
                                  "style-src 'unsafe-inline'; form-action 'self'"})
 
 
-async def _claimed_page(request: web.Request) -> tuple[Page | None, str | None]:
-    try:
-        claim = read_ack_token(request.app[settings_key].secret_key,
-                               request.match_info["token"])
-    except LinkError as exc:
-        return None, str(exc)
+async def _claimed_page(request: web.Request) -> tuple[Page, AckClaim]:
+    """The page a link names and the link's claim; LinkError says why there is none."""
+    claim = read_ack_token(request.app[settings_key].secret_key, request.match_info["token"])
     async with request.app[engine_key].connect() as conn:
         found = await get_page(conn=conn, page_id=claim.page_id)
     if found is None:
-        return None, "This page no longer exists."
-    return found, None
+        raise LinkError("This page no longer exists.")
+    return found, claim
 
 
 @routes.get("/ack/{token}", name="ack_link")
@@ -116,9 +113,10 @@ async def _claimed_page(request: web.Request) -> tuple[Page | None, str | None]:
 async def ack_link(request: web.Request) -> web.Response:
     """The link in a page: shows what it is about and a button. Opening it changes nothing
     (chat apps open links to preview them); the button acknowledges."""
-    found, problem = await _claimed_page(request)
-    if found is None:
-        return _html(f"<p>{html.escape(problem or '')}</p>", 404)
+    try:
+        found, _ = await _claimed_page(request)
+    except LinkError as exc:
+        return _html(f"<p>{html.escape(str(exc))}</p>", 404)
     if found.status != PageStatus.open.value:
         return _html(f"<p>This page is already {html.escape(found.status)}.</p>")
     return _html(f"<h1>Page for {html.escape(found.team)}</h1>"
@@ -131,10 +129,10 @@ async def ack_link(request: web.Request) -> web.Response:
 @public
 async def ack_link_confirm(request: web.Request) -> web.Response:
     """Acknowledge from the link: the signed token names the page and the person."""
-    found, problem = await _claimed_page(request)
-    if found is None:
-        return _html(f"<p>{html.escape(problem or '')}</p>", 404)
-    claim = read_ack_token(request.app[settings_key].secret_key, request.match_info["token"])
+    try:
+        found, claim = await _claimed_page(request)
+    except LinkError as exc:
+        return _html(f"<p>{html.escape(str(exc))}</p>", 404)
     async with request.app[engine_key].begin() as conn:
         acked = await acknowledge(conn=conn, page_id=found.id or 0,
                                   actor=f"link:{claim.person}", now=utcnow())
