@@ -289,12 +289,21 @@ class NotificationKind(StrEnum):
     page = "page"
     storm_notice = "storm_notice"
     admin_alert = "admin_alert"
+    test = "test"           # `guardian channels test`
+
+
+# Kinds that travel at once even in quiet hours and beyond the hourly cap: pages (the
+# contract's one exception) and alerts about undelivered pages go to the last resort.
+URGENT_KINDS: frozenset[str] = frozenset({"page"})
 
 
 class NotificationStatus(StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"       # every channel of the person failed; an admin alert was queued
+    waiting = "waiting"     # an item for the recipient's digest at `due_at`; never sent alone
+    digested = "digested"   # carried by the digest notification `digest_id`
+    cancelled = "cancelled"  # no longer needed (a page acknowledged before this was sent)
 
 
 class Notification(SQLModel, table=True):
@@ -309,6 +318,7 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="uq_notifications_idempotency_key"),
         Index("ix_notifications_pending", "status", "available_at"),
+        Index("ix_notifications_recipient", "recipient", "status", "due_at"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True,
@@ -317,7 +327,13 @@ class Notification(SQLModel, table=True):
     page_id: int | None = Field(default=None)
     recipient: str = Field(max_length=64)           # a staff id of the policy
     kind: str = Field(max_length=16)                # NotificationKind
+    # A plain-text rendering (the delivery log shows it); each channel gets the kind's
+    # template rendered from `payload` in the recipient's language when it is sent.
     body: str = Field(sa_type=Text)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    lang: str = Field(default="es", max_length=8)
+    category: str | None = Field(default=None, max_length=64)
+    digest_id: int | None = Field(default=None, sa_column=Column(BigId, nullable=True))
     channel_index: int = 0
     due_at: dt.datetime = Field(sa_type=UTCDateTime)
     idempotency_key: str = Field(max_length=200)
