@@ -27,6 +27,7 @@ from guardian.decide import (
 from guardian.duty import active_overrides
 from guardian.pipeline import Outcome
 from guardian.policy.model import Policy
+from guardian.recent import RecentDecisions, window_for
 from guardian.schedule import Override, Timeline
 from guardian.storage.db import utcnow
 from guardian.storage.messages import messages_table
@@ -71,52 +72,6 @@ class DutyTimeline:
                                                overrides=overrides)
             built = self._built = _Built(policy, timeline, overrides, now)
         return built
-
-
-def _window(policy: Policy) -> dt.timedelta:
-    return dt.timedelta(minutes=max(policy.storm.window_minutes,
-                                    policy.moderation.duplicate_window_minutes, 60))
-
-
-@dataclass(frozen=True)
-class _Seen:
-    recent: Recent
-    storm_started: str | None  # the target, when this decision set a storm off
-
-
-class RecentDecisions:
-    """Decisions of the last window, as storm, duplicate and flood detection read them.
-
-    Every batch asks the database which messages were decided in the window (any worker
-    may have decided them) but decodes only the decisions it has not seen yet.
-    """
-
-    def __init__(self) -> None:
-        self._seen: dict[int, _Seen] = {}
-
-    async def read(self, conn: AsyncConnection, since: dt.datetime
-                   ) -> tuple[list[Recent], set[str]]:
-        m = messages_table.c
-        window = m.decision.is_not(None), m.received_at >= since - dt.timedelta(hours=1)
-        ids = set((await conn.execute(select(m.id).where(*window))).scalars())
-        for gone in set(self._seen) - ids:
-            del self._seen[gone]
-        new = ids - set(self._seen)
-        if new:
-            rows = (await conn.execute(select(m.id, m.decision, m.harassment_level)
-                                       .where(m.id.in_(new)))).all()
-            for ident, decision, level in rows:
-                storm = decision.get("storm") or {}
-                self._seen[ident] = _Seen(
-                    Recent(author=decision["message"]["author"], target=decision["target"],
-                           level=level or "none",
-                           at=dt.datetime.fromisoformat(decision["decided_at"]),
-                           fingerprint=decision.get("fingerprint")),
-                    storm["target"] if storm.get("first") else None)
-        found = [s.recent for s in self._seen.values() if s.recent.at >= since]
-        storms = {s.storm_started for s in self._seen.values()
-                  if s.storm_started and s.recent.at >= since}
-        return found, storms
 
 
 async def _open_pages(conn: AsyncConnection) -> list[OpenPage]:
@@ -172,7 +127,7 @@ class DecisionStage:
         async with self._engine.connect() as conn:
             statuses = await author_statuses(
                 conn=conn, authors=[(m.source, m.author_handle) for m in batch])
-            recent, storm_targets = await self._recent.read(conn, now - _window(policy))
+            recent, storm_targets = await self._recent.read(conn, now - window_for(policy))
             pages = await _open_pages(conn)
         outcomes = []
         for message in batch:
