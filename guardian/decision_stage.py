@@ -24,7 +24,12 @@ from guardian.decide import (
     classify,
     decide,
 )
+from guardian.decide.availability import Availability
 from guardian.duty import active_overrides
+from guardian.notify import queue
+from guardian.notify.compose import MessageView, for_decision
+from guardian.notify.outbox import sent_counts
+from guardian.notify.timing import CAPPED_KINDS
 from guardian.pipeline import Outcome
 from guardian.policy.model import Policy
 from guardian.recent import RecentDecisions, window_for
@@ -32,7 +37,7 @@ from guardian.schedule import Override, Timeline
 from guardian.storage.db import utcnow
 from guardian.storage.messages import messages_table
 from guardian.storage.models import Message, PageStatus
-from guardian.storage.pages import Step, open_page, pages_table
+from guardian.storage.pages import PageHook, Step, open_page, pages_table
 from guardian.storage.review import author_statuses, enqueue_review
 
 # Timelines cover this much ahead (digests wait at most for the next working period) and
@@ -40,6 +45,8 @@ from guardian.storage.review import author_statuses, enqueue_review
 TIMELINE_AHEAD = dt.timedelta(days=8)
 TIMELINE_BEHIND = dt.timedelta(hours=1)
 TIMELINE_MAX_AGE = dt.timedelta(seconds=60)
+# A page without an escalation chain waits this long for an acknowledgement.
+LONE_PAGE_MINUTES = 30
 
 
 @dataclass
@@ -58,6 +65,7 @@ class DutyTimeline:
         self._engine = engine
         self._policy = policy
         self._built: _Built | None = None
+        self._avail: tuple[_Built, Availability] | None = None
 
     async def get(self, now: dt.datetime) -> _Built | None:
         policy = self._policy()
@@ -73,6 +81,16 @@ class DutyTimeline:
             built = self._built = _Built(policy, timeline, overrides, now)
         return built
 
+    async def availability(self, now: dt.datetime) -> Availability | None:
+        """Who is on duty, in quiet hours, and when next, around `now` (the notifier's
+        send-time checks and digests)."""
+        built = await self.get(now)
+        if built is None:
+            return None
+        if self._avail is None or self._avail[0] is not built:
+            self._avail = (built, Availability(built.policy, built.timeline, built.overrides))
+        return self._avail[1]
+
 
 async def _open_pages(conn: AsyncConnection) -> list[OpenPage]:
     p = pages_table.c
@@ -82,9 +100,22 @@ async def _open_pages(conn: AsyncConnection) -> list[OpenPage]:
             for r in rows]
 
 
-async def _carry_out(message_id: int, decision: Decision, page_reason: str, now: dt.datetime,
+@dataclass(frozen=True)
+class Notifying:
+    """What the stage needs to queue notifications: where links point, and how a page
+    event becomes a notification (`guardian.notify.paging.PageNotifier`)."""
+
+    base_url: str
+    page_hook: PageHook | None = None
+
+
+async def _carry_out(message: MessageView, decision: Decision, page_reason: str,
+                     now: dt.datetime, policy: Policy, notifying: Notifying | None,
                      conn: AsyncConnection) -> None:
-    """Store the decision and start what it asks for, in the stage's transaction."""
+    """Store the decision and start what it asks for, in the stage's transaction:
+    review items, pages (with their first notification) and the outbox rows of every push
+    and digest outcome, so a crash commits all of it or none."""
+    message_id = message.id
     await conn.execute(messages_table.update().where(messages_table.c.id == message_id)
                        .values(decision=decision.to_json()))
     target = decision.target.partition(":")[2] or None
@@ -93,14 +124,24 @@ async def _carry_out(message_id: int, decision: Decision, page_reason: str, now:
             await enqueue_review(conn=conn, message_id=message_id, reason=outcome.code,
                                  level=decision.level, category=decision.category,
                                  target=target)
-        if outcome.kind == "page" and outcome.bundle_with is None and outcome.escalation:
-            steps = [Step(person, minutes) for person, minutes in
-                     outcome.escalation.page_steps()]
-            if steps:
-                await open_page(conn=conn, team=outcome.escalation.team or decision.team or "",
-                                reason=page_reason, plan=steps,
-                                last_resort=outcome.escalation.last_resort, now=now,
-                                message_id=message_id, category=decision.category)
+        if outcome.kind != "page" or outcome.bundle_with is not None:
+            continue
+        steps = ([Step(person, minutes) for person, minutes in
+                  outcome.escalation.page_steps()] if outcome.escalation else
+                 # No chain (no team owns the category): the last resort alone, who still
+                 # acknowledges.
+                 [Step(person, LONE_PAGE_MINUTES) for person in outcome.recipients])
+        if steps:
+            page, event = await open_page(
+                conn=conn, team=(outcome.escalation.team if outcome.escalation else None)
+                or decision.team or "", reason=page_reason, plan=steps,
+                last_resort=outcome.escalation.last_resort if outcome.escalation else None,
+                now=now, message_id=message_id, category=decision.category)
+            if notifying is not None and notifying.page_hook is not None:
+                await notifying.page_hook(conn, page, event, now)
+    if notifying is not None:
+        for planned in for_decision(decision, message, policy, now, notifying.base_url):
+            await queue.put(conn=conn, planned=planned, message_id=message_id)
     for kind in decision.kinds:
         metrics.DECISIONS.labels(kind=kind).inc()
 
@@ -110,8 +151,10 @@ class DecisionStage:
     arrive in one batch)."""
 
     def __init__(self, engine: AsyncEngine, timeline: DutyTimeline,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 notifying: Notifying | None = None) -> None:
         self._engine = engine
+        self._notifying = notifying
         self._timeline = timeline
         self._clock = clock
         self._recent = RecentDecisions()
@@ -129,6 +172,8 @@ class DecisionStage:
                 conn=conn, authors=[(m.source, m.author_handle) for m in batch])
             recent, storm_targets = await self._recent.read(conn, now - window_for(policy))
             pages = await _open_pages(conn)
+            sent = await sent_counts(conn=conn, kinds=CAPPED_KINDS,
+                                     since=now - dt.timedelta(hours=1))
         outcomes = []
         for message in batch:
             judged = Judged.from_stored(message.assessment or {}, message.masked_text,
@@ -141,10 +186,15 @@ class DecisionStage:
                 blocked=status.blocked,
                 recent=tuple(r for r in recent if r.target == where.target
                              or r.author == author),
-                sent_last_hour={},  # counted from the outbox once notifications land
+                sent_last_hour=sent,
                 open_pages=tuple(pages), open_storms=frozenset(storm_targets),
                 overrides=built.overrides)
             decision = decide(message, judged, context, policy, now, built.timeline)
+            # Later messages of the batch see this one's notifications in the hourly count.
+            for outcome in decision.outcomes:
+                if outcome.channel == "preferred" and not outcome.emergency:
+                    for person in outcome.recipients:
+                        sent[person] = sent.get(person, 0) + 1
             recent.append(Recent(author=author, target=decision.target, level=judged.level,
                                  at=now, fingerprint=decision.fingerprint))
             if decision.storm is not None and decision.storm.first:
@@ -154,6 +204,9 @@ class DecisionStage:
                     pages.append(OpenPage(id=f"pending-{message.id}", team=decision.team or "",
                                           category=decision.category, opened_at=now))
             reason = f"{decision.category} ({decision.urgency}): {judged.masked_text[:300]}"
+            view = MessageView(id=message.id or 0, author=message.author_handle,
+                               text=message.text, masked_text=judged.masked_text,
+                               received_at=message.received_at)
             outcomes.append(Outcome(message_id=message.id or 0, write=partial(
-                _carry_out, message.id or 0, decision, reason, now)))
+                _carry_out, view, decision, reason, now, policy, self._notifying)))
         return outcomes

@@ -13,15 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from guardian import metrics
 from guardian.storage.db import utcnow
 from guardian.storage.models import PageEvent
-from guardian.storage.pages import advance_due
+from guardian.storage.pages import PageHook, advance_due
 
 log = logging.getLogger(__name__)
 
 
 class Escalator:
     def __init__(self, engine: AsyncEngine, *, poll_seconds: float = 5.0,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 notify: PageHook | None = None) -> None:
         self._engine = engine
+        self._notify = notify
         self._poll = poll_seconds
         self._clock = clock
         self._stopping = asyncio.Event()
@@ -30,7 +32,8 @@ class Escalator:
         self._stopping.set()
 
     async def run_once(self) -> list[PageEvent]:
-        events = await advance_due(engine=self._engine, now=self._clock())
+        events = await advance_due(engine=self._engine, now=self._clock(),
+                                   notify=self._notify)
         for event in events:
             metrics.PAGE_EVENTS.labels(kind=event.kind).inc()
             log.warning("page %s: %s %s", event.page_id, event.kind, event.person or "")

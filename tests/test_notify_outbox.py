@@ -169,11 +169,13 @@ async def test_when_every_channel_fails_the_last_resort_contact_is_told(
     assert "{env:UNSET_HOOK}" in attempts[2].channel_url_masked
 
     async with engine.connect() as conn:
-        alert = await outbox.get_by_key(conn=conn, idempotency_key=f"admin_alert:{queued.id}")
+        alert = await outbox.get_by_key(conn=conn, idempotency_key=f"admin_alert:{queued.id}:lucia")
     assert alert is not None and alert.recipient == "lucia" and alert.kind == "admin_alert"
     await s.drain()
     assert [p.path for p in receiver.posts] == ["/admin"]
-    assert f"#{queued.id}" in receiver.posts[0].json["message"]
+    # In lucia's language (Spanish), naming the notification and the person.
+    assert f"n.º {queued.id}" in receiver.posts[0].json["message"]
+    assert "antonio" in receiver.posts[0].json["message"]
 
 
 async def test_a_restart_between_claim_and_send_delivers_exactly_once(

@@ -13,6 +13,7 @@ from guardian.policy.harassment import HarassmentPolicy, Rule, Thresholds
 from guardian.policy.loader import load_policy
 from guardian.policy.model import (
     Category,
+    Delivery,
     Escalation,
     EscalationChain,
     EscalationStep,
@@ -383,7 +384,7 @@ def test_every_policy_field_is_documented() -> None:
     models: list[type[BaseModel]] = [
         PolicyFile, Town, StaffMember, Team, Category, Rotation, Layer, HolidayCalendar,
         Holiday, Escalation, EscalationChain, EscalationStep, RateLimits, StormThresholds,
-        ExposureLimits, HarassmentPolicy, Rule, Thresholds]
+        ExposureLimits, HarassmentPolicy, Rule, Thresholds, Delivery]
     # A field is written in YAML under its alias when it has one (`raise`).
     missing = [f"{m.__name__}.{name}" for m in models
                for name in (f.alias or n for n, f in m.model_fields.items())

@@ -16,8 +16,9 @@ import datetime as dt
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -35,18 +36,25 @@ attempts_table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
 
 async def enqueue(*, conn: AsyncConnection, recipient: str, kind: NotificationKind | str,
                   body: str, due_at: dt.datetime, idempotency_key: str,
-                  message_id: int | None = None, page_id: int | None = None) -> Notification:
-    """Queue one notification for `recipient` (a staff id), to send from `due_at`.
+                  message_id: int | None = None, page_id: int | None = None,
+                  payload: dict[str, Any] | None = None, lang: str = "es",
+                  category: str | None = None,
+                  status: NotificationStatus = NotificationStatus.pending) -> Notification:
+    """Queue one notification for `recipient` (a staff id), to send from `due_at` (or, when
+    `status` is `waiting`, to go into their digest at `due_at`).
 
     Idempotent on `idempotency_key`: a repeat returns the existing row, unchanged.
     """
     kind = NotificationKind(kind)
+    if status not in (NotificationStatus.pending, NotificationStatus.waiting):
+        raise ValueError(f"a new notification is pending or waiting, not {status}")
     existing = await get_by_key(conn=conn, idempotency_key=idempotency_key)
     if existing is not None:
         return existing
     values = {"message_id": message_id, "page_id": page_id, "recipient": recipient,
-              "kind": kind.value, "body": body, "channel_index": 0, "due_at": due_at,
-              "idempotency_key": idempotency_key, "status": NotificationStatus.pending.value,
+              "kind": kind.value, "body": body, "payload": payload or {}, "lang": lang,
+              "category": category, "channel_index": 0, "due_at": due_at,
+              "idempotency_key": idempotency_key, "status": status.value,
               "attempts": 0, "created_at": utcnow(), "available_at": due_at}
     try:
         # A savepoint: losing the race to a concurrent enqueue must not undo the caller's
@@ -147,6 +155,7 @@ class Next:
     attempts: int
     available_at: dt.datetime
     last_error: str | None = None
+    due_at: dt.datetime | None = None  # moved (into a digest, or past quiet hours)
 
 
 @dataclass(frozen=True)
@@ -156,11 +165,13 @@ class Alert:
     recipient: str
     body: str
     idempotency_key: str
+    payload: dict[str, Any] | None = None
+    lang: str = "es"
 
 
 async def record_result(*, engine: AsyncEngine, notification: Notification, lease: str,
                         now: dt.datetime, attempts: Sequence[Attempt], next: Next,
-                        alert: Alert | None = None) -> bool:
+                        alerts: Sequence[Alert] = ()) -> bool:
     """Log the attempts and move the notification on, if our lease still holds it.
 
     Returns False (and changes nothing but the log) when the lease was lost: another
@@ -180,15 +191,17 @@ async def record_result(*, engine: AsyncEngine, notification: Notification, leas
                         c.status == NotificationStatus.pending.value))
             .values(status=next.status.value, channel_index=next.channel_index,
                     attempts=next.attempts, available_at=next.available_at,
+                    due_at=next.due_at if next.due_at is not None else c.due_at,
                     last_error=next.last_error[:2000] if next.last_error else None,
                     lease_owner=None,
                     sent_at=now if next.status == NotificationStatus.sent else None))
         if moved.rowcount != 1:
             return False
-        if alert is not None:
+        for alert in alerts:
             await enqueue(conn=conn, recipient=alert.recipient, kind=NotificationKind.admin_alert,
                           body=alert.body, due_at=now, idempotency_key=alert.idempotency_key,
-                          message_id=notification.message_id, page_id=notification.page_id)
+                          message_id=notification.message_id, page_id=notification.page_id,
+                          payload=alert.payload, lang=alert.lang)
     return True
 
 
@@ -200,3 +213,70 @@ async def release(*, engine: AsyncEngine, lease: str, now: dt.datetime) -> None:
                            .where(and_(c.lease_owner == lease,
                                        c.status == NotificationStatus.pending.value))
                            .values(lease_owner=None, available_at=now))
+
+
+async def sent_counts(*, conn: AsyncConnection, kinds: frozenset[str], since: dt.datetime,
+                      recipients: Sequence[str] | None = None) -> dict[str, int]:
+    """Per recipient, notifications of `kinds` sent since `since`, or queued to go out
+    since then (what the hourly cap counts: a burst queued in one second counts at once)."""
+    c = notifications_table.c
+    query = (select(c.recipient, func.count())
+             .where(c.kind.in_(sorted(kinds)),
+                    or_(and_(c.status == NotificationStatus.sent.value, c.sent_at >= since),
+                        and_(c.status == NotificationStatus.pending.value,
+                             c.due_at >= since)))
+             .group_by(c.recipient))
+    if recipients is not None:
+        query = query.where(c.recipient.in_(sorted(set(recipients))))
+    return {r: int(n) for r, n in (await conn.execute(query)).all()}
+
+
+async def due_digest_recipients(*, engine: AsyncEngine, now: dt.datetime, limit: int = 100
+                                ) -> list[str]:
+    """People with items waiting for a digest whose time has come."""
+    c = notifications_table.c
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            select(c.recipient).where(c.status == NotificationStatus.waiting.value,
+                                      c.due_at <= now)
+            .group_by(c.recipient).order_by(func.min(c.due_at)).limit(limit))).scalars()
+        return list(rows)
+
+
+async def take_waiting(*, conn: AsyncConnection, recipient: str, now: dt.datetime
+                       ) -> list[Notification]:
+    """Lock the recipient's waiting items that are due (another composer skips them)."""
+    c = notifications_table.c
+    rows = (await conn.execute(
+        select(notifications_table)
+        .where(c.recipient == recipient, c.status == NotificationStatus.waiting.value,
+               c.due_at <= now)
+        .order_by(c.id).with_for_update(skip_locked=True))).mappings().all()
+    return [Notification.model_validate(dict(r)) for r in rows]
+
+
+async def mark_digested(*, conn: AsyncConnection, ids: Sequence[int], digest_id: int) -> None:
+    c = notifications_table.c
+    await conn.execute(update(notifications_table)
+                       .where(c.id.in_(list(ids)), c.status == NotificationStatus.waiting.value)
+                       .values(status=NotificationStatus.digested.value, digest_id=digest_id))
+
+
+async def postpone_waiting(*, conn: AsyncConnection, ids: Sequence[int], at: dt.datetime
+                           ) -> None:
+    """Move waiting items to a later digest (their recipient is off duty now)."""
+    c = notifications_table.c
+    await conn.execute(update(notifications_table)
+                       .where(c.id.in_(list(ids)), c.status == NotificationStatus.waiting.value)
+                       .values(due_at=at, available_at=at))
+
+
+async def cancel_for_page(*, conn: AsyncConnection, page_id: int) -> int:
+    """Page notifications not yet sent are cancelled once the page is acknowledged."""
+    c = notifications_table.c
+    result = await conn.execute(
+        update(notifications_table)
+        .where(c.page_id == page_id, c.kind == NotificationKind.page.value,
+               c.status == NotificationStatus.pending.value)
+        .values(status=NotificationStatus.cancelled.value, lease_owner=None))
+    return int(result.rowcount or 0)

@@ -1,13 +1,17 @@
 """Sends what the outbox holds, through apprise, one attempt per claim.
 
-For a claimed notification the sender looks up the recipient's channels in the current
-policy (in order of preference), fills in `{env:NAME}` secrets, and tries the current
-channel once, in a thread (apprise's plugins block, and some sleep to throttle
-themselves). Every attempt is recorded with the URL masked by apprise
+For a claimed notification the sender first asks whether it may go now
+(`guardian.notify.timing`: quiet hours, duty, the hourly cap; pages always may; a page
+already acknowledged is cancelled). Then it looks up the recipient's channels in the
+current policy (in order of preference), fills in `{env:NAME}` secrets, renders the
+notification's template for that channel (format and length, in the recipient's
+language), and tries the current channel once, in a thread (apprise's plugins block, and
+some sleep to throttle themselves). Every attempt is recorded with the URL masked by apprise
 (`url(privacy=True)`); a secret is never logged nor stored. A failure is retried later
 (exponential back-off with jitter, written to `available_at`: no sleeping, and a restart
-loses nothing); after `max_attempts` on one channel the next channel is tried; when the
-last one fails the notification is `failed` and an `admin_alert` is queued.
+loses nothing); after the policy's `delivery.attempts_per_channel` on one channel the next
+channel is tried; when the last one fails the notification is `failed` and an
+`admin_alert` is queued for each of the policy's admins.
 """
 
 from __future__ import annotations
@@ -15,21 +19,26 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from guardian import metrics
+from guardian.decide.availability import Availability
 from guardian.notify import outbox
 from guardian.notify.outbox import Alert, Attempt, Next
+from guardian.notify.render import ChannelStyle, render
+from guardian.notify.timing import CAPPED_KINDS, Later, when_to_send
 from guardian.pipeline import worker_name
-from guardian.policy.channels import ENV_REF, apprise_module, redact, resolve
+from guardian.policy.channels import apprise_module, redact, resolve, secret_values
 from guardian.policy.model import Policy
 from guardian.storage.db import utcnow
-from guardian.storage.models import Notification, NotificationKind, NotificationStatus
+from guardian.storage.models import Notification, NotificationKind, NotificationStatus, PageStatus
+from guardian.storage.pages import pages_table
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +47,15 @@ log = logging.getLogger(__name__)
 class SenderConfig:
     batch_size: int = 16
     lease_seconds: float = 120.0
-    # Attempts on one channel before falling back to the person's next channel.
-    max_attempts: int = 4
-    # Back-off after the n-th failed attempt: base * 2**(n-1), capped, times 1..1+jitter.
-    retry_base_seconds: float = 30.0
-    retry_max_seconds: float = 3600.0
+    # Attempts on one channel before falling back to the person's next channel, and the
+    # back-off after the n-th failed attempt: base * 2**(n-1), capped, times 1..1+jitter.
+    # None: the policy's `delivery` section says.
+    max_attempts: int | None = None
+    retry_base_seconds: float | None = None
+    retry_max_seconds: float | None = None
     jitter: float = 0.25
-    # Who is told when every channel failed; default: the policy's last-resort contact.
+    # Who is told when every channel failed; default: the policy's `delivery.admins`, else
+    # its last-resort contact.
     admin: str | None = None
 
 
@@ -67,7 +78,10 @@ class Sender:
     name: str = field(default_factory=worker_name)
     clock: Callable[[], dt.datetime] = utcnow
     rand: Callable[[], float] = random.random
-    environ: Mapping[str, str] | None = None  # default: os.environ
+    environ: Mapping[str, str] | None = None  # default: os.environ, then the secrets file
+    # The availability of staff at an instant (overrides included); None: send without
+    # the send-time checks (quiet hours, duty, cap).
+    duty: Callable[[dt.datetime], Awaitable[Availability | None]] | None = None
 
     async def run_once(self) -> int:
         """Claim one batch and try each notification once; return how many were claimed."""
@@ -92,15 +106,69 @@ class Sender:
             total += done
         return total
 
+    def max_attempts(self) -> int:
+        if self.config.max_attempts is not None:
+            return self.config.max_attempts
+        return self.policy().delivery.attempts_per_channel
+
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the `attempts`-th failure on a channel."""
-        base = min(self.config.retry_base_seconds * 2.0 ** max(attempts - 1, 0),
-                   self.config.retry_max_seconds)
+        delivery = self.policy().delivery
+        first = (self.config.retry_base_seconds if self.config.retry_base_seconds is not None
+                 else delivery.retry_base_seconds)
+        cap = (self.config.retry_max_seconds if self.config.retry_max_seconds is not None
+               else delivery.retry_max_seconds)
+        base = min(first * 2.0 ** max(attempts - 1, 0), cap)
         return base * (1 + self.config.jitter * self.rand())
+
+    async def _hold_back(self, notification: Notification, lease: str) -> bool | None:
+        """Apply the send-time rules; None when the notification may go now, else the
+        result of moving it (later, into a digest, or cancelled)."""
+        now = self.clock()
+        if notification.kind == NotificationKind.page.value and notification.page_id:
+            async with self.engine.connect() as conn:
+                status = (await conn.execute(select(pages_table.c.status).where(
+                    pages_table.c.id == notification.page_id))).scalar()
+            if status is not None and status != PageStatus.open.value:
+                nxt = Next(status=NotificationStatus.cancelled,
+                           channel_index=notification.channel_index,
+                           attempts=notification.attempts, available_at=now,
+                           last_error=f"the page is {status}: no longer needed")
+                return await outbox.record_result(engine=self.engine, notification=notification,
+                                                  lease=lease, now=now, attempts=[], next=nxt)
+        if self.duty is None:
+            return None
+        avail = await self.duty(now)
+        if avail is None:
+            return None
+        sent = 0
+        if notification.kind in CAPPED_KINDS:
+            async with self.engine.connect() as conn:
+                counts = await outbox.sent_counts(
+                    conn=conn, kinds=CAPPED_KINDS, since=now - dt.timedelta(hours=1),
+                    recipients=[notification.recipient])
+            # The count includes this notification while it is pending and due.
+            sent = max(counts.get(notification.recipient, 0) - 1, 0)
+        verdict = when_to_send(notification.kind, notification.recipient, now, avail,
+                               sent_last_hour=sent,
+                               limit=avail.policy.rate_limits.max_per_person_per_hour)
+        if not isinstance(verdict, Later):
+            return None
+        log.info("notification %s to %s waits until %s: %s", notification.id,
+                 notification.recipient, verdict.at.isoformat(), verdict.reason)
+        nxt = Next(status=(NotificationStatus.waiting if verdict.to_digest
+                           else NotificationStatus.pending),
+                   channel_index=notification.channel_index, attempts=notification.attempts,
+                   available_at=verdict.at, due_at=verdict.at, last_error=verdict.reason)
+        return await outbox.record_result(engine=self.engine, notification=notification,
+                                          lease=lease, now=now, attempts=[], next=nxt)
 
     async def process(self, notification: Notification, lease: str) -> bool:
         """Try the notification's current channel once and record what happened."""
         assert notification.id is not None
+        held = await self._hold_back(notification, lease)
+        if held is not None:
+            return held
         channels = self._channels(notification.recipient)
         index = notification.channel_index
         if channels is None or index >= len(channels):
@@ -114,17 +182,23 @@ class Sender:
         now = self.clock()
         attempt = Attempt(channel_index=index, channel_url_masked=result.masked_url,
                           ok=result.ok, error=result.error, duration_ms=result.duration_ms)
+        label = metrics.channel_label(result.masked_url)
         if result.ok:
             nxt = Next(status=NotificationStatus.sent, channel_index=index,
                        attempts=notification.attempts + 1, available_at=now)
+            metrics.NOTIFICATIONS_SENT.labels(channel=label, kind=notification.kind).inc()
+            metrics.NOTIFICATION_DELIVERY_SECONDS.labels(channel=label).observe(
+                max((now - notification.due_at).total_seconds(), 0.0))
             return await outbox.record_result(engine=self.engine, notification=notification,
                                               lease=lease, now=now, attempts=[attempt],
                                               next=nxt)
         attempts = notification.attempts + 1
+        metrics.NOTIFICATION_ATTEMPTS_FAILED.labels(channel=label).inc()
+        most = self.max_attempts()
         log.warning("notification %s to %s: channel %d failed (attempt %d of %d): %s",
-                    notification.id, notification.recipient, index, attempts,
-                    self.config.max_attempts, result.error)
-        if attempts < self.config.max_attempts and not result.permanent:
+                    notification.id, notification.recipient, index, attempts, most,
+                    result.error)
+        if attempts < most and not result.permanent:
             nxt = Next(status=NotificationStatus.pending, channel_index=index,
                        attempts=attempts, last_error=result.error,
                        available_at=now + dt.timedelta(seconds=self.backoff(attempts)))
@@ -132,6 +206,7 @@ class Sender:
             nxt = Next(status=NotificationStatus.pending, channel_index=index + 1, attempts=0,
                        last_error=result.error, available_at=now)
         else:
+            metrics.NOTIFICATIONS_FAILED.labels(channel=label, kind=notification.kind).inc()
             return await self._give_up(notification, lease, [attempt],
                                        result.error or "the last channel failed")
         return await outbox.record_result(engine=self.engine, notification=notification,
@@ -144,28 +219,38 @@ class Sender:
     async def _give_up(self, notification: Notification, lease: str, attempts: list[Attempt],
                        why: str) -> bool:
         now = self.clock()
-        admin = self.config.admin
-        policy = self.policy()
-        if admin is None and policy.escalation is not None:
-            admin = policy.escalation.last_resort
-        alert = None
-        if notification.kind == NotificationKind.admin_alert.value or admin is None:
+        admins = self._admins()
+        alerts: list[Alert] = []
+        if notification.kind == NotificationKind.admin_alert.value or not admins:
             # An alert about an alert would loop; the log is the last resort here.
             log.error("notification %s to %s failed for good, and no one else can be told: %s",
                       notification.id, notification.recipient, why)
         else:
-            alert = Alert(recipient=admin, idempotency_key=f"admin_alert:{notification.id}",
-                          body=(f"Guardian could not deliver a {notification.kind} notification "
-                                f"(#{notification.id}) to {notification.recipient} on any of "
-                                f"their channels. Last error: {why}"))
-            log.error("notification %s to %s failed on every channel; %s is told: %s",
-                      notification.id, notification.recipient, admin, why)
+            payload = {"notification_id": notification.id, "recipient": notification.recipient,
+                       "failed_kind": notification.kind, "error": why[:500]}
+            policy = self.policy()
+            for admin in admins:
+                lang = _language(policy, admin)
+                alerts.append(Alert(
+                    recipient=admin, idempotency_key=f"admin_alert:{notification.id}:{admin}",
+                    body=render(NotificationKind.admin_alert.value, lang, payload).body,
+                    payload=payload, lang=lang))
+            log.error("notification %s to %s failed on every channel; %s told: %s",
+                      notification.id, notification.recipient, ", ".join(admins), why)
         nxt = Next(status=NotificationStatus.failed, channel_index=notification.channel_index,
                    attempts=notification.attempts + len(attempts), last_error=why,
                    available_at=now)
         return await outbox.record_result(engine=self.engine, notification=notification,
                                           lease=lease, now=now, attempts=attempts, next=nxt,
-                                          alert=alert)
+                                          alerts=alerts)
+
+    def _admins(self) -> list[str]:
+        if self.config.admin is not None:
+            return [self.config.admin]
+        policy = self.policy()
+        if policy.delivery.admins:
+            return list(policy.delivery.admins)
+        return [policy.escalation.last_resort] if policy.escalation is not None else []
 
     async def _send(self, template: str, notification: Notification) -> SendResult:
         """One try on one channel; nothing here raises."""
@@ -181,12 +266,18 @@ class Sender:
             return SendResult(False, shown, "apprise does not accept this channel URL", 0.0,
                               permanent=True)
         masked = str(plugin.url(privacy=True))
-        title = f"Guardian: {notification.kind.replace('_', ' ')}"
+        if notification.payload:
+            rendered = render(notification.kind, notification.lang, notification.payload,
+                              ChannelStyle.of_plugin(plugin))
+            title, body, body_format = rendered.title, rendered.body, rendered.format
+        else:  # queued by hand, body only
+            title = f"Guardian: {notification.kind.replace('_', ' ')}"
+            body, body_format = notification.body, "text"
 
         def send() -> tuple[bool, str | None]:
             notifier = apprise.Apprise()
             notifier.add(plugin)
-            with notifier.notify(body=notification.body, title=title) as result:
+            with notifier.notify(body=body, title=title, body_format=body_format) as result:
                 ok = bool(result)
                 errors = [entry.message for entry in result.logs()
                           if entry.level in ("WARNING", "ERROR", "CRITICAL")]
@@ -198,9 +289,13 @@ class Sender:
         except Exception as exc:  # a plugin bug must not stop the sender
             ok, error = False, f"{type(exc).__name__}: {exc}"
         elapsed_ms = (time.perf_counter() - started) * 1000
-        env = os.environ if self.environ is None else self.environ
-        secrets = [env[name] for name in ENV_REF.findall(template) if name in env]
-        return SendResult(ok, masked, _scrub(error, secrets), elapsed_ms)
+        return SendResult(ok, masked, _scrub(error, secret_values(template, self.environ)),
+                          elapsed_ms)
+
+
+def _language(policy: Policy, person: str) -> str:
+    member = policy.people.get(person)
+    return member.languages[0] if member is not None and member.languages else "es"
 
 
 def _scrub(text: str | None, secrets: list[str]) -> str | None:

@@ -21,6 +21,7 @@ from guardian.policy.channels import apprise_problem
 from guardian.policy.harassment import HarassmentPolicy
 from guardian.policy.model import (
     Category,
+    Delivery,
     Escalation,
     EscalationChain,
     ExposureLimits,
@@ -182,7 +183,8 @@ _ITEM_MODELS: dict[str, type[BaseModel]] = {
 _SINGLE_MODELS: dict[str, type[BaseModel]] = {
     "town": Town, "escalation": Escalation, "rate_limits": RateLimits,
     "storm": StormThresholds, "exposure_limits": ExposureLimits,
-    "harassment": HarassmentPolicy, "urgency": UrgencyPolicy, "moderation": Moderation}
+    "harassment": HarassmentPolicy, "urgency": UrgencyPolicy, "moderation": Moderation,
+    "delivery": Delivery}
 # A section missing here would silently vanish from partial files.
 assert {*_ITEM_MODELS, *_SINGLE_MODELS} == set(PolicyFile.model_fields)
 
@@ -522,6 +524,14 @@ class _Merger:
         """The urgency and moderation sections name categories and people defined
         elsewhere; say which name is wrong and where."""
         for source in files:
+            delivery = source.file.delivery
+            if delivery is not None:
+                for index, person in enumerate(delivery.admins):
+                    if not self._known("staff", person):
+                        self.error((source.display, _field_line(
+                            source.root, ["delivery", "admins", index])),
+                            f"`delivery.admins` lists `{person}`, who is not in `staff`; "
+                            "add them or fix the id.")
             urgency, moderation = source.file.urgency, source.file.moderation
             if urgency is not None:
                 for category_id in urgency.category_defaults:

@@ -479,12 +479,26 @@ class Moderation(_Strict):
     spam_messages_per_hour: int = Field(default=30, ge=2, le=10_000)
 
 
+class Delivery(_Strict):
+    """How notifications travel: retries on one channel, then the person's next channel,
+    then the admins are told (see docs/notifications.md)."""
+
+    # Tries on one channel before falling back to the person's next channel.
+    attempts_per_channel: int = Field(default=4, ge=1, le=20)
+    # The wait after the n-th failed try is retry_base_seconds * 2**(n-1) (plus up to 25%
+    # jitter), at most retry_max_seconds.
+    retry_base_seconds: int = Field(default=30, ge=1, le=3600)
+    retry_max_seconds: int = Field(default=3600, ge=1, le=86_400)
+    # Told when every channel of a person failed; default: the escalation's last resort.
+    admins: list[Slug] = Field(default_factory=list)
+
+
 class PolicyFile(_Strict):
     """What one YAML file may hold; files are merged into one `Policy`."""
 
     SINGLE: ClassVar[tuple[str, ...]] = ("town", "escalation", "rate_limits", "storm",
                                          "exposure_limits", "harassment", "urgency",
-                                         "moderation")
+                                         "moderation", "delivery")
     town: Town | None = None
     staff: list[StaffMember] = Field(default_factory=list)
     teams: list[Team] = Field(default_factory=list)
@@ -498,6 +512,7 @@ class PolicyFile(_Strict):
     harassment: HarassmentPolicy | None = None
     urgency: UrgencyPolicy | None = None
     moderation: Moderation | None = None
+    delivery: Delivery | None = None
 
 
 class Policy(_Strict):
@@ -514,6 +529,7 @@ class Policy(_Strict):
     harassment: HarassmentPolicy = HarassmentPolicy()
     urgency: UrgencyPolicy = UrgencyPolicy()
     moderation: Moderation = Moderation()
+    delivery: Delivery = Delivery()
 
     def staff_by_id(self) -> dict[str, StaffMember]:
         return {s.id: s for s in self.staff}

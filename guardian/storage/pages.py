@@ -9,13 +9,17 @@ the status and step it read, so any number of workers, and restarts, fire each s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from guardian.notify.outbox import cancel_for_page
 from guardian.storage.models import Page, PageEvent, PageStatus
+
+# Called with each event in the transaction that records it (to queue its notification).
+PageHook = Callable[[AsyncConnection, Page, PageEvent, dt.datetime], Awaitable[None]]
 
 pages_table = Page.__table__  # type: ignore[attr-defined]
 page_events_table = PageEvent.__table__  # type: ignore[attr-defined]
@@ -56,8 +60,8 @@ async def open_page(*, conn: AsyncConnection, team: str, reason: str, plan: Sequ
     return page, await _event(conn, page.id or 0, "paged", first.person, now)
 
 
-async def advance_due(*, engine: AsyncEngine, now: dt.datetime, limit: int = 100
-                      ) -> list[PageEvent]:
+async def advance_due(*, engine: AsyncEngine, now: dt.datetime, limit: int = 100,
+                      notify: PageHook | None = None) -> list[PageEvent]:
     """Escalate every open page whose timer has passed; return what to notify."""
     c = pages_table.c
     events: list[PageEvent] = []
@@ -84,7 +88,10 @@ async def advance_due(*, engine: AsyncEngine, now: dt.datetime, limit: int = 100
                             c.step == page.step))
                 .values(**values))
             if moved.rowcount == 1:
-                events.append(await _event(conn, page.id or 0, kind, person, now))
+                event = await _event(conn, page.id or 0, kind, person, now)
+                if notify is not None:
+                    await notify(conn, page, event, now)
+                events.append(event)
     return events
 
 
@@ -98,6 +105,7 @@ async def acknowledge(*, conn: AsyncConnection, page_id: int, actor: str, now: d
     if moved.rowcount != 1:
         return None
     await _event(conn, page_id, "acknowledged", None, now, actor=actor)
+    await cancel_for_page(conn=conn, page_id=page_id)
     return await get_page(conn=conn, page_id=page_id)
 
 

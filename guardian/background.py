@@ -1,0 +1,79 @@
+"""The background work of a Guardian process: pipeline workers, escalation timers and the
+notifier, built the same way for `guardian serve` and `guardian worker`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from guardian.config import Settings
+from guardian.decision_stage import DecisionStage, DutyTimeline, Notifying
+from guardian.escalation import Escalator
+from guardian.notify.digest import DigestComposer
+from guardian.notify.paging import PageNotifier
+from guardian.notify.sender import Sender
+from guardian.notify.service import Notifier
+from guardian.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
+from guardian.policy.model import Policy
+from guardian.scoring.stage import ScoringStage, ScoringState
+from guardian.storage.models import Stage
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    return WorkerConfig(batch_size=settings.worker_batch,
+                        gather_seconds=settings.scoring_wait_ms / 1000,
+                        poll_seconds=settings.worker_poll_seconds,
+                        lease_seconds=settings.lease_seconds,
+                        max_attempts=settings.max_attempts)
+
+
+def pipeline_handlers(scoring: ScoringState, deciding: DecisionStage
+                      ) -> dict[Stage, StageHandler]:
+    """The stage run on messages in each stage; `decided → notified` passes through (the
+    decision stage wrote the notifications; the notifier sends them)."""
+    return {**default_handlers(),
+            Stage.received: ScoringStage(lambda: scoring.assessor, scoring.executor),
+            Stage.scored: deciding}
+
+
+@dataclass
+class Background:
+    workers: list[Worker]
+    escalator: Escalator
+    notifier: Notifier
+
+    async def run(self) -> None:
+        await asyncio.gather(*(w.run() for w in self.workers), self.escalator.run(),
+                             self.notifier.run())
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.escalator.stop()
+        self.notifier.stop()
+
+
+def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy | None],
+          scoring: ScoringState, *, concurrency: int = 1) -> Background:
+    timeline = DutyTimeline(engine, policy)
+    pages = PageNotifier(policy=policy, secret=settings.secret_key, base_url=settings.base_url)
+    notifying = Notifying(base_url=settings.base_url, page_hook=pages)
+    deciding = DecisionStage(engine, timeline, notifying=notifying)
+    workers = [Worker(engine, handlers=pipeline_handlers(scoring, deciding),
+                      config=worker_config(settings)) for _ in range(concurrency)]
+    escalator = Escalator(engine, poll_seconds=settings.worker_poll_seconds, notify=pages)
+
+    def current() -> Policy:
+        found = policy()
+        if found is None:
+            raise RuntimeError("the duty policy is not loaded")
+        return found
+
+    sender = Sender(engine=engine, policy=current, duty=timeline.availability)
+    digests = DigestComposer(engine=engine, duty=timeline.availability,
+                             base_url=settings.base_url)
+    notifier = Notifier(sender, digests, poll_seconds=settings.worker_poll_seconds)
+    return Background(workers, escalator, notifier)

@@ -1,0 +1,206 @@
+"""What a decision, a page event or a digest puts in the outbox: pure functions from the
+decision and the policy to `Planned` notifications (recipient, kind, payload, time).
+
+The payload is the template's context (`guardian.notify.render`): it holds only what the
+recipient may see. Staff payloads carry the masked text unless the decision's outcome
+says `original` (never for an abusive message: the decision's invariant 3); storm notices
+carry counts and a link, no message text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from guardian.decide import Decision
+from guardian.decide.decision import Outcome
+from guardian.policy.model import Policy
+from guardian.storage.models import NotificationKind, NotificationStatus
+
+URGENCY_ORDER = {"emergency": 0, "high": 1, "normal": 2, "low": 3}
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """The stored message, as notifications show it."""
+
+    id: int
+    author: str
+    text: str          # as written: only for outcomes whose content is `original`
+    masked_text: str
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Planned:
+    recipient: str
+    kind: NotificationKind
+    status: NotificationStatus   # pending (send at due_at) or waiting (the digest at due_at)
+    due_at: dt.datetime
+    payload: dict[str, Any]
+    lang: str
+    category: str | None
+    idempotency_key: str
+
+
+def language_of(policy: Policy, person: str) -> str:
+    member = policy.people.get(person)
+    if member is not None and member.languages:
+        return member.languages[0]
+    return policy.town.languages[0]
+
+
+def local_time(policy: Policy, person: str, at: dt.datetime) -> str:
+    member = policy.people.get(person)
+    zone = ZoneInfo(member.timezone if member is not None else policy.town.timezone)
+    return at.astimezone(zone).strftime("%d/%m %H:%M")
+
+
+def display_name(policy: Policy, person: str) -> str:
+    member = policy.people.get(person)
+    return member.name if member is not None else person
+
+
+def target_name(policy: Policy, target: str) -> str:
+    """"person:antonio" → "Antonio Ruiz"; "team:lighting" → "team lighting"."""
+    kind, _, ident = target.partition(":")
+    if kind == "person":
+        return display_name(policy, ident)
+    if kind == "team":
+        team = policy.team_index.get(ident)
+        return f"team {team.name if team is not None else ident}"
+    return target
+
+
+def message_link(base_url: str, message_id: int) -> str:
+    return f"{base_url}/api/v1/messages/{message_id}"
+
+
+def _text_for(outcome: Outcome, message: MessageView) -> tuple[str, bool]:
+    """The text this outcome's audience gets, and whether it was masked."""
+    if outcome.content == "original":
+        return message.text, False
+    return message.masked_text, message.masked_text != message.text
+
+
+def _message_payload(decision: Decision, outcome: Outcome, message: MessageView,
+                     policy: Policy, person: str, base_url: str) -> dict[str, Any]:
+    text, shielded = _text_for(outcome, message)
+    return {"category": decision.category, "urgency": outcome.urgency,
+            "team": decision.team, "text": text, "shielded": shielded,
+            "received_at": message.received_at.astimezone(dt.UTC).isoformat(),
+            "local_time": local_time(policy, person, message.received_at),
+            "link": message_link(base_url, message.id), "author": message.author,
+            "reasons": list(outcome.reasons)}
+
+
+def _storm_payload(decision: Decision, policy: Policy, base_url: str) -> dict[str, Any]:
+    storm = decision.storm
+    target = storm.target if storm is not None else decision.target
+    return {"target": target_name(policy, target),
+            "distinct_authors": storm.distinct_authors if storm else 0,
+            "abusive_messages": storm.abusive_messages if storm else 0,
+            "window_minutes": storm.window_minutes if storm else 0,
+            "link": f"{base_url}/api/v1/review?target={target.partition(':')[2] or target}"}
+
+
+def for_decision(decision: Decision, message: MessageView, policy: Policy, now: dt.datetime,
+                 base_url: str, *, key_prefix: str = "msg") -> list[Planned]:
+    """The notifications of a decision's push and digest outcomes. Pages are notified from
+    their page's events (`for_page_event`), review items are pulled from the queue, drops
+    notify no one."""
+    planned: list[Planned] = []
+    for index, outcome in enumerate(decision.outcomes):
+        if outcome.channel not in ("preferred", "digest") or outcome.content == "none":
+            continue
+        storm = outcome.content == "storm_notice"
+        kind = NotificationKind.storm_notice if storm else NotificationKind.deliver
+        status = (NotificationStatus.waiting if outcome.channel == "digest"
+                  else NotificationStatus.pending)
+        for person in outcome.recipients:
+            payload = (_storm_payload(decision, policy, base_url) if storm else
+                       _message_payload(decision, outcome, message, policy, person, base_url))
+            planned.append(Planned(
+                recipient=person, kind=kind, status=status, due_at=outcome.at or now,
+                payload=payload, lang=language_of(policy, person),
+                category="storm" if storm else decision.category,
+                idempotency_key=f"{key_prefix}:{message.id}:{index}:{person}"))
+    return planned
+
+
+@dataclass(frozen=True)
+class PageView:
+    """A page and the event that asks for a notification."""
+
+    page_id: int
+    event_seq: int
+    step: str                 # paged | escalated | last_resort
+    person: str
+    category: str | None
+    urgency: str
+    team: str | None
+    escalated_from: str | None
+
+
+def for_page_event(page: PageView, message: MessageView | None, policy: Policy,
+                   now: dt.datetime, base_url: str, ack_url: str, reply_code: str) -> Planned:
+    """An urgent notification for one page event, with its acknowledgement link."""
+    received = message.received_at if message is not None else now
+    payload: dict[str, Any] = {
+        "category": page.category or "unknown", "urgency": page.urgency, "team": page.team,
+        "text": message.masked_text if message is not None else "",
+        "shielded": message is not None and message.masked_text != message.text,
+        "received_at": received.astimezone(dt.UTC).isoformat(),
+        "local_time": local_time(policy, page.person, received),
+        "link": message_link(base_url, message.id) if message is not None else base_url,
+        "author": message.author if message is not None else "",
+        "reasons": [], "page_id": page.page_id, "step": page.step, "ack_url": ack_url,
+        "reply_code": reply_code, "escalated_from": page.escalated_from}
+    return Planned(recipient=page.person, kind=NotificationKind.page,
+                   status=NotificationStatus.pending, due_at=now, payload=payload,
+                   lang=language_of(policy, page.person), category=page.category,
+                   idempotency_key=f"page:{page.page_id}:{page.event_seq}")
+
+
+@dataclass(frozen=True)
+class WaitingItem:
+    """A notification waiting for its recipient's digest."""
+
+    id: int
+    category: str | None
+    payload: dict[str, Any]
+
+
+def digest_payload(person: str, items: Sequence[WaitingItem], policy: Policy, base_url: str
+                   ) -> dict[str, Any]:
+    """One digest: what waited, grouped by category (most urgent group first, then the
+    largest), each group's items oldest first."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in sorted(items, key=lambda i: i.id):
+        p = item.payload
+        if "text" not in p:  # a storm notice: counts, no text
+            entry = {"text": f"{p.get('target', '')}: {p.get('distinct_authors', 0)} / "
+                             f"{p.get('abusive_messages', 0)}",
+                     "local_time": "", "link": p.get("link", base_url),
+                     "urgency": "high", "shielded": False}
+        else:
+            entry = {key: p.get(key) for key in ("text", "local_time", "link", "urgency",
+                                                 "shielded")}
+        groups.setdefault(item.category or "other", []).append(entry)
+
+    def rank(pair: tuple[str, list[dict[str, Any]]]) -> tuple[int, int, str]:
+        category, entries = pair
+        urgent = min(URGENCY_ORDER.get(str(e.get("urgency")), 2) for e in entries)
+        return urgent, -len(entries), category
+
+    ordered = sorted(groups.items(), key=rank)
+    return {"person": display_name(policy, person), "count": len(items),
+            "groups": [{"category": c, "count": len(e), "items": e} for c, e in ordered],
+            "more_link": f"{base_url}/api/v1/notifications?recipient={person}"}
+
+
+def digest_key(person: str, item_ids: Iterable[int]) -> str:
+    return f"digest:{person}:{min(item_ids)}"

@@ -1,0 +1,70 @@
+"""Quiet hours, duty and the hourly cap, checked again when a notification is sent.
+
+The decision chose the time from what it knew; by the time a notification goes out a
+retry may have pushed it into the evening, an override may have taken the person off
+duty, or other notifications may have used their hourly allowance. Pure: the sender asks
+with the person's availability and counts, and gets `Send` or `Later`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from guardian.decide.availability import Availability
+from guardian.storage.models import NotificationKind
+
+# When a person has no working period or shift ahead, look again after this long.
+RETRY_WITHOUT_START = dt.timedelta(hours=24)
+# Kinds that count against the hourly cap (pages are emergencies; a digest is the cap's
+# own outlet; alerts and tests are for the operators).
+CAPPED_KINDS: frozenset[str] = frozenset({NotificationKind.deliver.value,
+                                          NotificationKind.storm_notice.value})
+
+
+@dataclass(frozen=True)
+class Send:
+    pass
+
+
+@dataclass(frozen=True)
+class Later:
+    at: dt.datetime
+    to_digest: bool  # the notification becomes an item of the digest at `at`
+    reason: str
+
+
+def _next_start(avail: Availability, person: str, now: dt.datetime) -> tuple[dt.datetime, str]:
+    start = avail.next_start(person, now)
+    if start is None:
+        return now + RETRY_WITHOUT_START, " (no working period ahead: looked at again later)"
+    return start, ""
+
+
+def when_to_send(kind: str, person: str, now: dt.datetime, avail: Availability, *,
+                 sent_last_hour: int, limit: int) -> Send | Later:
+    """Whether a notification of `kind` may reach `person` at `now`."""
+    if kind in (NotificationKind.page.value, NotificationKind.test.value):
+        return Send()  # the contract's exception; a test is sent on an operator's request
+    if person not in avail.policy.people:
+        return Send()  # the sender reports the unknown person
+    if kind == NotificationKind.admin_alert.value:
+        if not avail.quiet(person, now):
+            return Send()
+        end = avail.quiet_end(person, now)
+        if end is None:
+            end, note = _next_start(avail, person, now)
+        else:
+            note = ""
+        return Later(end, False, f"{person} is in quiet hours{note}")
+    if not avail.on_duty(person, now):
+        start, note = _next_start(avail, person, now)
+        state = "in quiet hours" if avail.quiet(person, now) else "off duty"
+        # A digest waits for the next start; anything else joins that digest.
+        return Later(start, kind != NotificationKind.digest.value,
+                     f"{person} is {state} now{note}")
+    if kind in CAPPED_KINDS and sent_last_hour >= limit:
+        start, note = _next_start(avail, person, now)
+        return Later(start, True, f"rate limit: {person} had {sent_last_hour} notifications "
+                                  f"in the last hour (limit {limit}){note}")
+    return Send()
