@@ -1,0 +1,284 @@
+"""From decision to delivery, on both databases, with real receivers on loopback: the
+decision stage writes the outbox, page events notify with an ack link, the notifier sends
+at the right time (quiet hours, duty, the hourly cap at send time) and digests arrive at
+the start of the working day, across a daylight-saving change too."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from guardian.decision_stage import DecisionStage, DutyTimeline, Notifying
+from guardian.escalation import Escalator
+from guardian.links import read_ack_token
+from guardian.notify import outbox
+from guardian.notify.digest import DigestComposer
+from guardian.notify.paging import PageNotifier
+from guardian.notify.sender import Sender, SenderConfig
+from guardian.notify.service import Notifier
+from guardian.pipeline import StageHandler, Worker, WorkerConfig, pass_through
+from guardian.policy.model import Policy
+from guardian.schemas import MessageIn
+from guardian.scoring.lite import LiteModel
+from guardian.scoring.stage import ScoringStage, assessor_for
+from guardian.storage.messages import store_messages
+from guardian.storage.models import Notification, Stage
+from guardian.storage.pages import acknowledge, pages_table
+from tests.conftest import message
+from tests.receivers import JsonReceiver
+from tests.test_notify_outbox import policy_with
+
+MADRID = ZoneInfo("Europe/Madrid")
+SECRET = "a-test-secret-that-is-long-enough-for-links"
+BASE = "https://guardian.town.test"
+PEOPLE = ("lucia", "antonio", "carmen", "jose", "maria", "elena", "pablo", "raquel")
+
+
+def madrid(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=MADRID)
+
+
+@dataclass
+class Clock:
+    now: dt.datetime
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass
+class Town:
+    """The example town's pipeline and notifier, on one clock, every person's channel a
+    path on one JSON receiver."""
+
+    engine: AsyncEngine
+    policy: Policy
+    receiver: JsonReceiver
+    clock: Clock
+    executor: ThreadPoolExecutor
+    lite: LiteModel
+    timeline: DutyTimeline = field(init=False)
+    pages: PageNotifier = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.timeline = DutyTimeline(self.engine, lambda: self.policy)
+        self.pages = PageNotifier(policy=lambda: self.policy, secret=SECRET, base_url=BASE)
+
+    def worker(self) -> Worker:
+        assessor = assessor_for(self.lite, self.policy)
+        handlers: dict[Stage, StageHandler] = {
+            Stage.received: ScoringStage(lambda: assessor, self.executor),
+            Stage.scored: DecisionStage(self.engine, self.timeline, clock=self.clock,
+                                        notifying=Notifying(BASE, self.pages)),
+            Stage.decided: pass_through}
+        return Worker(self.engine, handlers=handlers, config=WorkerConfig(batch_size=32))
+
+    def notifier(self) -> Notifier:
+        """A fresh notifier, as a restarted process would build it."""
+        sender = Sender(engine=self.engine, policy=lambda: self.policy, clock=self.clock,
+                        config=SenderConfig(retry_base_seconds=1.0),
+                        duty=self.timeline.availability)
+        return Notifier(sender, DigestComposer(self.engine, self.timeline.availability, BASE))
+
+    async def post(self, *texts: str) -> list[int]:
+        async with self.engine.begin() as conn:
+            stored = await store_messages(conn=conn, messages=[
+                MessageIn.model_validate(message(f"m{n}-{self.clock.now.timestamp()}",
+                                                 text=t, mentions=[]))
+                for n, t in enumerate(texts)])
+        return [s.id for s in stored]
+
+    async def decide(self, *texts: str) -> list[int]:
+        ids = await self.post(*texts)
+        await self.worker().drain()
+        return ids
+
+    async def deliver(self) -> None:
+        notifier = self.notifier()
+        for _ in range(20):
+            if await notifier.run_once() == 0:
+                break
+
+    def at(self, when: dt.datetime) -> None:
+        self.clock.now = when
+
+    def got(self, person: str) -> list[str]:
+        return [p.json["message"] for p in self.receiver.posts if p.path == f"/{person}"]
+
+    async def rows(self, person: str | None = None) -> list[Notification]:
+        c = outbox.notifications_table.c
+        query = select(outbox.notifications_table).order_by(c.id)
+        if person is not None:
+            query = query.where(c.recipient == person)
+        async with self.engine.connect() as conn:
+            found = (await conn.execute(query)).mappings().all()
+        return [Notification.model_validate(dict(r)) for r in found]
+
+
+@pytest.fixture(scope="module")
+def lite() -> LiteModel:
+    return LiteModel()
+
+
+@pytest.fixture
+def executor() -> Iterator[ThreadPoolExecutor]:
+    pool = ThreadPoolExecutor(max_workers=1)
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture
+async def town(engine: AsyncEngine, lite: LiteModel, executor: ThreadPoolExecutor
+               ) -> AsyncIterator[Town]:
+    receiver = await JsonReceiver().start()
+    policy = policy_with({p: [receiver.url(p)] for p in PEOPLE})
+    yield Town(engine, policy, receiver, Clock(madrid(11, 25, 10)), executor, lite)
+    await receiver.close()
+
+
+LAMP = "La farola de la calle Real está apagada"
+POWER_LINE = "Hay un cable caído en la calle Mayor, saltan chispas"
+
+
+async def test_a_lamp_at_night_reaches_carmen_in_her_morning_digest_not_before(
+        town: Town) -> None:
+    town.at(madrid(11, 25, 22, 48))
+    [message_id] = await town.decide(LAMP)
+    [item] = await town.rows("carmen")
+    assert (item.status, item.kind, item.message_id) == ("waiting", "deliver", message_id)
+    assert item.due_at == madrid(11, 26, 7, 30)
+    # Through the night nothing goes out (and no empty digest for anyone).
+    for hour in (23, 2, 6):
+        town.at(madrid(11, 25 if hour == 23 else 26, hour, 59))
+        await town.deliver()
+    assert town.receiver.posts == []
+    town.at(madrid(11, 26, 7, 30))
+    await town.deliver()
+    [digest] = town.got("carmen")
+    assert "farola de la calle Real" in digest and "street_lighting" in digest
+    assert f"{BASE}/api/v1/messages/{message_id}" in digest
+    assert [p.path for p in town.receiver.posts] == ["/carmen"]
+    rows = await town.rows("carmen")
+    assert [(r.kind, r.status) for r in rows] == [("deliver", "digested"), ("digest", "sent")]
+    assert rows[0].digest_id == rows[1].id
+    # A second round sends nothing again.
+    await town.deliver()
+    assert len(town.receiver.posts) == 1
+
+
+async def test_a_power_line_at_three_pages_with_an_ack_link_escalates_and_stops_when_acked(
+        town: Town) -> None:
+    town.at(madrid(11, 25, 3))
+    [message_id] = await town.decide(POWER_LINE)
+    await town.deliver()
+    [page_text] = town.got("antonio")  # on call, paged in his quiet hours: the exception
+    assert "cable caído" in page_text and f"{BASE}/ack/" in page_text
+    assert "ACK " in page_text  # the reply code
+    # Unanswered after the chain's delay: the next step (the team lead) is paged.
+    town.at(madrid(11, 25, 3, 16))
+    await Escalator(town.engine, clock=town.clock, notify=town.pages).run_once()
+    await town.deliver()
+    async with town.engine.connect() as conn:
+        page = (await conn.execute(select(pages_table))).mappings().one()
+    escalated_to = page["person"]
+    assert escalated_to != "antonio"
+    [escalation] = town.got(escalated_to)
+    assert f"{BASE}/ack/" in escalation and "antonio" in escalation
+    # Acknowledged through the link in the notification: the page stops escalating.
+    link = escalation[escalation.index(f"{BASE}/ack/"):].split()[0]
+    claim = read_ack_token(SECRET, link.rsplit("/", 1)[1])
+    async with town.engine.begin() as conn:
+        assert await acknowledge(conn=conn, page_id=claim.page_id, actor=claim.person,
+                                 now=town.clock.now) is not None
+    town.at(madrid(11, 25, 4))
+    assert await Escalator(town.engine, clock=town.clock, notify=town.pages).run_once() == []
+    await town.deliver()
+    assert len(town.receiver.posts) == 2
+    assert message_id == page["message_id"]
+
+
+async def test_a_restart_between_decision_and_send_delivers_exactly_once(town: Town) -> None:
+    town.at(madrid(11, 25, 10))
+    await town.decide(LAMP)  # carmen is on duty: delivered now
+    [row] = await town.rows("carmen")
+    assert row.status == "pending"
+    # The process that decided is gone; a new notifier (another process) sends it.
+    await town.deliver()
+    await town.deliver()
+    assert len(town.got("carmen")) == 1
+    [row] = await town.rows("carmen")
+    assert row.status == "sent" and row.sent_at == town.clock.now
+
+
+async def test_quiet_hours_at_send_time_move_a_notification_to_the_digest(
+        town: Town) -> None:
+    town.at(madrid(11, 25, 14, 25))
+    await town.decide(LAMP)  # carmen is on duty until 14:30: a push, due now
+    # The notifier only gets to it at 22:00 (down, or retrying): carmen is in quiet
+    # hours, so it waits for her next start instead.
+    town.at(madrid(11, 25, 22))
+    await town.deliver()
+    assert town.receiver.posts == []
+    [row] = await town.rows("carmen")
+    assert (row.status, row.due_at) == ("waiting", madrid(11, 26, 7, 30))
+    assert row.last_error is not None and "quiet hours" in row.last_error
+    town.at(madrid(11, 26, 7, 30))
+    await town.deliver()
+    assert len(town.got("carmen")) == 1 and "farola" in town.got("carmen")[0]
+
+
+async def test_the_hourly_cap_holds_at_send_time_and_the_rest_waits_for_the_digest(
+        town: Town) -> None:
+    town.at(madrid(11, 25, 10))
+    limit = town.policy.rate_limits.max_per_person_per_hour
+    texts = [f"La farola número {n} de la calle Real está apagada" for n in range(limit + 3)]
+    await town.decide(*texts)
+    await town.deliver()
+    pushes = town.got("carmen")
+    assert len(pushes) == limit
+    rows = await town.rows("carmen")
+    waiting = [r for r in rows if r.status == "waiting"]
+    assert len(waiting) == 3 and all(r.due_at == madrid(11, 26, 7, 30) for r in waiting)
+    town.at(madrid(11, 26, 7, 30))
+    await town.deliver()
+    digest = town.got("carmen")[-1]
+    assert "3" in digest and len(town.got("carmen")) == limit + 1
+
+
+async def test_a_digest_across_the_autumn_clock_change_arrives_at_local_start(
+        town: Town) -> None:
+    # Saturday 24 October 2026, evening; clocks go back on Sunday 25 at 03:00. Carmen's
+    # next start is Monday 26 at 07:30 Madrid time: 06:30 UTC (it was 05:30 UTC before).
+    town.at(madrid(10, 24, 20))
+    await town.decide(LAMP)
+    [item] = await town.rows("carmen")
+    assert item.due_at == dt.datetime(2026, 10, 26, 6, 30, tzinfo=dt.UTC)
+    town.clock.now = dt.datetime(2026, 10, 26, 5, 30, tzinfo=dt.UTC)  # 06:30 local
+    await town.deliver()
+    assert town.receiver.posts == []
+    town.clock.now = dt.datetime(2026, 10, 26, 6, 30, tzinfo=dt.UTC)
+    await town.deliver()
+    [digest] = town.got("carmen")
+    assert "farola" in digest
+
+
+async def test_an_acknowledged_page_cancels_its_unsent_notifications(town: Town) -> None:
+    town.at(madrid(11, 25, 3))
+    await town.decide(POWER_LINE)
+    async with town.engine.connect() as conn:
+        page = (await conn.execute(select(pages_table))).mappings().one()
+    async with town.engine.begin() as conn:
+        await acknowledge(conn=conn, page_id=page["id"], actor="staff:antonio",
+                          now=town.clock.now)
+    await town.deliver()
+    assert town.got("antonio") == []
+    [row] = [r for r in await town.rows("antonio") if r.kind == "page"]
+    assert row.status == "cancelled"
+
