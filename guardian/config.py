@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from guardian.errors import ConfigError
+from guardian.mqtt_url import parse_mqtt_url
 
 Environment = Literal["development", "production"]
 ScorerChoice = Literal["auto", "lite", "detoxify"]
@@ -76,6 +77,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Tries of one stage before a message is parked as failed (kept, never deleted)."),
     Setting("GUARDIAN_TOKEN_CACHE_SECONDS", "5",
             "How long a checked token is trusted without asking the database again."),
+    Setting("GUARDIAN_MQTT_REPLIES", "",
+            "MQTT topic where replies to pages arrive, to acknowledge them "
+            "(`mqtt://host:1883/guardian/replies/#`); empty: off."),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -105,6 +109,7 @@ class Settings:
     lease_seconds: float = 60.0
     max_attempts: int = 5
     token_cache_seconds: float = 5.0
+    mqtt_replies: str = ""
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -214,6 +219,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
     if port > 65535:
         errors.append(f"GUARDIAN_PORT: must be at most 65535, got {port}.")
 
+    mqtt_replies = get("GUARDIAN_MQTT_REPLIES")
+    if mqtt_replies:
+        try:
+            parse_mqtt_url(mqtt_replies)
+        except ValueError as exc:
+            errors.append(f"GUARDIAN_MQTT_REPLIES: {exc}.")
+
     settings = Settings(
         env="development" if env == "development" else "production",
         database_url=database_url,
@@ -244,6 +256,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
         max_attempts=_positive_int("GUARDIAN_MAX_ATTEMPTS", get("GUARDIAN_MAX_ATTEMPTS"), errors),
         token_cache_seconds=_positive_float("GUARDIAN_TOKEN_CACHE_SECONDS",
                                             get("GUARDIAN_TOKEN_CACHE_SECONDS"), errors),
+        mqtt_replies=mqtt_replies,
         warnings=tuple(warnings),
     )
     if errors:

@@ -1,13 +1,24 @@
-"""Signed, expiring links carried by notifications (acknowledge a page with one click)."""
+"""Signed, expiring links carried by notifications (acknowledge a page with one click), and
+the short reply codes a page carries for acknowledging by replying on the channel."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 ACK_SALT = "guardian.ack"
 ACK_MAX_AGE_SECONDS = 24 * 3600
+REPLY_SALT = "guardian.reply"
+REPLY_MAC_CHARS = 8
+# `12-4f9a2b7c` anywhere in a reply, `ACK` or not: not glued to other letters or digits (a
+# phone number or a longer hex string is not a code), dashes that phones substitute allowed.
+_REPLY_CODE = re.compile(r"(?<![0-9a-z_-])([0-9]{1,9})\s*[-\u2010-\u2015]\s*"
+                         rf"([0-9a-f]{{{REPLY_MAC_CHARS}}})(?![0-9a-z_])",
+                         re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -41,3 +52,32 @@ def read_ack_token(secret: str, token: str, *, max_age: int = ACK_MAX_AGE_SECOND
     if not isinstance(data, dict) or not isinstance(data.get("p"), int):
         raise LinkError("This acknowledgement link is not valid.")
     return AckClaim(page_id=int(data["p"]), person=str(data.get("u", "")))
+
+
+def _reply_mac(secret: str, page_id: int, person: str) -> str:
+    message = f"{REPLY_SALT}\n{page_id}\n{person}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return digest[:REPLY_MAC_CHARS]
+
+
+def reply_code(secret: str, page_id: int, person: str) -> str:
+    """The code a page notification carries for `person`, e.g. `ACK 12-4f9a2b7c`: replying
+    with it acknowledges the page (the page id, then an HMAC of page and person)."""
+    return f"ACK {page_id}-{_reply_mac(secret, page_id, person)}"
+
+
+def parse_reply(text: str) -> tuple[int, str] | None:
+    """The (page id, MAC) of the first reply code in a free-text reply, or None.
+
+    Case does not matter, nor words around the code: "ok ack 12-4f9a2b7c thanks",
+    "12-4F9A2B7C" and "Ack 12 - 4f9a2b7c" all give (12, "4f9a2b7c")."""
+    found = _REPLY_CODE.search(text)
+    if found is None:
+        return None
+    return int(found.group(1)), found.group(2).lower()
+
+
+def reply_matches(secret: str, page_id: int, person: str, mac: str) -> bool:
+    """Whether `mac` is `person`'s code for the page (compared in constant time)."""
+    expected = _reply_mac(secret, page_id, person).encode()
+    return hmac.compare_digest(expected, mac.strip().lower().encode())

@@ -33,6 +33,7 @@ from guardian.schemas import (
 )
 from guardian.storage.models import Role
 from guardian.web.access import access_of, requires
+from guardian.web.replies import REPLY_FORM_SCHEMA, REPLY_RESPONSE_SCHEMA, ReplyIn
 
 routes = web.RouteTableDef()
 
@@ -58,6 +59,7 @@ class Operation:
     errors: tuple[str, ...] = ()
     query: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    form: dict[str, Any] | None = None  # the request may also be a form with these fields
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -145,6 +147,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("post", "/ack/{token}"): Operation(
         "Acknowledge from the link.", response={"type": "string"}, errors=("404", "409"),
         content_type="text/html"),
+    ("post", "/api/v1/replies"): Operation(
+        "For SMS gateways and chat bridges: an inbound reply; a page's reply code in it "
+        "(`ACK 12-4f9a2b7c`) acknowledges the page. 422 when there is no code or it is not "
+        "valid (the same whether or not the page exists).",
+        request=ReplyIn.model_json_schema(), form=REPLY_FORM_SCHEMA,
+        response=REPLY_RESPONSE_SCHEMA, errors=(*_WRITE, "413")),
     ("get", "/api/v1/audit"): Operation(
         "Audit log, newest first.", response=_list_of(AuditEventPublic, "events"),
         errors=("401", "403", "422"), query={"before": "Page back from this event id."}),
@@ -218,8 +226,10 @@ def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str
     if parameters:
         result["parameters"] = parameters
     if op.request is not None:
-        result["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": _schema(op.request)}}}
+        content = {"application/json": {"schema": _schema(op.request)}}
+        if op.form is not None:
+            content["application/x-www-form-urlencoded"] = {"schema": op.form}
+        result["requestBody"] = {"required": True, "content": content}
     for code in op.errors:
         result["responses"][code] = {"description": _ERRORS[code], "content": {
             "application/json": {"schema": _ref(ErrorResponse)}}}
