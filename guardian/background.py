@@ -18,6 +18,7 @@ from guardian.notify.sender import Sender
 from guardian.notify.service import Notifier
 from guardian.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
 from guardian.policy.model import Policy
+from guardian.release import Releaser
 from guardian.scoring.stage import ScoringStage, ScoringState
 from guardian.storage.models import Stage
 
@@ -75,5 +76,7 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
     sender = Sender(engine=engine, policy=current, duty=timeline.availability)
     digests = DigestComposer(engine=engine, duty=timeline.availability,
                              base_url=settings.base_url)
-    notifier = Notifier(sender, digests, poll_seconds=settings.worker_poll_seconds)
+    releaser = Releaser(engine, timeline, notifying)
+    notifier = Notifier(sender, digests, poll_seconds=settings.worker_poll_seconds,
+                        releaser=releaser)
     return Background(workers, escalator, notifier)

@@ -25,12 +25,14 @@ from guardian.notify.sender import Sender, SenderConfig
 from guardian.notify.service import Notifier
 from guardian.pipeline import StageHandler, Worker, WorkerConfig, pass_through
 from guardian.policy.model import Policy
+from guardian.release import Releaser
 from guardian.schemas import MessageIn
 from guardian.scoring.lite import LiteModel
 from guardian.scoring.stage import ScoringStage, assessor_for
-from guardian.storage.messages import store_messages
-from guardian.storage.models import Notification, Stage
+from guardian.storage.messages import messages_table, store_messages
+from guardian.storage.models import Notification, ReviewDecision, Stage
 from guardian.storage.pages import acknowledge, pages_table
+from guardian.storage.review import decide_review, review_table
 from tests.conftest import message
 from tests.receivers import JsonReceiver
 from tests.test_notify_outbox import policy_with
@@ -282,3 +284,60 @@ async def test_an_acknowledged_page_cancels_its_unsent_notifications(town: Town)
     [row] = [r for r in await town.rows("antonio") if r.kind == "page"]
     assert row.status == "cancelled"
 
+
+
+async def test_a_held_message_dismissed_by_a_moderator_reaches_staff_masked(
+        town: Town) -> None:
+    town.at(madrid(11, 25, 10))
+    [message_id] = await town.post(LAMP)
+    # Scored as a threat (set by hand: the test is about what follows a dismissal).
+    async with town.engine.begin() as conn:
+        await conn.execute(messages_table.update().where(messages_table.c.id == message_id)
+                           .values(stage=Stage.scored.value, harassment_level="threat",
+                                   masked_text="La farola ▒▒▒ está apagada",
+                                   assessment={"level": "threat", "labels": {"threat": 0.9},
+                                               "reasons": [], "lang": "es"}))
+    await town.worker().drain()
+    await town.deliver()
+    assert town.receiver.posts == []  # held: staff see nothing yet
+    async with town.engine.connect() as conn:
+        [item_id] = (await conn.execute(select(review_table.c.id))).scalars().all()
+    releaser = Releaser(town.engine, town.timeline, Notifying(BASE, town.pages))
+    assert await releaser.run_once(town.clock.now) == []  # not dismissed yet
+    async with town.engine.begin() as conn:
+        await decide_review(conn=conn, item_ids=[item_id], decision=ReviewDecision.dismiss,
+                            moderator="moderator:raquel", now=town.clock.now)
+    assert await releaser.run_once(town.clock.now) == [message_id]
+    assert await releaser.run_once(town.clock.now) == []  # once
+    await town.deliver()
+    [request] = town.got("carmen")
+    assert "La farola ▒▒▒ está apagada" in request
+    async with town.engine.connect() as conn:
+        stored = (await conn.execute(select(messages_table.c.decision).where(
+            messages_table.c.id == message_id))).scalar_one()
+    # The lighting team on duty at 10:00, as for any request.
+    assert stored["release"]["outcomes"][0]["recipients"] == ["antonio", "carmen"]
+    assert "dismissed" in stored["release"]["reasons"][0]
+
+
+async def test_a_shielded_message_dismissed_later_is_not_sent_twice(town: Town) -> None:
+    town.at(madrid(11, 25, 10))
+    [message_id] = await town.post(LAMP)
+    async with town.engine.begin() as conn:
+        await conn.execute(messages_table.update().where(messages_table.c.id == message_id)
+                           .values(stage=Stage.scored.value, harassment_level="abusive",
+                                   masked_text="La farola ▒▒▒ está apagada",
+                                   assessment={"level": "abusive", "labels": {"insult": 0.9},
+                                               "reasons": [], "lang": "es"}))
+    await town.worker().drain()
+    await town.deliver()
+    assert len(town.got("carmen")) == 1  # shielded: the masked request went out
+    async with town.engine.connect() as conn:
+        item_ids = (await conn.execute(select(review_table.c.id))).scalars().all()
+    async with town.engine.begin() as conn:
+        await decide_review(conn=conn, item_ids=item_ids, decision=ReviewDecision.dismiss,
+                            moderator="moderator:raquel", now=town.clock.now)
+    releaser = Releaser(town.engine, town.timeline, Notifying(BASE, town.pages))
+    assert await releaser.run_once(town.clock.now) == []
+    await town.deliver()
+    assert len(town.got("carmen")) == 1

@@ -244,8 +244,10 @@ class ReviewItem(SQLModel, table=True):
     revealed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision: str | None = Field(default=None, max_length=16)
     escalated_to: str | None = Field(default=None, max_length=64)
-    # Set by a dismissal: the pipeline delivers the message to staff as a normal request.
+    # Set by a dismissal: the pipeline delivers the message to staff as a normal request,
+    # and sets `released_at` when it has (once, for all the message's items).
     released: bool = False
+    released_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, max_length=128)
     decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     note: str | None = Field(default=None, max_length=1000)
