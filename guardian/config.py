@@ -14,6 +14,7 @@ from typing import Literal
 
 from guardian.errors import ConfigError
 from guardian.mqtt_url import parse_mqtt_url
+from guardian.policy.channels import SecretsFileError, read_secrets_file
 
 Environment = Literal["development", "production"]
 ScorerChoice = Literal["auto", "lite", "detoxify"]
@@ -42,6 +43,9 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLite file (`sqlite:///PATH`) or PostgreSQL (`postgresql://user@host:port/db`)."),
     Setting("GUARDIAN_POLICIES_DIR", "policies",
             "Directory of the duty policy YAML files."),
+    Setting("GUARDIAN_SECRETS_FILE", "",
+            "File of NAME=value lines where channel secrets `{env:NAME}` are also looked up "
+            "(the environment wins); re-read when it changes."),
     Setting("GUARDIAN_SECRET_KEY", "",
             f"Key for signed links; at least {MIN_SECRET_LENGTH} characters in production."),
     Setting("GUARDIAN_SCORER", "auto",
@@ -89,6 +93,7 @@ class Settings:
     env: Environment = "production"
     database_url: str = _DEFAULTS["GUARDIAN_DATABASE_URL"]
     policies_dir: Path = Path("policies")
+    secrets_file: Path | None = None
     secret_key: str = DEVELOPMENT_SECRET
     scorer: ScorerChoice = "auto"
     detoxify_variant: DetoxifyVariant = "multilingual"
@@ -210,6 +215,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
         errors.append(f"GUARDIAN_SCORING_WAIT_MS: expected a whole number of milliseconds "
                       f"(0 or more), got {wait_raw!r}.")
 
+    secrets_file = get("GUARDIAN_SECRETS_FILE")
+    if secrets_file:
+        try:
+            read_secrets_file(secrets_file)  # read again when used; checked here at start
+        except SecretsFileError as exc:
+            errors.append(f"GUARDIAN_SECRETS_FILE: {exc}; fix it or unset the setting.")
+
     log_level = get("GUARDIAN_LOG_LEVEL").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         errors.append(f"GUARDIAN_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got "
@@ -230,6 +242,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
         env="development" if env == "development" else "production",
         database_url=database_url,
         policies_dir=Path(get("GUARDIAN_POLICIES_DIR")),
+        secrets_file=Path(secrets_file) if secrets_file else None,
         secret_key=secret,
         scorer=scorer if scorer in ("lite", "detoxify") else "auto",  # type: ignore[arg-type]
         detoxify_variant=variant if variant in DETOXIFY_VARIANTS else "multilingual",  # type: ignore[arg-type]
