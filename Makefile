@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 ## Set up, migrate and serve on http://127.0.0.1:8080 (SQLite, policies/).
 run: $(STAMP)
-	GUARDIAN_ENV=$${GUARDIAN_ENV:-development} $(BIN)/guardian serve
+	GUARDIAN_ENV=$${GUARDIAN_ENV:-development} $(BIN)/guardian serve --inbox 8025
 
 ## Set up and run lint, types and the whole test suite (SQLite and PostgreSQL).
 test: $(STAMP) lint typecheck

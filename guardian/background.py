@@ -4,6 +4,7 @@ notifier, built the same way for `guardian serve` and `guardian worker`."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,10 +18,14 @@ from guardian.notify.paging import PageNotifier
 from guardian.notify.sender import Sender
 from guardian.notify.service import Notifier
 from guardian.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
+from guardian.policy.channels import redact
 from guardian.policy.model import Policy
 from guardian.release import Releaser
+from guardian.replies_mqtt import MqttReplies
 from guardian.scoring.stage import ScoringStage, ScoringState
 from guardian.storage.models import Stage
+
+log = logging.getLogger(__name__)
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
@@ -45,10 +50,18 @@ class Background:
     workers: list[Worker]
     escalator: Escalator
     notifier: Notifier
+    replies: MqttReplies | None = None  # acknowledgements replied over MQTT
 
     async def run(self) -> None:
+        if self.replies is not None:
+            await self.replies.start()
         await asyncio.gather(*(w.run() for w in self.workers), self.escalator.run(),
                              self.notifier.run())
+
+    async def close(self) -> None:
+        """After `run` returned: let in-flight replies finish, then disconnect."""
+        if self.replies is not None:
+            await self.replies.stop()
 
     def stop(self) -> None:
         for worker in self.workers:
@@ -73,10 +86,15 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
             raise RuntimeError("the duty policy is not loaded")
         return found
 
-    sender = Sender(engine=engine, policy=current, duty=timeline.availability)
+    if settings.deliver_to:
+        log.warning("GUARDIAN_DELIVER_TO is set: every notification goes to %s, not to "
+                    "people's own channels", redact(settings.deliver_to))
+    sender = Sender(engine=engine, policy=current, duty=timeline.availability,
+                    redirect=settings.deliver_to or None)
     digests = DigestComposer(engine=engine, duty=timeline.availability,
                              base_url=settings.base_url)
     releaser = Releaser(engine, timeline, notifying)
     notifier = Notifier(sender, digests, poll_seconds=settings.worker_poll_seconds,
                         releaser=releaser)
-    return Background(workers, escalator, notifier)
+    return Background(workers, escalator, notifier,
+                      MqttReplies.from_settings(settings, engine))

@@ -256,3 +256,51 @@ def test_explain_tells_why_a_message_went_where_it_went(database: Database) -> N
     assert "category street_lighting" in shown.stdout or "street_lighting" in shown.stdout
     assert "→" in shown.stdout
     assert run("explain", "99", env=env).returncode == 1
+
+
+def test_serve_with_an_inbox_delivers_a_real_notification_to_it(tmp_path: Path) -> None:
+    """`make run`: an emergency pages someone on call, through apprise, into the local
+    inbox the service prints, with its acknowledgement link."""
+    port, inbox = _free_port(), _free_port()
+    env = _env(GUARDIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'var' / 'guardian.db'}",
+               GUARDIAN_SCORER="lite", GUARDIAN_POLICY_POLL_SECONDS="3600")
+    process = subprocess.Popen([*GUARDIAN, "serve", "--port", str(port), "--inbox", str(inbox)],
+                               env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                _get(f"http://127.0.0.1:{port}/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        token = (tmp_path / "var" / "dev-admin.token").read_text().strip()
+        body = json.dumps({"source": "twitter", "external_id": "1",
+                           "author": {"handle": "@vecina"},
+                           "text": "Hay un cable caído en la calle Mayor, saltan chispas",
+                           "created_at": "2026-11-25T03:00:00+01:00"}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/messages", data=body, method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 202
+        sent: list[dict[str, object]] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not sent:
+            _, log = _get(f"http://127.0.0.1:{port}/api/v1/notifications?kind=page", token)
+            sent = [n for n in log["notifications"]  # type: ignore[attr-defined]
+                    if n["status"] == "sent"]
+            time.sleep(0.2)
+        assert sent, "no page was delivered to the inbox"
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert f"📨 to {sent[0]['recipient']}" in stderr
+    assert f"http://127.0.0.1:{port}/ack/" in stderr and "cable caído" in stderr
+
+
+def test_the_inbox_is_refused_in_production(tmp_path: Path) -> None:
+    env = _env(GUARDIAN_ENV="production", GUARDIAN_SECRET_KEY="x" * 40,
+               GUARDIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'g.db'}")
+    result = run("serve", "--inbox", "8025", env=env, cwd=tmp_path)
+    assert result.returncode == 2 and "--inbox is for development" in result.stderr

@@ -82,6 +82,9 @@ class Sender:
     # The availability of staff at an instant (overrides included); None: send without
     # the send-time checks (quiet hours, duty, cap).
     duty: Callable[[dt.datetime], Awaitable[Availability | None]] | None = None
+    # Every notification to this URL instead of the person's channels (`{person}` is the
+    # staff id): development and staging (GUARDIAN_DELIVER_TO).
+    redirect: str | None = None
 
     async def run_once(self) -> int:
         """Claim one batch and try each notification once; return how many were claimed."""
@@ -214,7 +217,11 @@ class Sender:
 
     def _channels(self, recipient: str) -> list[str] | None:
         person = self.policy().people.get(recipient)
-        return None if person is None else list(person.channels)
+        if person is None:
+            return None
+        if self.redirect:
+            return [self.redirect.replace("{person}", recipient)]
+        return list(person.channels)
 
     async def _give_up(self, notification: Notification, lease: str, attempts: list[Attempt],
                        why: str) -> bool:
