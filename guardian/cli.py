@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -22,8 +23,8 @@ from guardian import __version__
 from guardian.auth import create_token, hash_token, list_tokens, revoke_token
 from guardian.config import DETOXIFY_VARIANTS, SETTINGS, Settings, load_settings
 from guardian.errors import ConfigError, ScorerUnavailable
-from guardian.escalation import Escalator
-from guardian.pipeline import Worker
+from guardian.notify.inbox import Inbox
+from guardian.policy.channels import redact
 from guardian.policy.loader import load_policy
 from guardian.scoring.select import ScorerStatus, load_model
 from guardian.storage.db import create_engine, masked_url
@@ -89,7 +90,11 @@ def settings() -> None:
 @click.option("--no-migrate", is_flag=True, help="Do not upgrade the database before starting.")
 @click.option("--no-worker", is_flag=True,
               help="Serve the API only; run the pipeline with `guardian worker` elsewhere.")
-def serve(host: str | None, port: int | None, no_migrate: bool, no_worker: bool) -> None:
+@click.option("--inbox", "inbox_port", type=click.IntRange(1, 65535), default=None,
+              help="Development: print every notification from a local inbox on this port "
+                   "instead of sending it to people's channels.")
+def serve(host: str | None, port: int | None, no_migrate: bool, no_worker: bool,
+          inbox_port: int | None) -> None:
     """Serve the HTTP API and run the pipeline worker in the same process.
 
     Migrates the database first unless --no-migrate. Stop with Ctrl-C; messages being
@@ -101,10 +106,23 @@ def serve(host: str | None, port: int | None, no_migrate: bool, no_worker: bool)
     _logging(settings)
     host = host or settings.host
     port = port or settings.port
+    # Links in notifications point where the service listens (unless GUARDIAN_PUBLIC_URL).
+    settings = dataclasses.replace(settings, host=host, port=port)
+    inbox = None
+    if inbox_port is not None:
+        if not settings.development:
+            click.echo("--inbox is for development (GUARDIAN_ENV=development): in production "
+                       "notifications go to people's channels.", err=True)
+            raise SystemExit(2)
+        inbox = Inbox(inbox_port, show=lambda text: click.echo(text, err=True))
+        if not settings.deliver_to:
+            settings = dataclasses.replace(settings, deliver_to=inbox.url)
     if settings.development:
         _run(lambda: _development_hint(settings, host, port, migrate=not no_migrate))
     app = init_app(settings, migrate=not no_migrate, run_worker=not no_worker,
                    handle_signals=True)
+    if inbox is not None:
+        app.cleanup_ctx.insert(0, inbox.context)
     try:
         web.run_app(app, host=host, port=port, print=None,
                     access_log=logging.getLogger("guardian.access"))
@@ -149,6 +167,18 @@ async def _development_hint(settings: Settings, host: str, port: int, *, migrate
         f"no funciona\", \"created_at\": \"2026-11-25T22:48:00+01:00\"}}'\n\n"
         f"then read it back: curl -s {base}/api/v1/messages/1 -H \"Authorization: Bearer "
         f"$(cat {DEV_TOKEN_FILE})\"\n", err=True)
+    if settings.deliver_to:
+        click.echo(
+            f"Notifications go to {redact(settings.deliver_to)}, not to people's channels. "
+            f"A lamp reported at night waits for the morning digest; an emergency pages "
+            f"the electrician on call at once:\n\n"
+            f"  curl -s -X POST {base}/api/v1/messages \\\n"
+            f"    -H \"Authorization: Bearer $(cat {DEV_TOKEN_FILE})\" "
+            f"-H 'Content-Type: application/json' \\\n"
+            f"    -d '{{\"source\": \"twitter\", \"external_id\": \"2\", "
+            f"\"author\": {{\"handle\": \"@vecina\"}}, \"text\": \"Hay un cable caído en la "
+            f"calle Mayor, saltan chispas\", \"created_at\": \"2026-11-25T03:00:00+01:00\"}}'\n",
+            err=True)
 
 
 @main.command()
@@ -159,10 +189,9 @@ def worker(concurrency: int) -> None:
 
     On PostgreSQL start as many as you like, on as many machines: they share the queue.
     """
-    from guardian.decision_stage import DecisionStage, DutyTimeline
+    from guardian.background import build
     from guardian.policy.store import PolicyStore
     from guardian.scoring.stage import ScoringState, assessor_for
-    from guardian.web.app import pipeline_handlers, worker_config
 
     settings = _settings(require_secret=True)
     _logging(settings)
@@ -178,27 +207,19 @@ def worker(concurrency: int) -> None:
                                assessor=assessor_for(model, store.policy, status.attributor),
                                attributor=status.attributor)
         store.on_change(scoring.use_policy)
-        deciding = DecisionStage(engine, DutyTimeline(engine, lambda: store.policy))
-        workers = [Worker(engine, handlers=pipeline_handlers(scoring, deciding),
-                          config=worker_config(settings))
-                   for _ in range(concurrency)]
-        escalator = Escalator(engine, poll_seconds=settings.worker_poll_seconds)
-        stoppable: list[Worker | Escalator] = [*workers, escalator]
+        background = build(engine, settings, lambda: store.policy, scoring,
+                           concurrency=concurrency)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, _stop_all, stoppable)
+            loop.add_signal_handler(sig, background.stop)
         try:
-            await asyncio.gather(*(w.run() for w in workers), escalator.run())
+            await background.run()
         finally:
+            await background.close()
             executor.shutdown(wait=False, cancel_futures=True)
             await engine.dispose()
 
     asyncio.run(run())
-
-
-def _stop_all(workers: Sequence[Worker | Escalator]) -> None:
-    for each in workers:
-        each.stop()
 
 
 @main.group()

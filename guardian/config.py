@@ -79,6 +79,12 @@ SETTINGS: tuple[Setting, ...] = (
             "How long a claimed message stays with its worker before another may take it."),
     Setting("GUARDIAN_MAX_ATTEMPTS", "5",
             "Tries of one stage before a message is parked as failed (kept, never deleted)."),
+    Setting("GUARDIAN_PUBLIC_URL", "",
+            "The address staff reach Guardian at, for links in notifications (ack links); "
+            "empty: `http://GUARDIAN_HOST:GUARDIAN_PORT`."),
+    Setting("GUARDIAN_DELIVER_TO", "",
+            "Send every notification to this apprise URL instead of people's channels "
+            "(`{person}` is replaced by the staff id): development and staging."),
     Setting("GUARDIAN_TOKEN_CACHE_SECONDS", "5",
             "How long a checked token is trusted without asking the database again."),
     Setting("GUARDIAN_MQTT_REPLIES", "",
@@ -115,11 +121,18 @@ class Settings:
     max_attempts: int = 5
     token_cache_seconds: float = 5.0
     mqtt_replies: str = ""
+    public_url: str = ""
+    deliver_to: str = ""
     warnings: tuple[str, ...] = field(default=())
 
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def base_url(self) -> str:
+        """Where links in notifications point (no trailing slash)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 def _positive_int(name: str, raw: str, errors: list[str]) -> int:
@@ -131,6 +144,14 @@ def _positive_int(name: str, raw: str, errors: list[str]) -> int:
     if value <= 0:
         errors.append(f"{name}: must be greater than zero, got {value}.")
     return value
+
+
+def _public_url(raw: str, errors: list[str]) -> str:
+    raw = raw.strip()
+    if raw and not raw.startswith(("http://", "https://")):
+        errors.append(f"GUARDIAN_PUBLIC_URL: expected an http:// or https:// address, got "
+                      f"{raw!r}.")
+    return raw
 
 
 def _positive_float(name: str, raw: str, errors: list[str]) -> float:
@@ -270,6 +291,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
         token_cache_seconds=_positive_float("GUARDIAN_TOKEN_CACHE_SECONDS",
                                             get("GUARDIAN_TOKEN_CACHE_SECONDS"), errors),
         mqtt_replies=mqtt_replies,
+        public_url=_public_url(get("GUARDIAN_PUBLIC_URL"), errors),
+        deliver_to=get("GUARDIAN_DELIVER_TO").strip(),
         warnings=tuple(warnings),
     )
     if errors:
