@@ -18,7 +18,7 @@ from guardian.notify.paging import PageNotifier
 from guardian.notify.sender import Sender
 from guardian.notify.service import Notifier
 from guardian.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
-from guardian.policy.channels import redact
+from guardian.policy.channels import redact, secret_source
 from guardian.policy.model import Policy
 from guardian.release import Releaser
 from guardian.replies_mqtt import MqttReplies
@@ -90,7 +90,7 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
         log.warning("GUARDIAN_DELIVER_TO is set: every notification goes to %s, not to "
                     "people's own channels", redact(settings.deliver_to))
     sender = Sender(engine=engine, policy=current, duty=timeline.availability,
-                    redirect=settings.deliver_to or None)
+                    redirect=settings.deliver_to or None, environ=secret_source(settings))
     digests = DigestComposer(engine=engine, duty=timeline.availability,
                              base_url=settings.base_url)
     releaser = Releaser(engine, timeline, notifying)
