@@ -3,6 +3,8 @@ from the database at scrape time, so every process reports the same totals."""
 
 from __future__ import annotations
 
+import re
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
 # `*_created` series double the output and no dashboard reads them.
@@ -43,3 +45,32 @@ PAGE_EVENTS = Counter("guardian_page_events", "Pages sent, escalated, sent to th
                       "resort, or acknowledged.", ["kind"], registry=REGISTRY)
 DECISIONS = Counter("guardian_decision_outcomes", "Outcomes of decisions, by kind.", ["kind"],
                     registry=REGISTRY)
+
+# Notifications. `channel` is an apprise URL's scheme only (`channel_label`), never the URL:
+# URLs carry secrets, and a label per URL would be unbounded.
+_DELIVERY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400)
+
+NOTIFICATIONS_SENT = Counter("guardian_notifications_sent", "Notifications delivered, by the "
+                             "channel that took them and kind.", ["channel", "kind"],
+                             registry=REGISTRY)
+NOTIFICATIONS_FAILED = Counter("guardian_notifications_failed", "Notifications given up (every "
+                               "channel failed), by the last channel tried and kind.",
+                               ["channel", "kind"], registry=REGISTRY)
+NOTIFICATION_ATTEMPTS_FAILED = Counter("guardian_notification_attempts_failed", "Failed "
+                                       "delivery attempts (then retried or fallen back).",
+                                       ["channel"], registry=REGISTRY)
+NOTIFICATION_DELIVERY_SECONDS = Histogram("guardian_notification_delivery_seconds",
+                                          "From a notification's due time to its delivery.",
+                                          ["channel"], buckets=_DELIVERY_BUCKETS,
+                                          registry=REGISTRY)
+NOTIFICATIONS_BY_STATUS = Gauge("guardian_notifications", "Notifications in the outbox by "
+                                "status.", ["status"], registry=REGISTRY)
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31})://")
+
+
+def channel_label(url: str) -> str:
+    """The `channel` label of an apprise URL: its scheme lowercased (`json`, `mailto`,
+    `mqtts`), or `unknown`. Never put the URL itself in a label."""
+    found = _SCHEME.match(url.strip())
+    return found.group(1).lower() if found else "unknown"

@@ -318,3 +318,42 @@ class ExposurePublic(BaseModel):
     abusive_items: int = Field(description="Abusive or threatening items revealed today.")
     limit: int = Field(description="The policy's `exposure_limits.max_abusive_items_per_day`.")
     remaining: int
+
+
+class DeliveryAttemptPublic(BaseModel):
+    """One try of a notification on one of the recipient's channels."""
+
+    at: dt.datetime
+    channel_index: int = Field(description="Which of the recipient's channels (0: the first).")
+    channel_url_masked: str = Field(description="The channel's URL with its secrets masked.")
+    ok: bool
+    error: str | None
+    duration_ms: float
+
+
+class NotificationPublic(BaseModel):
+    """A notification in the outbox and its delivery log; never a channel's secrets."""
+
+    id: int
+    recipient: str = Field(description="The staff id it is for.")
+    kind: str = Field(description="deliver, digest, page, storm_notice, admin_alert or test.")
+    status: str = Field(description="pending, sent, failed, waiting, digested or cancelled.")
+    lang: str
+    category: str | None
+    message_id: int | None
+    page_id: int | None
+    digest_id: int | None = Field(description="The digest notification that carried it.")
+    due_at: dt.datetime
+    sent_at: dt.datetime | None
+    created_at: dt.datetime
+    attempts: int = Field(description="Attempts made on the channel tried now.")
+    channel_index: int = Field(description="The recipient's channel tried now (0: the first).")
+    last_error: str | None
+    body: str = Field(description="The plain-text rendering (masked text only).")
+    deliveries: list[DeliveryAttemptPublic] = Field(description="Every attempt, oldest first.")
+
+
+class NotificationListPublic(BaseModel):
+    notifications: list[NotificationPublic] = Field(description="Newest first.")
+    next_before: int | None = Field(description="Pass as `before` for the next page; null on "
+                                                "the last one.")

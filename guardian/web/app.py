@@ -22,7 +22,17 @@ from guardian.scoring.stage import ScoringStage, ScoringState, assessor_for
 from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import upgrade
 from guardian.storage.models import Stage
-from guardian.web import duty, messages, observe, openapi, overrides, pages, replies, review
+from guardian.web import (
+    duty,
+    messages,
+    notifications,
+    observe,
+    openapi,
+    overrides,
+    pages,
+    replies,
+    review,
+)
 from guardian.web.access import access_of
 from guardian.web.middleware import auth_middleware, error_middleware
 from guardian.web.typedefs import (
@@ -76,7 +86,8 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
     )
     app[settings_key] = settings
     for table in (messages.routes, observe.routes, openapi.routes, overrides.routes,
-                  duty.routes, pages.routes, review.routes, replies.routes):
+                  duty.routes, pages.routes, review.routes, notifications.routes,
+                  replies.routes):
         app.add_routes(table)
     for route in app.router.routes():
         if access_of(route.handler) is None:

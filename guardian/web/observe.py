@@ -14,6 +14,7 @@ from guardian.storage.db import dialect_name
 from guardian.storage.messages import count_by_stage, pending_count
 from guardian.storage.migrate import current_revision, head_revision
 from guardian.storage.models import Role
+from guardian.storage.notifications import count_by_status
 from guardian.web.access import public, requires
 from guardian.web.typedefs import (
     engine_key,
@@ -97,10 +98,13 @@ async def health(request: web.Request) -> web.Response:
 @routes.get("/metrics", name="metrics")
 @requires(Role.admin)
 async def metrics_view(request: web.Request) -> web.Response:
-    """Prometheus text format; queue gauges are read from the database at each scrape."""
+    """Prometheus text format; queue and outbox gauges are read from the database at each
+    scrape."""
     counts = await count_by_stage(engine=request.app[engine_key])
     for stage, n in counts.items():
         metrics.MESSAGES_BY_STAGE.labels(stage=stage).set(n)
     metrics.QUEUE_DEPTH.set(pending_count(counts))
+    for status, n in (await count_by_status(engine=request.app[engine_key])).items():
+        metrics.NOTIFICATIONS_BY_STATUS.labels(status=status).set(n)
     return web.Response(body=generate_latest(metrics.REGISTRY),
                         headers={"Content-Type": CONTENT_TYPE_LATEST})

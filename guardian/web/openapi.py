@@ -23,6 +23,8 @@ from guardian.schemas import (
     IngestResponse,
     MessageIn,
     MessagePublic,
+    NotificationListPublic,
+    NotificationPublic,
     OverrideIn,
     OverridePublic,
     ReviewBulkIn,
@@ -199,11 +201,29 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/api/v1/moderators/me/exposure"): Operation(
         "Abusive or threatening items the caller has read today (UTC), and the limit.",
         response=ExposurePublic.model_json_schema(), errors=("401", "403", "503")),
+    ("get", "/api/v1/notifications"): Operation(
+        "The delivery log, newest first, each notification with its attempts (channel URLs "
+        "masked); staff see only their own.", response=NotificationListPublic,
+        errors=("401", "403", "422"),
+        query={"recipient": "A staff id (staff tokens: only their own).",
+               "status": "pending, sent, failed, waiting, digested, cancelled "
+                         "(comma-separated).",
+               "kind": "deliver, digest, page, storm_notice, admin_alert, test "
+                       "(comma-separated).",
+               "message_id": "Only notifications about this message.",
+               "page_id": "Only notifications of this page.",
+               "since": "ISO 8601 instant with a zone: created at or after.",
+               "until": "ISO 8601 instant with a zone: created before.",
+               "limit": "Notifications per page, 1-500 (default 50).",
+               "before": "`next_before` of the previous page."}),
+    ("get", "/api/v1/notifications/{id}"): Operation(
+        "One notification with its attempts; staff: only their own (others' are 404).",
+        response=NotificationPublic, errors=("401", "403", "404", "422")),
 }
 
 _MODELS: tuple[type[BaseModel], ...] = (
     MessageIn, IngestResponse, MessagePublic, ErrorResponse, HealthResponse, OverrideIn,
-    OverridePublic, SwapIn, AuditEventPublic)
+    OverridePublic, SwapIn, AuditEventPublic, NotificationPublic, NotificationListPublic)
 
 
 def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str, Any]:
