@@ -12,16 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from guardian.auth import TokenVerifier
+from guardian.background import build as build_background
 from guardian.config import Settings
-from guardian.decision_stage import DecisionStage, DutyTimeline
-from guardian.escalation import Escalator
-from guardian.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
 from guardian.policy.store import PolicyStore
 from guardian.scoring.select import load_model
-from guardian.scoring.stage import ScoringStage, ScoringState, assessor_for
+from guardian.scoring.stage import ScoringState, assessor_for
 from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import upgrade
-from guardian.storage.models import Stage
 from guardian.web import (
     duty,
     messages,
@@ -46,22 +43,6 @@ from guardian.web.typedefs import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def worker_config(settings: Settings) -> WorkerConfig:
-    return WorkerConfig(batch_size=settings.worker_batch,
-                        gather_seconds=settings.scoring_wait_ms / 1000,
-                        poll_seconds=settings.worker_poll_seconds,
-                        lease_seconds=settings.lease_seconds,
-                        max_attempts=settings.max_attempts)
-
-
-def pipeline_handlers(scoring: ScoringState, deciding: DecisionStage
-                      ) -> dict[Stage, StageHandler]:
-    """The stage run on messages in each stage; notifying passes through until built."""
-    return {**default_handlers(),
-            Stage.received: ScoringStage(lambda: scoring.assessor, scoring.executor),
-            Stage.scored: deciding}
 
 
 async def _watch(store: PolicyStore, every: float) -> None:
@@ -139,20 +120,16 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
         if not run_worker:
             yield
             return
-        engine = app[engine_key]
         store = app[policy_key]
-        deciding = DecisionStage(engine, DutyTimeline(engine, lambda: store.policy))
-        worker = Worker(engine, handlers=pipeline_handlers(app[scoring_key], deciding),
-                        config=worker_config(settings))
-        escalator = Escalator(app[engine_key], poll_seconds=settings.worker_poll_seconds)
-        app[worker_key] = worker
-        tasks = [asyncio.create_task(worker.run(), name="guardian-worker"),
-                 asyncio.create_task(escalator.run(), name="guardian-escalation")]
+        background = build_background(app[engine_key], settings, lambda: store.policy,
+                                      app[scoring_key])
+        app[worker_key] = background.workers[0]
+        task = asyncio.create_task(background.run(), name="guardian-background")
         yield
-        worker.stop()
-        escalator.stop()
+        background.stop()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
+            await asyncio.wait_for(task, timeout=30)
+        await background.close()
 
     app.cleanup_ctx.extend([database, policies, scoring, worker])
     return app
