@@ -39,6 +39,9 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/v1/review/1/decide", {M, A}),
     ("POST", "/api/v1/review/bulk", {M, A}),
     ("GET", "/api/v1/moderators/me/exposure", {M, A}),
+    ("GET", "/api/v1/notifications", {S, H, A}),
+    ("GET", "/api/v1/notifications/1", {S, H, A}),
+    ("POST", "/api/v1/replies", {IN, A}),
 ]
 
 

@@ -107,6 +107,16 @@ def _storm_payload(decision: Decision, policy: Policy, base_url: str) -> dict[st
             "link": f"{base_url}/api/v1/review?target={target.partition(':')[2] or target}"}
 
 
+def _storm_key(decision: Decision, person: str) -> str:
+    """One notice per target and person per storm window: two workers that both decide
+    they saw a storm start (each before the other's decision committed) write one row."""
+    storm = decision.storm
+    window = max(storm.window_minutes if storm is not None else 60, 1) * 60
+    bucket = int(decision.decided_at.timestamp() // window)
+    target = storm.target if storm is not None else decision.target
+    return f"storm:{target}:{person}:{bucket}"
+
+
 def for_decision(decision: Decision, message: MessageView, policy: Policy, now: dt.datetime,
                  base_url: str, *, key_prefix: str = "msg") -> list[Planned]:
     """The notifications of a decision's push and digest outcomes. Pages are notified from
@@ -127,7 +137,8 @@ def for_decision(decision: Decision, message: MessageView, policy: Policy, now: 
                 recipient=person, kind=kind, status=status, due_at=outcome.at or now,
                 payload=payload, lang=language_of(policy, person),
                 category="storm" if storm else decision.category,
-                idempotency_key=f"{key_prefix}:{message.id}:{index}:{person}"))
+                idempotency_key=(_storm_key(decision, person) if storm else
+                                 f"{key_prefix}:{message.id}:{index}:{person}")))
     return planned
 
 
