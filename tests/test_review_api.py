@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.auth import create_token
+from guardian.config import Settings
 from guardian.schemas import MessageIn
 from guardian.storage.db import utcnow
 from guardian.storage.messages import messages_table, store_messages
@@ -24,7 +27,8 @@ from guardian.storage.review import (
     released_messages,
     review_table,
 )
-from tests.conftest import Client, bearer, message
+from guardian.web.app import init_app
+from tests.conftest import POLICIES, AiohttpClient, Client, bearer, message, with_settings
 
 A = "moderator:test-moderator"
 RAW = "Eres un imbécil, la farola sigue rota"
@@ -277,6 +281,26 @@ async def test_authors_are_muted_automatically_at_the_strike_count(
     actions = [a[0] for a in await _actions(engine)]
     assert actions.count("author.strike") == STRIKES_TO_MUTE
     assert actions.count("author.auto_mute") == 1
+
+
+async def test_the_strike_count_and_mute_period_come_from_the_policy(
+        aiohttp_client: AiohttpClient, settings: Settings, engine: AsyncEngine,
+        tokens: dict[Role, str], tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    limits = policies / "limits.yaml"
+    text = limits.read_text(encoding="utf-8")
+    limits.write_text(text.replace("strikes_to_mute: 3", "strikes_to_mute: 2")
+                      .replace("mute_days: 30", "mute_days: 7"), encoding="utf-8")
+    client = await aiohttp_client(init_app(with_settings(settings, policies_dir=policies),
+                                           run_worker=False))
+    mod = bearer(tokens[Role.moderator])
+    items = [await _held(engine, str(n), handle="@twice") for n in range(2)]
+    for item in items:
+        body = await _json(await client.post(f"/api/v1/review/{item}/decide", headers=mod,
+                                             json={"decision": "confirm"}))
+    muted = dt.datetime.fromisoformat(body["author"]["muted_until"])
+    assert dt.timedelta(days=6) < muted - utcnow() <= dt.timedelta(days=7)
 
 
 async def test_bulk_decides_many_and_skips_what_it_must(

@@ -477,6 +477,11 @@ class Moderation(_Strict):
     duplicate_window_minutes: int = Field(default=60, ge=1, le=10_080)
     # More messages than this from one author within an hour is a flood (dropped as spam).
     spam_messages_per_hour: int = Field(default=30, ge=2, le=10_000)
+    # An author whose messages moderators confirmed abusive this many times is muted for
+    # `mute_days` (their messages are dropped and counted); a moderator's mute without a
+    # period lasts as long.
+    strikes_to_mute: int = Field(default=3, ge=1, le=1000)
+    mute_days: int = Field(default=30, ge=1, le=3650)
 
 
 class Delivery(_Strict):

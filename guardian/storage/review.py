@@ -47,6 +47,7 @@ CLAIM_MINUTES = 15
 EXPOSING_LEVELS = ("abusive", "threat")
 # TODO: read these from the policy (`exposure_limits`, or a sanctions section) once its
 # model has fields for them; until then they are fixed here.
+# Defaults of the policy's `moderation.strikes_to_mute` and `mute_days`.
 STRIKES_TO_MUTE = 3
 AUTO_MUTE_DAYS = 30
 PIPELINE_ACTOR = "system:pipeline"
@@ -337,10 +338,12 @@ async def reveal_review(*, conn: AsyncConnection, item_id: int, moderator: str,
 async def decide_review(*, conn: AsyncConnection, item_ids: Sequence[int],
                         decision: ReviewDecision, moderator: str, note: str | None = None,
                         mute_days: int | None = None, escalated_to: str | None = None,
-                        now: dt.datetime | None = None) -> Decided:
+                        now: dt.datetime | None = None, strikes_to_mute: int = STRIKES_TO_MUTE,
+                        auto_mute_days: int = AUTO_MUTE_DAYS) -> Decided:
     """Decide each item that is undecided and not claimed by someone else; skip the rest
     (with why). Then sanction the authors: `confirm` adds a strike per item (reaching
-    `STRIKES_TO_MUTE` mutes for `AUTO_MUTE_DAYS`), `mute` mutes for `mute_days`, `block`
+    `strikes_to_mute` mutes for `auto_mute_days`), `mute` mutes for `mute_days` (default
+    `auto_mute_days`), `block`
     blocks. `dismiss` sets `released`: the pipeline delivers the message to staff."""
     now = now or utcnow()
     wanted = list(dict.fromkeys(item_ids))
@@ -369,13 +372,15 @@ async def decide_review(*, conn: AsyncConnection, item_ids: Sequence[int],
             details["mute_days"] = mute_days
         await audit(conn=conn, actor=moderator, action="review.decide",
                     subject=f"review:{item.id}", details=details)
-    authors = await _sanction(conn, items, decision, moderator, mute_days, now)
+    authors = await _sanction(conn, items, decision, moderator, mute_days, now,
+                              strikes_to_mute, auto_mute_days)
     return Decided(items=items, skipped=skipped, authors=authors)
 
 
 async def _sanction(conn: AsyncConnection, items: Sequence[ReviewItem],
                     decision: ReviewDecision, moderator: str, mute_days: int | None,
-                    now: dt.datetime) -> list[AuthorStatus]:
+                    now: dt.datetime, strikes_to_mute: int, auto_mute_days: int
+                    ) -> list[AuthorStatus]:
     if decision not in (ReviewDecision.confirm, ReviewDecision.mute, ReviewDecision.block):
         return []
     m = messages_table.c
@@ -387,9 +392,10 @@ async def _sanction(conn: AsyncConnection, items: Sequence[ReviewItem],
     for (source, handle), count in per_author.items():
         if decision == ReviewDecision.confirm:
             status = await strike_author(conn=conn, source=source, handle=handle, by=moderator,
-                                         count=count, now=now)
+                                         count=count, now=now, strikes_to_mute=strikes_to_mute,
+                                         auto_mute_days=auto_mute_days)
         elif decision == ReviewDecision.mute:
-            days = mute_days or AUTO_MUTE_DAYS
+            days = mute_days or auto_mute_days
             status = await mute_author(conn=conn, source=source, handle=handle, by=moderator,
                                        until=now + dt.timedelta(days=days), now=now)
         else:
@@ -423,18 +429,20 @@ def _subject(source: str, handle: str) -> str:
 
 
 async def strike_author(*, conn: AsyncConnection, source: str, handle: str, by: str,
-                        count: int = 1, now: dt.datetime | None = None) -> AuthorStatus:
-    """Add `count` strikes; at `STRIKES_TO_MUTE` or more the author is muted for
-    `AUTO_MUTE_DAYS` (a further strike renews the mute)."""
+                        count: int = 1, now: dt.datetime | None = None,
+                        strikes_to_mute: int = STRIKES_TO_MUTE,
+                        auto_mute_days: int = AUTO_MUTE_DAYS) -> AuthorStatus:
+    """Add `count` strikes; at `strikes_to_mute` or more the author is muted for
+    `auto_mute_days` (a further strike renews the mute)."""
     now = now or utcnow()
     s = sanctions_table.c
     status = await _upsert(conn, source, handle, now, {"strikes": count},
                            lambda new: {"strikes": s.strikes + new.strikes})
     await audit(conn=conn, actor=by, action="author.strike", subject=_subject(source, handle),
                 details={"added": count, "strikes": status.strikes})
-    if status.strikes >= STRIKES_TO_MUTE:
+    if status.strikes >= strikes_to_mute:
         status = await mute_author(conn=conn, source=source, handle=handle, by=by,
-                                   until=now + dt.timedelta(days=AUTO_MUTE_DAYS), now=now,
+                                   until=now + dt.timedelta(days=auto_mute_days), now=now,
                                    action="author.auto_mute")
     return status
 

@@ -245,12 +245,15 @@ def _escalation_target(policy: Policy, data: ReviewDecisionIn) -> str | None:
 
 
 async def _decide(request: web.Request, data: ReviewDecisionIn, ids: list[int]) -> Decided:
-    escalated_to = _escalation_target(policy_of(request), data)
+    policy = policy_of(request)
+    escalated_to = _escalation_target(policy, data)
     async with request.app[engine_key].begin() as conn:
         return await decide_review(
             conn=conn, item_ids=ids, decision=ReviewDecision(data.decision),
             moderator=request[principal_key].actor, note=data.note or None,
-            mute_days=data.mute_days, escalated_to=escalated_to)
+            mute_days=data.mute_days, escalated_to=escalated_to,
+            strikes_to_mute=policy.moderation.strikes_to_mute,
+            auto_mute_days=policy.moderation.mute_days)
 
 
 @routes.post("/api/v1/review/{id}/decide", name="decide_review")
