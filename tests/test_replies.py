@@ -26,8 +26,9 @@ from guardian.replies_mqtt import FAILED_MESSAGE, MqttReplies
 from guardian.storage.db import create_engine
 from guardian.storage.models import Page, Role
 from guardian.storage.pages import Step, advance_due, get_page, open_page, page_events
+from guardian.web.app import init_app
 from guardian.web.typedefs import settings_key
-from tests.conftest import Client, bearer
+from tests.conftest import AiohttpClient, Client, bearer, with_settings
 from tests.receivers import (
     MQTT_HOST,
     MQTT_PORT,
@@ -415,3 +416,22 @@ async def test_the_listener_is_built_from_the_setting_and_off_without_it(
     assert listener is not None and listener.url.topic == "guardian/replies/#"
     assert not listener.connected
     await listener.stop()  # never started: nothing to do
+
+
+async def test_the_service_listens_for_replies_when_the_setting_asks(
+        aiohttp_client: AiohttpClient, settings: Settings, engine: AsyncEngine) -> None:
+    """`guardian serve` (and each worker) runs the listener GUARDIAN_MQTT_REPLIES names."""
+    require_mqtt()
+    base = _topic()
+    app = init_app(with_settings(settings, mqtt_replies=f"mqtt://{MQTT_HOST}:{MQTT_PORT}/"
+                                                       f"{base}/#"))
+    await aiohttp_client(app)
+    page_id = await _page(engine)
+    code = reply_code(settings.secret_key, page_id, "antonio")
+    deadline = time.monotonic() + 10
+    while (await _get(engine, page_id)).status == "open":
+        # Published until the listener (connecting in the background) has taken one.
+        assert time.monotonic() < deadline, "the service did not take the reply"
+        await _publish(f"{base}/antonio", f"ok {code}")
+        await asyncio.sleep(0.2)
+    assert (await _get(engine, page_id)).acked_by == "reply:antonio"
