@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from guardian.auth import create_token
 from guardian.metrics import channel_label
 from guardian.notify import outbox
+from guardian.schemas import MessageIn
+from guardian.storage.messages import messages_table, store_messages
 from guardian.storage.models import NotificationKind, NotificationStatus, Role
 from guardian.web.typedefs import engine_key
-from tests.conftest import Client, bearer
+from tests.conftest import Client, bearer, message
 
 START = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 SECRET = "s3cr3t-Pa55word"
@@ -271,3 +273,25 @@ def test_the_channel_label_is_the_scheme_only() -> None:
     assert channel_label("no scheme here") == "unknown"
     assert channel_label("") == "unknown"
     assert channel_label("://x") == "unknown"
+
+
+async def test_staff_open_the_message_their_notification_links_to_masked(
+        client: Client, engine: AsyncEngine, tokens: dict[Role, str]) -> None:
+    async with engine.begin() as conn:
+        [stored] = await store_messages(conn=conn, messages=[MessageIn.model_validate(
+            message("m1", text="La farola de la calle Real está rota, tontos",
+                    url="https://social.example/@vecina/1"))])
+        await conn.execute(update(messages_table).where(messages_table.c.id == stored.id)
+                           .values(masked_text="La farola de la calle Real está rota, ▒▒▒▒▒▒",
+                                   harassment_level="abusive"))
+    staff = bearer(tokens[Role.staff])  # pablo's
+    path = f"/api/v1/messages/{stored.id}"
+    assert (await client.get(path, headers=staff)).status == 404  # not his: as if absent
+    await _notify(engine, "deliver:m1:pablo", message_id=stored.id)
+    body = await _json(await client.get(path, headers=staff))
+    assert body["text"] == "La farola de la calle Real está rota, ▒▒▒▒▒▒"
+    assert "tontos" not in str(body)
+    assert body["url"] is None and body["assessment"] is None and body["decision"] is None
+    # Moderators still read the original.
+    original = await _json(await client.get(path, headers=bearer(tokens[Role.moderator])))
+    assert original["text"].endswith("tontos")

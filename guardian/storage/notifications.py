@@ -113,3 +113,14 @@ async def count_by_status(*, engine: AsyncEngine) -> dict[str, int]:
     for status, n in rows:
         counts[str(status)] = counts.get(str(status), 0) + int(n)
     return counts
+
+
+async def was_notified(*, engine: AsyncEngine, recipient: str, message_id: int) -> bool:
+    """Whether `recipient` has a notification about the message (sent, waiting for their
+    digest, or in one): what lets staff open the link their notification carries."""
+    c = notifications_table.c
+    async with engine.connect() as conn:
+        found = (await conn.execute(
+            select(c.id).where(c.recipient == recipient, c.message_id == message_id)
+            .limit(1))).first()
+    return found is not None

@@ -20,9 +20,10 @@ from guardian.schemas import (
 )
 from guardian.storage.messages import get_message, store_messages
 from guardian.storage.models import Role
+from guardian.storage.notifications import was_notified
 from guardian.web.access import requires
 from guardian.web.bodies import field_path, invalid, read_payload, validation_errors
-from guardian.web.typedefs import engine_key, settings_key, worker_key
+from guardian.web.typedefs import engine_key, principal_key, settings_key, worker_key
 
 routes = web.RouteTableDef()
 
@@ -89,9 +90,13 @@ async def ingest(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/messages/{id}", name="message")
-@requires(Role.moderator)
+@requires(Role.moderator, Role.staff)
 async def read_message(request: web.Request) -> web.Response:
-    """One message with its stage and the history of its stages."""
+    """One message with its stage and the history of its stages.
+
+    Staff (the link in their notifications) see only messages they were notified of, and
+    only what a notification shows: the masked text, no scores, no decision, and no link
+    to the original post when the message was hostile."""
     raw_id = request.match_info["id"]
     if not raw_id.isdigit() or len(raw_id) > 18:
         raise ApiError(422, "invalid", "The message id must be a whole number.",
@@ -100,6 +105,17 @@ async def read_message(request: web.Request) -> web.Response:
     if found is None:
         raise not_found(f"Message {raw_id}")
     message, events = found
+    principal = request[principal_key]
+    if principal.role == Role.staff:
+        if principal.staff_id is None or not await was_notified(
+                engine=request.app[engine_key], recipient=principal.staff_id,
+                message_id=message.id or 0):
+            raise not_found(f"Message {raw_id}")  # as if it did not exist
+        hostile = message.harassment_level not in (None, "none")
+        message = message.model_copy(update={
+            "text": message.masked_text if message.masked_text is not None else message.text,
+            "url": None if hostile else message.url, "assessment": None, "decision": None,
+            "last_error": None})
     public = MessagePublic(
         id=message.id or 0, source=message.source, external_id=message.external_id,
         author=AuthorIn(handle=message.author_handle, name=message.author_name),
