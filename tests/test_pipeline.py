@@ -14,10 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from guardian.pipeline import Outcome, Worker, WorkerConfig, pass_through
+from guardian.pipeline import (
+    Outcome,
+    StageHandler,
+    Worker,
+    WorkerConfig,
+    Writer,
+    pass_through,
+)
 from guardian.schemas import MessageIn
 from guardian.storage.db import create_engine, utcnow
 from guardian.storage.messages import events_table, messages_table, store_messages
@@ -260,3 +267,181 @@ async def test_a_burst_gathers_into_one_batch_before_scoring(engine: AsyncEngine
     worker.stop()
     await task
     assert sizes == [5]
+
+
+# --------------------------------------------------------------------------- stage chaining
+
+def _writing(stage: Stage, seen: list[tuple[str, list[int], list[str | None]]]
+             ) -> StageHandler:
+    """A stage that records what it was given and writes `masked_text` = `<stage>:<id>`."""
+
+    async def handler(batch: Sequence[Message]) -> Sequence[Outcome]:
+        seen.append((stage.value, [m.id or 0 for m in batch], [m.masked_text for m in batch]))
+
+        def writer(ident: int) -> Writer:
+            async def write(conn: AsyncConnection) -> None:
+                await conn.execute(update(messages_table).where(messages_table.c.id == ident)
+                                   .values(masked_text=f"{stage.value}:{ident}"))
+            return write
+
+        return [Outcome(message_id=m.id or 0, write=writer(m.id or 0)) for m in batch]
+
+    return handler
+
+
+async def test_one_claim_carries_a_batch_through_every_stage(engine: AsyncEngine) -> None:
+    ids = await _store(engine, 5)
+    seen: list[tuple[str, list[int], list[str | None]]] = []
+    handlers = {stage: _writing(stage, seen) for stage in PIPELINE[:-1]}
+    worker = Worker(engine, handlers=handlers, name="chain")
+    assert await worker.run_once() == 5 * 3
+    # Each stage ran once on the whole batch, and saw what the stage before it wrote.
+    assert seen == [("received", ids, [None] * 5),
+                    ("scored", ids, [f"received:{i}" for i in ids]),
+                    ("decided", ids, [f"scored:{i}" for i in ids])]
+    rows = await _rows(engine)
+    assert {r["stage"] for r in rows} == {"notified"}
+    assert all(r["lease_owner"] is None and r["attempts"] == 0 for r in rows)
+    assert [r["masked_text"] for r in rows] == [f"decided:{i}" for i in ids]
+    assert await _events_per_message(engine) == {i: EXACTLY_ONCE for i in ids}
+    assert await worker.run_once() == 0
+
+
+async def test_without_chaining_a_claim_runs_one_stage(engine: AsyncEngine) -> None:
+    ids = await _store(engine, 3)
+    worker = Worker(engine, config=WorkerConfig(chain_stages=False))
+    assert await worker.run_once() == 3
+    rows = await _rows(engine)
+    assert {r["stage"] for r in rows} == {"scored"}
+    assert all(r["lease_owner"] is None and r["attempts"] == 0 for r in rows)
+    assert await worker.drain() == 3 * 2
+    assert await _events_per_message(engine) == {i: EXACTLY_ONCE for i in ids}
+
+
+async def test_a_carried_stage_that_fails_is_retried_on_its_own(engine: AsyncEngine) -> None:
+    [message_id] = await _store(engine, 1)
+    calls: list[str] = []
+
+    async def flaky(batch: Sequence[Message]) -> Sequence[Outcome]:
+        calls.append("scored")
+        if len(calls) == 1:
+            raise RuntimeError("policy not loaded")
+        return await pass_through(batch)
+
+    now = [utcnow()]
+    handlers = {Stage.received: pass_through, Stage.scored: flaky, Stage.decided: pass_through}
+    worker = Worker(engine, handlers=handlers, clock=lambda: now[0],
+                    config=WorkerConfig(retry_base_seconds=10))
+    assert await worker.run_once() == 2
+    [row] = await _rows(engine)
+    # The first stage stays done; the second is backing off, counted as its first attempt.
+    assert row["stage"] == "scored" and row["lease_owner"] is None
+    assert row["attempts"] == 1 and row["last_error"] == "RuntimeError: policy not loaded"
+    assert (await _events_per_message(engine))[message_id] == ["scored"]
+    assert await worker.run_once() == 0
+    now[0] += dt.timedelta(seconds=11)
+    assert await worker.drain() == 2
+    assert (await _events_per_message(engine))[message_id] == EXACTLY_ONCE
+
+
+async def test_a_worker_stopped_between_stages_hands_the_next_one_back(
+        engine: AsyncEngine) -> None:
+    ids = await _store(engine, 2)
+    worker: Worker
+
+    async def stop_now(batch: Sequence[Message]) -> Sequence[Outcome]:
+        worker.stop()
+        return await pass_through(batch)
+
+    worker = Worker(engine, handlers={Stage.received: stop_now, Stage.scored: pass_through,
+                                      Stage.decided: pass_through},
+                    config=WorkerConfig(lease_seconds=600))
+    await worker.run()
+    rows = await _rows(engine)
+    assert {r["stage"] for r in rows} == {"scored"}
+    assert all(r["lease_owner"] is None and r["attempts"] == 0 for r in rows)
+    assert all(r["available_at"] <= utcnow() for r in rows)  # type: ignore[operator]
+    assert await _events_per_message(engine) == {i: ["scored"] for i in ids}
+
+
+KILLED_BETWEEN_STAGES = """
+import asyncio, sys
+from pathlib import Path
+from guardian.pipeline import Worker, WorkerConfig, pass_through
+from guardian.storage.db import create_engine
+from guardian.storage.models import Stage
+
+async def main(url: str, marker: Path) -> None:
+    async def hang(batch):
+        marker.write_text(",".join(str(m.id) for m in batch))
+        await asyncio.sleep(3600)
+        return []
+
+    handlers = {Stage.received: pass_through, Stage.scored: hang, Stage.decided: pass_through}
+    worker = Worker(create_engine(url), handlers=handlers, config=WorkerConfig(lease_seconds=30))
+    await worker.drain()
+
+asyncio.run(main(sys.argv[1], Path(sys.argv[2])))
+"""
+
+
+async def test_a_worker_killed_between_two_stages_leaves_the_first_done(
+        database: Database, engine: AsyncEngine, tmp_path: Path) -> None:
+    ids = await _store(engine, 3)
+    marker = tmp_path / "second-stage"
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_BETWEEN_STAGES, database.url, str(marker)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert marker.exists(), "the worker never reached the second stage"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert sorted(int(x) for x in marker.read_text().split(",")) == ids
+    # The first stage is done and recorded; the second is still leased to the dead worker.
+    rows = await _rows(engine)
+    assert all(r["stage"] == "scored" and r["lease_owner"] and r["attempts"] == 1
+               for r in rows)
+    assert await _events_per_message(engine) == {i: ["scored"] for i in ids}
+
+    assert await Worker(engine).run_once() == 0
+    after_lease = Worker(engine, clock=lambda: utcnow() + dt.timedelta(seconds=31))
+    assert await after_lease.drain() == 3 * 2
+    assert {r["stage"] for r in await _rows(engine)} == {"notified"}
+    assert await _events_per_message(engine) == {i: EXACTLY_ONCE for i in ids}
+
+
+async def test_a_wake_up_during_an_empty_claim_is_not_lost(engine: AsyncEngine) -> None:
+    """A message committed just after the claim's snapshot wakes the worker while it is
+    still claiming: it must look again at once, not sleep until the next poll."""
+
+    class Racing(Worker):
+        raced = False
+
+        async def _claim(self) -> tuple[list[Message], str]:
+            found = await super()._claim()
+            if not found[0] and not self.raced:
+                self.raced = True
+                await _store(engine, 1, prefix="late")
+                self.wake()
+            return found
+
+    worker = Racing(engine, config=WorkerConfig(poll_seconds=3600))
+    task = asyncio.create_task(worker.run())
+    try:
+        for _ in range(400):
+            rows = await _rows(engine)
+            if rows and rows[0]["stage"] == FINAL_STAGE.value:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        worker.stop()
+        await task
+    assert [r["stage"] for r in await _rows(engine)] == ["notified"]
+
