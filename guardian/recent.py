@@ -4,14 +4,26 @@ decision stage's memory, refreshed from the database every batch)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import heapq
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guardian.decide import Recent
+from guardian.policy.harassment import Level
 from guardian.policy.model import Policy
-from guardian.storage.messages import messages_table
+from guardian.storage.messages import events_table, messages_table
+from guardian.storage.models import Stage
+
+# A `stage_events` id below the highest one read but not seen yet belongs to a completion
+# still in flight (an id is drawn when the row is inserted, not when it commits) or to one
+# that rolled back. Every read asks for such ids again, for this long, and at most this
+# many (the oldest are given up first).
+GAP_SECONDS = 300.0
+MAX_GAPS = 5_000
 
 
 def window_for(policy: Policy) -> dt.timedelta:
@@ -19,42 +31,106 @@ def window_for(policy: Policy) -> dt.timedelta:
                                     policy.moderation.duplicate_window_minutes, 60))
 
 
-@dataclass(frozen=True)
-class _Seen:
-    recent: Recent
-    storm_started: str | None  # the target, when this decision set a storm off
+def _recent(decision: dict[str, Any], level: str | None) -> Recent:
+    return Recent(author=decision["message"]["author"], target=decision["target"],
+                  level=cast(Level, level or "none"),
+                  at=dt.datetime.fromisoformat(decision["decided_at"]),
+                  fingerprint=decision.get("fingerprint"))
 
 
 class RecentDecisions:
     """Decisions of the last window, as storm, duplicate and flood detection read them.
 
-    Every batch asks the database which messages were decided in the window (any worker
-    may have decided them) but decodes only the decisions it has not seen yet.
+    Any worker may have decided them, so every batch asks the database what was decided
+    since the previous batch: the `stage_events` rows after the highest id read so far (a
+    range of the primary key, however long the window), joined to their decisions. An id
+    below the highest read that has not been seen is a *gap*, a completion that may still
+    commit: gaps are asked for by id at every read until they appear (or `GAP_SECONDS`
+    pass, as for a completion that rolled back). Decisions older than the window are
+    forgotten as they age out, so a read costs what was decided since the last one.
     """
 
-    def __init__(self) -> None:
-        self._seen: dict[int, _Seen] = {}
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._recent: dict[int, Recent] = {}   # by message id
+        self._ageing: list[tuple[dt.datetime, int]] = []  # heap of (decided at, message id)
+        self._storms: dict[int, str] = {}   # message id -> target, for storm starters
+        self._after: int | None = None      # the highest stage_events id read
+        self._gaps: dict[int, float] = {}   # ids below it not seen yet -> when noticed
 
     async def read(self, conn: AsyncConnection, since: dt.datetime
                    ) -> tuple[list[Recent], set[str]]:
-        m = messages_table.c
-        window = m.decision.is_not(None), m.received_at >= since - dt.timedelta(hours=1)
-        ids = set((await conn.execute(select(m.id).where(*window))).scalars())
-        for gone in set(self._seen) - ids:
-            del self._seen[gone]
-        new = ids - set(self._seen)
-        if new:
-            rows = (await conn.execute(select(m.id, m.decision, m.harassment_level)
-                                       .where(m.id.in_(new)))).all()
-            for ident, decision, level in rows:
-                storm = decision.get("storm") or {}
-                self._seen[ident] = _Seen(
-                    Recent(author=decision["message"]["author"], target=decision["target"],
-                           level=level or "none",
-                           at=dt.datetime.fromisoformat(decision["decided_at"]),
-                           fingerprint=decision.get("fingerprint")),
-                    storm["target"] if storm.get("first") else None)
-        found = [s.recent for s in self._seen.values() if s.recent.at >= since]
-        storms = {s.storm_started for s in self._seen.values()
-                  if s.storm_started and s.recent.at >= since}
-        return found, storms
+        """The decisions made at `since` or later, and the targets whose storm they
+        started."""
+        if self._after is None:
+            await self._first_read(conn, since)
+        else:
+            await self._read_new(conn)
+        self._forget(since)
+        return list(self._recent.values()), set(self._storms.values())
+
+    def gaps(self) -> set[int]:
+        """The `stage_events` ids still awaited (for tests and diagnosis)."""
+        return set(self._gaps)
+
+    async def _first_read(self, conn: AsyncConnection, since: dt.datetime) -> None:
+        e, m = events_table.c, messages_table.c
+        # The highest id and the gaps below it first, then the decisions: a completion that
+        # commits in between is read twice (and kept once), one that commits later is read
+        # as a gap.
+        top = (await conn.execute(select(func.max(e.id)))).scalar_one_or_none() or 0
+        low = max(top - MAX_GAPS, 0)
+        present = set((await conn.execute(
+            select(e.id).where(and_(e.id > low, e.id <= top)))).scalars())
+        now = self._clock()
+        self._gaps = {i: now for i in range(low + 1, top + 1) if i not in present}
+        self._after = top
+        rows = (await conn.execute(
+            select(m.id, m.decision, m.harassment_level)
+            .where(m.decision.is_not(None), m.received_at >= since - dt.timedelta(hours=1))
+            .order_by(m.id))).all()
+        self._remember((r[0], r[1], r[2]) for r in rows)
+
+    async def _read_new(self, conn: AsyncConnection) -> None:
+        e, m = events_table.c, messages_table.c
+        after = self._after or 0
+        wanted = e.id > after
+        if self._gaps:
+            wanted = or_(wanted, e.id.in_(list(self._gaps)))
+        # Every stage's events, so that an event of another stage is not taken for a gap;
+        # the decision only with the `decided` ones.
+        rows = (await conn.execute(
+            select(e.id, m.id, m.decision, m.harassment_level)
+            .select_from(events_table.outerjoin(
+                messages_table, and_(m.id == e.message_id, e.stage == Stage.decided.value)))
+            .where(wanted).order_by(e.id))).all()
+        now = self._clock()
+        read = set()
+        for row in rows:
+            read.add(row[0])
+            self._gaps.pop(row[0], None)
+        top = max(after, rows[-1][0]) if rows else after
+        self._gaps.update((i, now) for i in range(after + 1, top) if i not in read)
+        self._after = top
+        # Oldest first (noticed in order): give up those that never came.
+        for ident, noticed in list(self._gaps.items()):
+            if now - noticed <= GAP_SECONDS and len(self._gaps) <= MAX_GAPS:
+                break
+            del self._gaps[ident]
+        self._remember((r[1], r[2], r[3]) for r in rows if r[2] is not None)
+
+    def _remember(self, rows: Iterable[tuple[int, dict[str, Any], str | None]]) -> None:
+        for ident, decision, level in rows:
+            if ident in self._recent:
+                continue
+            recent = self._recent[ident] = _recent(decision, level)
+            heapq.heappush(self._ageing, (recent.at, ident))
+            storm = decision.get("storm") or {}
+            if storm.get("first"):
+                self._storms[ident] = storm["target"]
+
+    def _forget(self, since: dt.datetime) -> None:
+        while self._ageing and self._ageing[0][0] < since:
+            _, ident = heapq.heappop(self._ageing)
+            del self._recent[ident]
+            self._storms.pop(ident, None)

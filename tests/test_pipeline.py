@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from guardian.decide import Recent
 from guardian.pipeline import (
     Outcome,
     StageHandler,
@@ -25,6 +26,7 @@ from guardian.pipeline import (
     Writer,
     pass_through,
 )
+from guardian.recent import GAP_SECONDS, RecentDecisions
 from guardian.schemas import MessageIn
 from guardian.storage.db import create_engine, utcnow
 from guardian.storage.messages import events_table, messages_table, store_messages
@@ -445,3 +447,96 @@ async def test_a_wake_up_during_an_empty_claim_is_not_lost(engine: AsyncEngine) 
         await task
     assert [r["stage"] for r in await _rows(engine)] == ["notified"]
 
+
+# --------------------------------------------------------------------------- recent decisions
+
+T0 = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
+
+
+def _decision(author: str, at: dt.datetime, target: str = "town",
+              storm: bool = False) -> dict[str, Any]:
+    return {"message": {"author": author}, "target": target, "decided_at": at.isoformat(),
+            "fingerprint": f"fp-{author}",
+            "storm": {"target": target, "first": True} if storm else None}
+
+
+async def _decide(engine: AsyncEngine, message_id: int, decision: dict[str, Any] | None,
+                  events: Sequence[tuple[int, str]]) -> None:
+    """Store a message's decision and stage events with the given ids, as a completion
+    that committed then would have."""
+    async with engine.begin() as conn:
+        if decision is not None:
+            await conn.execute(update(messages_table).where(messages_table.c.id == message_id)
+                               .values(decision=decision, harassment_level="rude"))
+        await conn.execute(insert(events_table), [
+            {"id": ident, "message_id": message_id, "stage": stage, "worker": "w",
+             "completed_at": utcnow(), "duration_ms": 1.0} for ident, stage in events])
+
+
+def _authors(found: Sequence[Recent]) -> list[str]:
+    return sorted(r.author for r in found)
+
+
+async def test_recent_decisions_reads_only_what_is_new_and_sees_late_commits(
+        engine: AsyncEngine) -> None:
+    ids = await _store(engine, 6)
+    await _decide(engine, ids[0], _decision("a0", T0), [(1, "scored"), (2, "decided")])
+    memory = RecentDecisions()
+    async with engine.connect() as conn:
+        found, storms = await memory.read(conn, T0 - dt.timedelta(hours=1))
+    assert _authors(found) == ["a0"] and storms == set()
+
+    # Decided out of id order, and event 4 drawn by a completion that has not committed
+    # yet: 3 and 5 are read, 4 is a gap ...
+    await _decide(engine, ids[2], _decision("a2", T0, storm=True), [(3, "decided")])
+    await _decide(engine, ids[1], None, [(5, "scored")])
+    async with engine.connect() as conn:
+        found, storms = await memory.read(conn, T0 - dt.timedelta(hours=1))
+    assert _authors(found) == ["a0", "a2"] and storms == {"town"}
+    # ... read when it commits, after later ones.
+    await _decide(engine, ids[3], _decision("a3", T0), [(6, "decided")])
+    await _decide(engine, ids[1], _decision("a1", T0), [(4, "decided")])
+    async with engine.connect() as conn:
+        found, storms = await memory.read(conn, T0 - dt.timedelta(hours=1))
+    assert _authors(found) == ["a0", "a1", "a2", "a3"]
+    # A second memory starting now reads the same from scratch.
+    async with engine.connect() as conn:
+        fresh, fresh_storms = await RecentDecisions().read(conn, T0 - dt.timedelta(hours=1))
+    assert _authors(fresh) == _authors(found) and fresh_storms == storms
+
+
+async def test_recent_decisions_forget_what_leaves_the_window(engine: AsyncEngine) -> None:
+    ids = await _store(engine, 40)
+    memory = RecentDecisions()
+    decided: dict[str, dt.datetime] = {}
+    for step, message_id in enumerate(ids):
+        # Decision times not in id order (several workers), one storm starter among them.
+        at = T0 + dt.timedelta(minutes=(step * 7) % 40)
+        author = f"a{step}"
+        decided[author] = at
+        await _decide(engine, message_id, _decision(author, at, storm=step == 5),
+                      [(step + 1, "decided")])
+        if step % 3 == 0:
+            since = T0 + dt.timedelta(minutes=step)
+            async with engine.connect() as conn:
+                found, storms = await memory.read(conn, since)
+            assert _authors(found) == sorted(a for a, t in decided.items() if t >= since)
+            started = "a5" in decided and decided["a5"] >= since
+            assert storms == ({"town"} if started else set())
+
+
+async def test_recent_decisions_give_up_a_gap_that_never_commits(engine: AsyncEngine) -> None:
+    ids = await _store(engine, 2)
+    now = [0.0]
+    memory = RecentDecisions(clock=lambda: now[0])
+    since = T0 - dt.timedelta(hours=1)
+    async with engine.connect() as conn:
+        await memory.read(conn, since)
+    await _decide(engine, ids[0], _decision("a0", T0), [(2, "decided")])  # 1: rolled back
+    async with engine.connect() as conn:
+        await memory.read(conn, since)
+    assert memory.gaps() == {1}
+    now[0] += GAP_SECONDS + 1
+    async with engine.connect() as conn:
+        found, _ = await memory.read(conn, since)
+    assert memory.gaps() == set() and _authors(found) == ["a0"]
