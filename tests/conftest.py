@@ -28,6 +28,7 @@ from guardian.storage.db import create_engine
 from guardian.storage.migrate import upgrade
 from guardian.storage.models import Role
 from guardian.web.app import init_app
+from tests.receivers import closed_port
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -127,9 +128,12 @@ def postgres_database(postgres_session_url: str) -> Database:
 
 @pytest.fixture
 def settings(database: Database, tmp_path: Path) -> Settings:
+    # The example policy's channels are real-looking hosts: the running app must never
+    # try them from a test, so everything goes to a closed loopback port (refused at once).
     return Settings(env="development", database_url=database.url, policies_dir=POLICIES,
                     worker_poll_seconds=0.05, token_cache_seconds=0.05,
-                    models_dir=tmp_path / "models", scoring_wait_ms=0)
+                    models_dir=tmp_path / "models", scoring_wait_ms=0,
+                    deliver_to=f"json://127.0.0.1:{closed_port()}/{{person}}")
 
 
 @pytest.fixture

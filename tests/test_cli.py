@@ -18,13 +18,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import POLICIES, ROOT, Database, add_person
+from tests.receivers import closed_port
 
 GUARDIAN = [sys.executable, "-m", "guardian"]
 
 
 def _env(database: Database | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIAN_")}
-    env.update({"GUARDIAN_ENV": "development", "GUARDIAN_POLICIES_DIR": str(POLICIES)})
+    env.update({"GUARDIAN_ENV": "development", "GUARDIAN_POLICIES_DIR": str(POLICIES),
+                # Never the example policy's real-looking hosts: a closed loopback port.
+                "GUARDIAN_DELIVER_TO": f"json://127.0.0.1:{closed_port()}/{{person}}"})
     if database is not None:
         env["GUARDIAN_DATABASE_URL"] = database.url
     env.update(extra)
@@ -263,7 +266,8 @@ def test_serve_with_an_inbox_delivers_a_real_notification_to_it(tmp_path: Path) 
     inbox the service prints, with its acknowledgement link."""
     port, inbox = _free_port(), _free_port()
     env = _env(GUARDIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'var' / 'guardian.db'}",
-               GUARDIAN_SCORER="lite", GUARDIAN_POLICY_POLL_SECONDS="3600")
+               GUARDIAN_SCORER="lite", GUARDIAN_POLICY_POLL_SECONDS="3600",
+               GUARDIAN_DELIVER_TO="")  # --inbox points it at the inbox
     process = subprocess.Popen([*GUARDIAN, "serve", "--port", str(port), "--inbox", str(inbox)],
                                env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
