@@ -28,9 +28,9 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian import metrics
@@ -46,11 +46,17 @@ _PENDING = [stage.value for stage in PIPELINE[:-1]]
 
 @dataclass
 class Outcome:
-    """What a stage did to one message: a writer for its results, or an error to retry."""
+    """What a stage did to one message: its results, or an error to retry.
+
+    Results go in `values` (columns of the message's own row: the pipeline sets those of
+    the whole batch in one statement) and `write` (anything else, run for each message in
+    the completing transaction, a round trip or more each).
+    """
 
     message_id: int
     write: Writer | None = None
     error: str | None = None
+    values: Mapping[str, Any] | None = None
 
 
 class StageHandler(Protocol):
@@ -258,6 +264,7 @@ class Worker:
                 metrics.LEASES_LOST.inc()
                 log.warning("message %s: lease lost during %s; result discarded",
                             lost.id, stage.value)
+            await _set_values(conn, [outcomes[x.id or 0] for x in completed])
             for message in completed:
                 writer = outcomes[message.id or 0].write
                 if writer is not None:
@@ -317,6 +324,22 @@ class Worker:
         except Exception:
             log.exception("could not hand back leases; they will expire on their own")
         self._held.clear()
+
+
+async def _set_values(conn: AsyncConnection, outcomes: Sequence[Outcome]) -> None:
+    """The outcomes' `values`: one executemany for each set of columns (on PostgreSQL,
+    asyncpg sends the whole batch in one round trip)."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for outcome in outcomes:
+        if outcome.values:
+            columns = tuple(sorted(outcome.values))
+            by_columns.setdefault(columns, []).append(
+                {"_id": outcome.message_id, **{f"_{c}": outcome.values[c] for c in columns}})
+    m = messages_table.c
+    for columns, rows in by_columns.items():
+        await conn.execute(
+            update(messages_table).where(m.id == bindparam("_id"))
+            .values({c: bindparam(f"_{c}", type_=m[c].type) for c in columns}), rows)
 
 
 def _describe(exc: BaseException) -> str:

@@ -448,6 +448,34 @@ async def test_a_wake_up_during_an_empty_claim_is_not_lost(engine: AsyncEngine) 
     assert [r["stage"] for r in await _rows(engine)] == ["notified"]
 
 
+async def test_values_are_set_for_the_whole_batch_only_where_the_lease_holds(
+        engine: AsyncEngine) -> None:
+    first, second, third = await _store(engine, 3)
+
+    async def assess(batch: Sequence[Message]) -> Sequence[Outcome]:
+        # Meanwhile another worker took the second message over (our lease expired).
+        async with engine.begin() as conn:
+            await conn.execute(update(messages_table).where(messages_table.c.id == second)
+                               .values(lease_owner="someone-else"))
+        return [Outcome(message_id=m.id or 0, values={
+            "harassment_level": "rude", "masked_text": f"masked {m.id}",
+            "assessment": {"level": "rude", "labels": {"insult": 0.9}}})
+            if m.id != third else Outcome(message_id=third, values={"masked_text": "only"})
+            for m in batch]
+
+    worker = Worker(engine, handlers={Stage.received: assess, Stage.scored: pass_through,
+                                      Stage.decided: pass_through})
+    await worker.run_once()
+    rows = {r["id"]: r for r in await _rows(engine)}
+    assert rows[first]["masked_text"] == f"masked {first}"
+    assert rows[first]["harassment_level"] == "rude"
+    assert rows[first]["assessment"] == {"level": "rude", "labels": {"insult": 0.9}}
+    assert rows[first]["stage"] == "notified"
+    assert rows[second]["masked_text"] is None and rows[second]["assessment"] is None
+    assert rows[second]["stage"] == "received"
+    assert rows[third]["masked_text"] == "only" and rows[third]["harassment_level"] is None
+
+
 # --------------------------------------------------------------------------- recent decisions
 
 T0 = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
