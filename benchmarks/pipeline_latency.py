@@ -201,8 +201,8 @@ def run_once(args: argparse.Namespace, texts: list[str], offset: int) -> dict[st
     database = LatencyDatabase(args.pg_admin_url, f"guardian_latency_{secrets.token_hex(4)}")
     database.create()
     workdir = Path(tempfile.mkdtemp(prefix="guardian-latency-"))
-    env = {**guardian_env(database.url), "GUARDIAN_SCORER": "lite",
-           "GUARDIAN_WORKER_POLL_SECONDS": "0.05", **dict(args.env)}
+    # Default settings otherwise: ingest wakes the worker, so it need not poll fast.
+    env = {**guardian_env(database.url), "GUARDIAN_SCORER": "lite", **dict(args.env)}
     profile: str | None = None
     try:
         guardian(["db", "upgrade"], env, workdir)
