@@ -74,11 +74,15 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
           scoring: ScoringState, *, concurrency: int = 1) -> Background:
     timeline = DutyTimeline(engine, policy)
     pages = PageNotifier(policy=policy, secret=settings.secret_key, base_url=settings.base_url)
-    notifying = Notifying(base_url=settings.base_url, page_hook=pages)
+    # The notifier is built below; the decision stage and the timers wake it once what they
+    # queued has committed.
+    notifying = Notifying(base_url=settings.base_url, page_hook=pages,
+                          wake=lambda: notifier.wake())
     deciding = DecisionStage(engine, timeline, notifying=notifying)
     workers = [Worker(engine, handlers=pipeline_handlers(scoring, deciding),
                       config=worker_config(settings)) for _ in range(concurrency)]
-    escalator = Escalator(engine, poll_seconds=settings.worker_poll_seconds, notify=pages)
+    escalator = Escalator(engine, poll_seconds=settings.worker_poll_seconds, notify=pages,
+                          wake=lambda: notifier.wake())
 
     def current() -> Policy:
         found = policy()

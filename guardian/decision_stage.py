@@ -25,6 +25,7 @@ from guardian.decide import (
     decide,
 )
 from guardian.decide.availability import Availability
+from guardian.decide.decision import PUSH_CHANNELS
 from guardian.duty import active_overrides
 from guardian.notify import queue
 from guardian.notify.compose import MessageView, for_decision
@@ -107,6 +108,9 @@ class Notifying:
 
     base_url: str
     page_hook: PageHook | None = None
+    # Called once a decision that sends something now has committed: the notifier in this
+    # process looks at once instead of at its next poll (pages reach people sooner).
+    wake: Callable[[], None] | None = None
 
 
 async def _carry_out(message: MessageView, decision: Decision, page_reason: str,
@@ -207,6 +211,10 @@ class DecisionStage:
             view = MessageView(id=message.id or 0, author=message.author_handle,
                                text=message.text, masked_text=judged.masked_text,
                                received_at=message.received_at)
+            sends_now = any(o.channel in PUSH_CHANNELS and o.recipients
+                            for o in decision.outcomes)
+            wake = self._notifying.wake if self._notifying is not None and sends_now else None
             outcomes.append(Outcome(message_id=message.id or 0, write=partial(
-                _carry_out, view, decision, reason, now, policy, self._notifying)))
+                _carry_out, view, decision, reason, now, policy, self._notifying),
+                after_commit=wake))
         return outcomes

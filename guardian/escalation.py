@@ -21,9 +21,11 @@ log = logging.getLogger(__name__)
 class Escalator:
     def __init__(self, engine: AsyncEngine, *, poll_seconds: float = 5.0,
                  clock: Callable[[], dt.datetime] = utcnow,
-                 notify: PageHook | None = None) -> None:
+                 notify: PageHook | None = None,
+                 wake: Callable[[], None] | None = None) -> None:
         self._engine = engine
         self._notify = notify
+        self._wake = wake  # after events committed: their notifications go at once
         self._poll = poll_seconds
         self._clock = clock
         self._stopping = asyncio.Event()
@@ -34,6 +36,8 @@ class Escalator:
     async def run_once(self) -> list[PageEvent]:
         events = await advance_due(engine=self._engine, now=self._clock(),
                                    notify=self._notify)
+        if events and self._wake is not None:
+            self._wake()
         for event in events:
             metrics.PAGE_EVENTS.labels(kind=event.kind).inc()
             log.warning("page %s: %s %s", event.page_id, event.kind, event.person or "")

@@ -50,13 +50,15 @@ class Outcome:
 
     Results go in `values` (columns of the message's own row: the pipeline sets those of
     the whole batch in one statement) and `write` (anything else, run for each message in
-    the completing transaction, a round trip or more each).
+    the completing transaction, a round trip or more each). `after_commit` runs once that
+    transaction has committed (to wake whoever waits for what it wrote).
     """
 
     message_id: int
     write: Writer | None = None
     error: str | None = None
     values: Mapping[str, Any] | None = None
+    after_commit: Callable[[], None] | None = None
 
 
 class StageHandler(Protocol):
@@ -280,6 +282,10 @@ class Worker:
                         .order_by(m.id)
                     )).mappings().all()
                     carried = [Message.model_validate(dict(r)) for r in rows]
+        for message in completed:
+            wake = outcomes[message.id or 0].after_commit
+            if wake is not None:
+                wake()
         seconds = metrics.STAGE_SECONDS.labels(stage=target.value)
         for message in completed:
             seconds.observe(elapsed_ms / 1000)

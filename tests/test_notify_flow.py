@@ -5,6 +5,7 @@ the start of the working day, across a daylight-saving change too."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from guardian.config import Settings
 from guardian.decision_stage import DecisionStage, DutyTimeline, Notifying
 from guardian.escalation import Escalator
 from guardian.links import read_ack_token
@@ -30,11 +32,12 @@ from guardian.schemas import MessageIn
 from guardian.scoring.lite import LiteModel
 from guardian.scoring.stage import ScoringStage, assessor_for
 from guardian.storage.messages import messages_table, store_messages
-from guardian.storage.models import Notification, ReviewDecision, Stage
+from guardian.storage.models import Notification, ReviewDecision, Role, Stage
 from guardian.storage.pages import acknowledge, pages_table
 from guardian.storage.review import decide_review, review_table
-from tests.conftest import message
-from tests.receivers import JsonReceiver
+from guardian.web.app import init_app
+from tests.conftest import AiohttpClient, bearer, message, with_settings
+from tests.receivers import JsonReceiver, wait_until
 from tests.test_notify_outbox import policy_with
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -341,3 +344,22 @@ async def test_a_shielded_message_dismissed_later_is_not_sent_twice(town: Town) 
     assert await releaser.run_once(town.clock.now) == []
     await town.deliver()
     assert len(town.got("carmen")) == 1
+
+
+async def test_the_running_service_sends_a_page_without_waiting_for_its_poll(
+        aiohttp_client: AiohttpClient, settings: Settings, tokens: dict[Role, str]) -> None:
+    """The decision stage wakes the notifier once the page has committed: with polls 30 s
+    apart, the page still goes out at once."""
+    receiver = await JsonReceiver().start()
+    try:
+        app = init_app(with_settings(settings, worker_poll_seconds=30.0, scorer="lite",
+                                     deliver_to=receiver.url("{person}")))
+        client = await aiohttp_client(app)
+        await asyncio.sleep(0.5)  # the notifier's first look at startup finds nothing
+        response = await client.post("/api/v1/messages", json=message("wake", text=POWER_LINE),
+                                     headers=bearer(tokens[Role.ingest]))
+        assert response.status == 202
+        await wait_until(lambda: bool(receiver.posts), timeout=10, what="the page")
+        assert "/ack/" in receiver.posts[0].json["message"]
+    finally:
+        await receiver.close()
