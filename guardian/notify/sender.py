@@ -22,6 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -268,7 +269,11 @@ class Sender:
             return SendResult(False, shown, "a secret this channel needs ({env:…}) is not set "
                               "in the service's environment", 0.0, permanent=True)
         apprise = apprise_module()
-        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+        # No apprise deadline: with one, apprise hops each call into its own process-wide
+        # pool (cores + 4 threads), which caps sends in flight whatever our pool's size.
+        # The plugins' socket timeouts still bound a channel that hangs.
+        asset = apprise.AppriseAsset(service_timeout=0)
+        plugin = apprise.Apprise.instantiate(url, asset=asset, suppress_exceptions=True)
         if plugin is None:
             return SendResult(False, shown, "apprise does not accept this channel URL", 0.0,
                               permanent=True)
@@ -282,7 +287,7 @@ class Sender:
             body, body_format = notification.body, "text"
 
         def send() -> tuple[bool, str | None]:
-            notifier = apprise.Apprise()
+            notifier = apprise.Apprise(asset=asset)
             notifier.add(plugin)
             with notifier.notify(body=body, title=title, body_format=body_format) as result:
                 ok = bool(result)
@@ -292,12 +297,25 @@ class Sender:
 
         started = time.perf_counter()
         try:
-            ok, error = await asyncio.to_thread(send)
+            ok, error = await asyncio.get_running_loop().run_in_executor(_send_pool(), send)
         except Exception as exc:  # a plugin bug must not stop the sender
             ok, error = False, f"{type(exc).__name__}: {exc}"
         elapsed_ms = (time.perf_counter() - started) * 1000
         return SendResult(ok, masked, _scrub(error, secret_values(template, self.environ)),
                           elapsed_ms)
+
+
+# Sends in flight per process: each blocks a thread for as long as its channel takes (a
+# slow SMTP server, a chat API), so the pool is larger than the loop's default.
+SEND_THREADS = 32
+_pool: ThreadPoolExecutor | None = None
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="guardian-send")
+    return _pool
 
 
 def _language(policy: Policy, person: str) -> str:
