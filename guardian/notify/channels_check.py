@@ -17,6 +17,7 @@ from guardian.policy.channels import (
     missing_secrets,
     redact,
     resolve,
+    scrub,
     secret_values,
 )
 from guardian.policy.model import StaffMember
@@ -83,7 +84,7 @@ def check_channel(index: int, template: str, title: str, body: str,
         ok, error = False, f"{type(exc).__name__}: {exc}"
     elapsed_ms = (time.perf_counter() - started) * 1000
     return ChannelResult(index, masked, ok, elapsed_ms,
-                         _scrub(error, secret_values(template, environ)))
+                         scrub(error, secret_values(template, environ)))
 
 
 def check_person(person: StaffMember, environ: Mapping[str, str] | None = None
@@ -93,13 +94,3 @@ def check_person(person: StaffMember, environ: Mapping[str, str] | None = None
     for index, template in enumerate(person.channels, start=1):
         yield check_channel(index, template, title, body, environ)
 
-
-def _scrub(text: str | None, secrets: list[str]) -> str | None:
-    """Remove secret values from an error text (apprise masks its own logs; an exception's
-    message might not)."""
-    if text is None:
-        return None
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "****")
-    return text

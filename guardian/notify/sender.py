@@ -31,11 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from guardian import metrics
 from guardian.decide.availability import Availability
 from guardian.notify import outbox
+from guardian.notify.compose import language_of
 from guardian.notify.outbox import Alert, Attempt, Next
 from guardian.notify.render import ChannelStyle, render
 from guardian.notify.timing import CAPPED_KINDS, Later, when_to_send
 from guardian.pipeline import worker_name
-from guardian.policy.channels import apprise_module, redact, resolve, secret_values
+from guardian.policy.channels import apprise_module, redact, resolve, scrub, secret_values
 from guardian.policy.model import Policy
 from guardian.storage.db import utcnow
 from guardian.storage.models import Notification, NotificationKind, NotificationStatus, PageStatus
@@ -238,7 +239,7 @@ class Sender:
                        "failed_kind": notification.kind, "error": why[:500]}
             policy = self.policy()
             for admin in admins:
-                lang = _language(policy, admin)
+                lang = language_of(policy, admin)
                 alerts.append(Alert(
                     recipient=admin, idempotency_key=f"admin_alert:{notification.id}:{admin}",
                     body=render(NotificationKind.admin_alert.value, lang, payload).body,
@@ -301,7 +302,7 @@ class Sender:
         except Exception as exc:  # a plugin bug must not stop the sender
             ok, error = False, f"{type(exc).__name__}: {exc}"
         elapsed_ms = (time.perf_counter() - started) * 1000
-        return SendResult(ok, masked, _scrub(error, secret_values(template, self.environ)),
+        return SendResult(ok, masked, scrub(error, secret_values(template, self.environ)),
                           elapsed_ms)
 
 
@@ -318,17 +319,4 @@ def _send_pool() -> ThreadPoolExecutor:
     return _pool
 
 
-def _language(policy: Policy, person: str) -> str:
-    member = policy.people.get(person)
-    return member.languages[0] if member is not None and member.languages else "es"
 
-
-def _scrub(text: str | None, secrets: list[str]) -> str | None:
-    """Remove the URL's secret values from an error text (apprise masks its own logs; an
-    exception message might not)."""
-    if text is None:
-        return None
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "****")
-    return text

@@ -222,3 +222,14 @@ def apprise_problem(url: str, environ: Mapping[str, str] | None = None) -> str |
         return (f"apprise does not accept this `{scheme}://` URL (unknown service, or a "
                 "part missing or malformed); see apprise's page for that service")
     return None
+
+
+def scrub(text: str | None, secrets: list[str]) -> str | None:
+    """Remove secret values from an error text (apprise masks its own logs; an exception's
+    message might not)."""
+    if text is None:
+        return None
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "****")
+    return text
