@@ -21,7 +21,7 @@ from guardian.storage.notifications import (
 )
 from guardian.web.access import requires
 from guardian.web.bodies import invalid
-from guardian.web.params import optional_instant
+from guardian.web.params import choices, optional_instant
 from guardian.web.typedefs import engine_key, principal_key
 
 routes = web.RouteTableDef()
@@ -63,15 +63,6 @@ def _whole(request: web.Request, name: str, low: int, high: int) -> int | None:
     return int(raw)
 
 
-def _choices(request: web.Request, name: str, allowed: tuple[str, ...]) -> list[str]:
-    raw = request.query.get(name, "")
-    chosen = [v.strip() for v in raw.split(",") if v.strip()]
-    wrong = [v for v in chosen if v not in allowed]
-    if wrong:
-        raise invalid([FieldError(name, f"`{wrong[0]}` is not one of: {', '.join(allowed)}.")])
-    return chosen
-
-
 def _query(request: web.Request, own: str | None) -> NotificationQuery:
     recipient = request.query.get("recipient") or None
     if own is not None and recipient is not None and recipient != own:
@@ -83,8 +74,8 @@ def _query(request: web.Request, own: str | None) -> NotificationQuery:
         raise invalid([FieldError("until", "must be after `since`.")])
     return NotificationQuery(
         recipient=own or recipient,
-        statuses=_choices(request, "status", tuple(NotificationStatus)),
-        kinds=_choices(request, "kind", tuple(NotificationKind)),
+        statuses=choices(request, "status", tuple(NotificationStatus)),
+        kinds=choices(request, "kind", tuple(NotificationKind)),
         message_id=_whole(request, "message_id", 1, MAX_ID),
         page_id=_whole(request, "page_id", 1, MAX_ID),
         since=since, until=until,

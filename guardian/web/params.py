@@ -23,3 +23,13 @@ def optional_instant(request: web.Request, name: str) -> dt.datetime | None:
     if value.tzinfo is None:
         raise invalid([FieldError(name, "needs a time zone, e.g. 2026-11-25T22:48:00Z.")])
     return value.astimezone(dt.UTC)
+
+
+def choices(request: web.Request, name: str, allowed: tuple[str, ...]) -> list[str]:
+    """A comma-separated query parameter whose values must be among `allowed`."""
+    raw = request.query.get(name, "")
+    chosen = [v.strip() for v in raw.split(",") if v.strip()]
+    wrong = [v for v in chosen if v not in allowed]
+    if wrong:
+        raise invalid([FieldError(name, f"`{wrong[0]}` is not one of: {', '.join(allowed)}.")])
+    return chosen

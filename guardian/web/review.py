@@ -37,6 +37,7 @@ from guardian.storage.review import (
 from guardian.web.access import requires
 from guardian.web.bodies import invalid, read_model
 from guardian.web.overrides import policy_of
+from guardian.web.params import choices
 from guardian.web.typedefs import engine_key, principal_key
 
 routes = web.RouteTableDef()
@@ -91,15 +92,6 @@ def _author(status: AuthorStatus) -> AuthorStatusPublic:
                               blocked=status.blocked)
 
 
-def _choices(request: web.Request, name: str, allowed: tuple[str, ...]) -> list[str]:
-    raw = request.query.get(name, "")
-    chosen = [v.strip() for v in raw.split(",") if v.strip()]
-    wrong = [v for v in chosen if v not in allowed]
-    if wrong:
-        raise invalid([FieldError(name, f"`{wrong[0]}` is not one of: {', '.join(allowed)}.")])
-    return chosen
-
-
 def _whole(request: web.Request, name: str, low: int, high: int) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
@@ -125,8 +117,8 @@ async def _exposure(request: web.Request, moderator: str, now: dt.datetime) -> i
 @requires(Role.moderator)
 async def review_queue(request: web.Request) -> web.Response:
     """The queue, masked text only; `assignable` says whether the caller may claim each."""
-    statuses = _choices(request, "status", tuple(ReviewStatus)) or ["open", "claimed"]
-    levels = _choices(request, "level", LEVELS)
+    statuses = choices(request, "status", tuple(ReviewStatus)) or ["open", "claimed"]
+    levels = choices(request, "level", LEVELS)
     order = request.query.get("order", "oldest")
     if order not in ("oldest", "newest"):
         raise invalid([FieldError("order", "must be `oldest` or `newest`.")])
