@@ -164,9 +164,10 @@ class Worker:
             if runs and self._stopping.is_set():
                 return runs  # `run` hands back the lease on what is left
             runs += len(messages)
-            carried = await self._run_stage(stage, messages, lease)
-            if carried:
-                waiting.setdefault(next_stage(stage), []).extend(carried)
+            carried, passed = await self._run_stage(stage, messages, lease)
+            runs += passed
+            for message in carried:
+                waiting.setdefault(Stage(message.stage), []).append(message)
         self._held.discard(lease)
         return runs
 
@@ -206,16 +207,25 @@ class Worker:
         batch = sorted((Message.model_validate(dict(r)) for r in rows), key=lambda x: x.id or 0)
         return batch, lease
 
-    def _carries_on(self, stage: Stage) -> bool:
-        """Whether a batch that completes `stage` keeps its lease for the next one."""
-        target = next_stage(stage)
-        return (self.config.chain_stages and target != FINAL_STAGE
-                and target in self.handlers and not self._stopping.is_set())
+    def _keeps(self, stage: Stage) -> bool:
+        """Whether a batch that has reached `stage` keeps its lease to run it at once."""
+        return (self.config.chain_stages and stage != FINAL_STAGE and stage in self.handlers
+                and not self._stopping.is_set())
+
+    def _reached(self, stage: Stage) -> list[Stage]:
+        """The stages a batch completing `stage` reaches in the same transaction: the next
+        one and, when the batch carries on, any after it whose handler is `pass_through`
+        (nothing to run or write: completing it there saves a transaction)."""
+        targets = [next_stage(stage)]
+        while self._keeps(targets[-1]) and self.handlers[targets[-1]] is pass_through:
+            targets.append(next_stage(targets[-1]))
+        return targets
 
     async def _run_stage(self, stage: Stage, messages: list[Message], lease: str
-                         ) -> list[Message]:
+                         ) -> tuple[list[Message], int]:
         """Run `stage` on `messages` and complete it; return the messages, as stored now,
-        that moved on and are still leased for the next stage."""
+        that moved on and are still leased for their next stage, and how many pass-through
+        stages were completed with this one (one per message and stage)."""
         handler = self.handlers[stage]
         started = time.perf_counter()
         try:
@@ -231,17 +241,19 @@ class Worker:
         done = [x for x in messages if by_id[x.id or 0].error is None]
         failed = [x for x in messages if by_id[x.id or 0].error is not None]
         carried: list[Message] = []
+        passed = 0
         if done:
-            carried = await self._complete(stage, done, by_id, lease, elapsed_ms)
+            carried, passed = await self._complete(stage, done, by_id, lease, elapsed_ms)
         if failed:
             await self._fail(stage, failed, by_id, lease)
-        return carried
+        return carried, passed
 
     async def _complete(self, stage: Stage, messages: list[Message], outcomes: dict[int, Outcome],
-                        lease: str, elapsed_ms: float) -> list[Message]:
+                        lease: str, elapsed_ms: float) -> tuple[list[Message], int]:
         now = self.clock()
-        target = next_stage(stage)
-        carry_on = self._carries_on(stage)
+        targets = self._reached(stage)
+        target = targets[-1]
+        carry_on = self._keeps(target)
         queue: dict[str, object]
         if carry_on:
             # Renewed for the next stage, counted as its first attempt (as a claim would).
@@ -273,8 +285,9 @@ class Worker:
                     await writer(conn)
             if completed:
                 await conn.execute(insert(events_table), [
-                    {"message_id": x.id, "stage": target.value, "worker": self.name[:64],
-                     "completed_at": now, "duration_ms": elapsed_ms} for x in completed])
+                    {"message_id": x.id, "stage": reached.value, "worker": self.name[:64],
+                     "completed_at": now, "duration_ms": elapsed_ms if n == 0 else 0.0}
+                    for x in completed for n, reached in enumerate(targets)])
                 if carry_on:
                     # The rows as the stage's writers left them: the next stage's input.
                     rows = (await conn.execute(
@@ -286,13 +299,15 @@ class Worker:
             wake = outcomes[message.id or 0].after_commit
             if wake is not None:
                 wake()
-        seconds = metrics.STAGE_SECONDS.labels(stage=target.value)
-        for message in completed:
-            seconds.observe(elapsed_ms / 1000)
-            if target == FINAL_STAGE:
+        for n, reached in enumerate(targets):
+            seconds = metrics.STAGE_SECONDS.labels(stage=reached.value)
+            for _ in completed:
+                seconds.observe(elapsed_ms / 1000 if n == 0 else 0.0)
+            metrics.STAGE_COMPLETED.labels(stage=reached.value).inc(len(completed))
+        if target == FINAL_STAGE:
+            for message in completed:
                 metrics.PIPELINE_SECONDS.observe((now - message.received_at).total_seconds())
-        metrics.STAGE_COMPLETED.labels(stage=target.value).inc(len(completed))
-        return carried
+        return carried, len(completed) * (len(targets) - 1)
 
     async def _fail(self, stage: Stage, messages: list[Message], outcomes: dict[int, Outcome],
                     lease: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import os
 import signal
 import subprocess
@@ -307,6 +308,32 @@ async def test_one_claim_carries_a_batch_through_every_stage(engine: AsyncEngine
     assert [r["masked_text"] for r in rows] == [f"decided:{i}" for i in ids]
     assert await _events_per_message(engine) == {i: EXACTLY_ONCE for i in ids}
     assert await worker.run_once() == 0
+
+
+async def test_a_pass_through_stage_completes_with_the_stage_before_it(
+        engine: AsyncEngine) -> None:
+    ids = await _store(engine, 4)
+    seen: list[tuple[str, list[int], list[str | None]]] = []
+    start = utcnow()
+    ticks = itertools.count()
+    handlers = {Stage.received: _writing(Stage.received, seen),
+                Stage.scored: _writing(Stage.scored, seen), Stage.decided: pass_through}
+    worker = Worker(engine, handlers=handlers,
+                    clock=lambda: start + dt.timedelta(seconds=next(ticks)))
+    assert await worker.run_once() == 4 * 3
+    async with engine.connect() as conn:
+        events = (await conn.execute(
+            select(events_table.c.message_id, events_table.c.stage,
+                   events_table.c.completed_at, events_table.c.duration_ms)
+            .order_by(events_table.c.id))).all()
+    assert await _events_per_message(engine) == {i: EXACTLY_ONCE for i in ids}
+    # Each completion reads the clock once: `notified` was recorded by the transaction
+    # that recorded `decided`, and took no time of its own.
+    when = {(e.message_id, e.stage): e.completed_at for e in events}
+    assert all(when[i, "notified"] == when[i, "decided"] != when[i, "scored"] for i in ids)
+    assert all(e.duration_ms == 0.0 for e in events if e.stage == "notified")
+    rows = await _rows(engine)
+    assert all(r["stage"] == "notified" and r["lease_owner"] is None for r in rows)
 
 
 async def test_without_chaining_a_claim_runs_one_stage(engine: AsyncEngine) -> None:
