@@ -49,6 +49,7 @@ from benchmarks.ingest import (
     percentile,
     process_cpu_seconds,
     py_spy_summary,
+    self_cpu_seconds,
 )
 
 TARGET_P99_MS = 250.0
@@ -187,6 +188,22 @@ def _figures(values: list[float]) -> dict[str, float | None]:
             "max": round(values[-1], 1) if values else None}
 
 
+def _postgres_cpu_seconds() -> float:
+    """CPU seconds of every PostgreSQL process (other databases' backends included)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _comm(entry) == "postgres":
+            total += process_cpu_seconds(int(entry.name))
+    return total
+
+
+def _comm(entry: Path) -> str:
+    try:
+        return (entry / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def _py_spy(path: str) -> str:
     if path:
         return path
@@ -228,6 +245,7 @@ def run_once(args: argparse.Namespace, texts: list[str], offset: int) -> dict[st
                 time.sleep(1.0)
             load_before = os.getloadavg()
             cpu_server, cpu_all = process_cpu_seconds(server.pid), machine_busy_seconds()
+            cpu_postgres, cpu_client = _postgres_cpu_seconds(), self_cpu_seconds()
             started = time.monotonic()
             sent = asyncio.run(_post_steadily(base, token, texts, args.rate, args.seconds,
                                               offset))
@@ -235,6 +253,8 @@ def run_once(args: argparse.Namespace, texts: list[str], offset: int) -> dict[st
             elapsed = time.monotonic() - started
             server_cpu = process_cpu_seconds(server.pid) - cpu_server
             machine_cpu = machine_busy_seconds() - cpu_all
+            postgres_cpu = _postgres_cpu_seconds() - cpu_postgres
+            client_cpu = self_cpu_seconds() - cpu_client
             load_after = os.getloadavg()
         finally:
             server.send_signal(signal.SIGINT)
@@ -267,7 +287,10 @@ def run_once(args: argparse.Namespace, texts: list[str], offset: int) -> dict[st
                       "scored_to_decided": _figures(measured.deciding)},
         "server_cpu_percent": round(100 * server_cpu / elapsed, 1),
         "server_cpu_ms_per_message": round(1000 * server_cpu / max(sent, 1), 2),
-        "machine_cpu_percent_of_2_cores": round(100 * machine_cpu / elapsed, 1),
+        "postgres_cpu_percent": round(100 * postgres_cpu / elapsed, 1),
+        "load_generator_cpu_percent": round(100 * client_cpu / elapsed, 1),
+        "machine_cpu_percent": round(100 * machine_cpu / elapsed, 1),
+        "cores": os.cpu_count(),
         "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "met": bool(total) and p99 < TARGET_P99_MS and measured.undecided == 0
         and measured.stored == sent,
@@ -285,7 +308,10 @@ def _summary(result: dict[str, Any], rate: float) -> str:
             f"then to decided p99 {stages['scored_to_decided']['p99']} ms; "
             f"warm-up max {result['warm_up_max_ms']} ms; "
             f"server CPU {result['server_cpu_percent']}% "
-            f"({result['server_cpu_ms_per_message']} ms a message); "
+            f"({result['server_cpu_ms_per_message']} ms a message), PostgreSQL "
+            f"{result['postgres_cpu_percent']}%, load generator "
+            f"{result['load_generator_cpu_percent']}%, machine {result['machine_cpu_percent']}% "
+            f"of {result['cores']} cores; "
             f"load {result['load_average_before_after']}")
 
 
