@@ -14,6 +14,10 @@ completes one stage renews the lease instead of handing it back, and the worker 
 next stage at once on the rows as that transaction left them. Each stage still completes
 in a transaction of its own, so a worker killed between two stages leaves the first one
 done and the next one leased, as if it had been claimed.
+
+An idle worker sleeps until it is woken or its poll comes round: by ingest in its own
+process (`Worker.wake`) or, on PostgreSQL, by ingest in any process (`announce`, a NOTIFY
+the worker LISTENs for).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian import metrics
@@ -41,6 +45,11 @@ from guardian.storage.models import FINAL_STAGE, PIPELINE, Message, Stage, next_
 log = logging.getLogger(__name__)
 
 Writer = Callable[[AsyncConnection], Awaitable[None]]
+
+# Ingest without a worker in its own process announces new messages on this PostgreSQL
+# channel (`announce`); every worker listens, so none waits for its poll.
+CHANNEL = "guardian_new_messages"
+_NOTIFY = text(f"NOTIFY {CHANNEL}")
 _PENDING = [stage.value for stage in PIPELINE[:-1]]
 
 
@@ -70,6 +79,14 @@ class StageHandler(Protocol):
 async def pass_through(batch: Sequence[Message]) -> Sequence[Outcome]:
     """A stage with nothing to add yet: the message just moves on."""
     return [Outcome(message_id=m.id) for m in batch if m.id is not None]
+
+
+async def announce(conn: AsyncConnection) -> None:
+    """In the transaction that stored new messages: wake the workers of every process when
+    it commits (PostgreSQL delivers a NOTIFY at commit, and not at all on rollback). On
+    SQLite, a single process, nothing to do."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_NOTIFY)
 
 
 def default_handlers() -> dict[Stage, StageHandler]:
@@ -124,6 +141,8 @@ class Worker:
     async def run(self) -> None:
         """Process until `stop()`; on the way out, hand back any lease still held."""
         log.info("worker %s started", self.name)
+        listener = (asyncio.create_task(self._listen(), name=f"{self.name} listener")
+                    if self.engine.dialect.name == "postgresql" else None)
         try:
             while not self._stopping.is_set():
                 # Cleared before looking, so a wake-up that comes while the claim runs (a
@@ -142,8 +161,46 @@ class Worker:
                         if self.config.gather_seconds and not self._stopping.is_set():
                             await asyncio.sleep(self.config.gather_seconds)
         finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
             await self._release_held()
             log.info("worker %s stopped", self.name)
+
+    async def _listen(self) -> None:
+        """Wake up on `announce` from any process, on a connection of its own; after losing
+        it, connect again (the poll covers the gap)."""
+        while True:
+            try:
+                await self._listen_once()
+                log.warning("worker %s: lost the connection it listened on", self.name)
+            except Exception:
+                log.warning("worker %s: cannot listen for new messages; polling", self.name,
+                            exc_info=True)
+            await asyncio.sleep(min(self.config.poll_seconds, 1.0))
+
+    async def _listen_once(self) -> None:
+        lost = asyncio.Event()
+
+        def notified(*_: object) -> None:
+            self.wake()
+
+        def terminated(*_: object) -> None:
+            lost.set()
+
+        async with self.engine.connect() as conn:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            await driver.add_listener(CHANNEL, notified)
+            driver.add_termination_listener(terminated)
+            try:
+                self.wake()  # anything announced while nobody listened
+                await lost.wait()
+            finally:
+                driver.remove_termination_listener(terminated)
+                if not driver.is_closed():
+                    await driver.remove_listener(CHANNEL, notified)
+            await conn.invalidate()  # closed: the pool must not hand it out again
 
     async def run_once(self) -> int:
         """Claim one batch and run its stages; return how many stages were run on how many

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from guardian.auth import create_token
+from guardian.config import Settings
 from guardian.decide import Recent
 from guardian.pipeline import (
     Outcome,
@@ -25,6 +27,7 @@ from guardian.pipeline import (
     Worker,
     WorkerConfig,
     Writer,
+    announce,
     pass_through,
 )
 from guardian.recent import GAP_SECONDS, RecentDecisions
@@ -32,7 +35,8 @@ from guardian.schemas import MessageIn
 from guardian.storage.db import create_engine, utcnow
 from guardian.storage.messages import events_table, messages_table, store_messages
 from guardian.storage.models import FINAL_STAGE, PIPELINE, Message, Role, Stage
-from tests.conftest import ROOT, Client, Database, bearer, message
+from guardian.web.app import init_app
+from tests.conftest import POLICIES, ROOT, AiohttpClient, Client, Database, bearer, message
 
 
 async def _store(engine: AsyncEngine, count: int, prefix: str = "m") -> list[int]:
@@ -501,6 +505,76 @@ async def test_values_are_set_for_the_whole_batch_only_where_the_lease_holds(
     assert rows[second]["masked_text"] is None and rows[second]["assessment"] is None
     assert rows[second]["stage"] == "received"
     assert rows[third]["masked_text"] == "only" and rows[third]["harassment_level"] is None
+
+
+
+# --------------------------------------------------------------- wake-ups across processes
+
+async def _until_final(engine: AsyncEngine, count: int) -> list[str]:
+    """Wait (bounded) until `count` messages reached the last stage; their stages."""
+    stages: list[str] = []
+    for _ in range(400):
+        stages = [str(r["stage"]) for r in await _rows(engine)]
+        if len(stages) == count and set(stages) == {FINAL_STAGE.value}:
+            break
+        await asyncio.sleep(0.05)
+    return stages
+
+
+async def test_a_worker_wakes_on_what_another_process_announces(
+        postgres_database: Database, aiohttp_client: AiohttpClient, tmp_path: Path) -> None:
+    """PostgreSQL LISTEN/NOTIFY: an API process without a worker of its own announces new
+    messages at commit, and a worker elsewhere that only polls once an hour takes them at
+    once, also after losing the connection it listens on."""
+    worker_engine = create_engine(postgres_database.url)
+    api_engine = create_engine(postgres_database.url)
+    settings = Settings(env="development", database_url=postgres_database.url,
+                        policies_dir=POLICIES, token_cache_seconds=0.05,
+                        models_dir=tmp_path / "models", scoring_wait_ms=0)
+    client = await aiohttp_client(init_app(settings, run_worker=False))
+    _, token = await create_token(engine=api_engine, name="ingest", role=Role.ingest)
+    worker = Worker(worker_engine, config=WorkerConfig(poll_seconds=3600))
+    task = asyncio.create_task(worker.run())
+    try:
+        await _listening(api_engine)
+        posted = await client.post("/api/v1/messages", json=message("across"),
+                                   headers=bearer(token))
+        assert posted.status == 202
+        assert await _until_final(api_engine, 1) == ["notified"]
+
+        async with api_engine.connect() as conn:  # the listening connection drops
+            await conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE query LIKE 'LISTEN%'"))
+        await _listening(api_engine)
+        posted = await client.post("/api/v1/messages", json=message("after-loss"),
+                                   headers=bearer(token))
+        assert posted.status == 202
+        assert await _until_final(api_engine, 2) == ["notified", "notified"]
+    finally:
+        worker.stop()
+        await task
+        await worker_engine.dispose()
+        await api_engine.dispose()
+
+
+async def _listening(engine: AsyncEngine) -> None:
+    """Wait (bounded) until a connection listens on the channel."""
+    for _ in range(200):
+        async with engine.connect() as conn:
+            found = (await conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' "
+                "AND state = 'idle'"))).scalar_one()
+        if found:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no worker listens")
+
+
+async def test_announcing_without_postgresql_does_nothing(engine: AsyncEngine) -> None:
+    await _store(engine, 1)
+    async with engine.begin() as conn:
+        await announce(conn)  # SQLite: one process, nothing to tell; PostgreSQL: NOTIFY
+    assert await Worker(engine).drain() == 3
 
 
 # --------------------------------------------------------------------------- recent decisions

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from guardian import metrics
 from guardian.errors import ApiError, FieldError, not_found
+from guardian.pipeline import announce
 from guardian.schemas import (
     AcceptedMessage,
     AssessmentPublic,
@@ -76,6 +77,9 @@ async def ingest(request: web.Request) -> web.Response:
     engine = request.app[engine_key]
     async with engine.begin() as conn:
         stored = await store_messages(conn=conn, messages=messages)
+        if worker_key not in request.app and not all(s.duplicate for s in stored):
+            # No worker here to wake: tell those of other processes, at commit.
+            await announce(conn)
     new = sum(1 for s in stored if not s.duplicate)
     metrics.INGESTED.inc(new)
     metrics.DUPLICATES.inc(len(stored) - new)
