@@ -3,14 +3,18 @@ worker in one process, lite scorer, PostgreSQL), and for each, the time from its
 its decision, read back from the database (`stage_events`).
 
     .venv/bin/python -m benchmarks.pipeline_latency [--rate 200] [--seconds 30] [--runs 1]
-        [--env GUARDIAN_WORKER_BATCH=64] [--profile py-spy] [--json results.json]
+        [--env GUARDIAN_WORKER_BATCH=64] [--worker-processes N] [--profile py-spy]
+        [--json results.json]
 
 Target: p99 under 250 ms at 200 messages/s. Texts: the Davidson tweets when present
 (never printed), invented mild ones otherwise. Loopback only; bounded in time. Each run
 has a fresh database of its own (`guardian_latency_<random>`, dropped afterwards), so runs
 never collide with another benchmark's. Besides the total, the report splits each message's
-latency into its stages (receipt to `scored`, `scored` to `decided`) and gives the server's
-CPU use and the machine's load average, since the machine is shared.
+latency into its stages (receipt to `scored`, `scored` to `decided`) and gives the CPU use of
+the server, PostgreSQL and the load generator and the machine's load, since the machine is
+shared. `--worker-processes N` runs the API alone (`serve --no-worker`) beside N `guardian
+worker` processes instead, which it wakes through PostgreSQL (LISTEN/NOTIFY); the server's
+CPU is then that of all of them.
 
 `--profile py-spy` samples the server with py-spy (installed in the venv, or `--py-spy PATH`)
 and prints its time by library and function (see `benchmarks/ingest.py`).
@@ -197,6 +201,10 @@ def _postgres_cpu_seconds() -> float:
     return total
 
 
+def _cpu_of(processes: list[subprocess.Popen[bytes]]) -> float:
+    return sum(process_cpu_seconds(p.pid) for p in processes)
+
+
 def _comm(entry: Path) -> str:
     try:
         return (entry / "comm").read_text().strip()
@@ -227,9 +235,17 @@ def run_once(args: argparse.Namespace, texts: list[str], offset: int) -> dict[st
                          workdir).splitlines()[-1]
         port = free_port()
         log = (workdir / "server.log").open("wb")
-        server = subprocess.Popen([sys.executable, "-m", "guardian", "serve", "--host",
-                                   LOOPBACK, "--port", str(port)], env=env, cwd=workdir,
-                                  stdout=log, stderr=subprocess.STDOUT)
+        serve = ["serve", "--host", LOOPBACK, "--port", str(port)]
+        if args.worker_processes:
+            serve.append("--no-worker")
+        server = subprocess.Popen([sys.executable, "-m", "guardian", *serve], env=env,
+                                  cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+        # With --worker-processes N, the API process announces new messages and N
+        # `guardian worker` processes take them (PostgreSQL LISTEN/NOTIFY).
+        workers = [subprocess.Popen([sys.executable, "-m", "guardian", "worker"], env=env,
+                                    cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+                   for _ in range(args.worker_processes)]
+        processes = [server, *workers]
         profiler: subprocess.Popen[bytes] | None = None
         base = f"http://{LOOPBACK}:{port}"
         try:
@@ -244,25 +260,27 @@ def run_once(args: argparse.Namespace, texts: list[str], offset: int) -> dict[st
                     stderr=subprocess.DEVNULL)
                 time.sleep(1.0)
             load_before = os.getloadavg()
-            cpu_server, cpu_all = process_cpu_seconds(server.pid), machine_busy_seconds()
+            cpu_server, cpu_all = _cpu_of(processes), machine_busy_seconds()
             cpu_postgres, cpu_client = _postgres_cpu_seconds(), self_cpu_seconds()
             started = time.monotonic()
             sent = asyncio.run(_post_steadily(base, token, texts, args.rate, args.seconds,
                                               offset))
             measured = asyncio.run(_latencies(database.url, wait_seconds=120))
             elapsed = time.monotonic() - started
-            server_cpu = process_cpu_seconds(server.pid) - cpu_server
+            server_cpu = _cpu_of(processes) - cpu_server
             machine_cpu = machine_busy_seconds() - cpu_all
             postgres_cpu = _postgres_cpu_seconds() - cpu_postgres
             client_cpu = self_cpu_seconds() - cpu_client
             load_after = os.getloadavg()
         finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+            for process in processes:
+                process.send_signal(signal.SIGINT)
+            for process in processes:
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
             log.close()
             if profiler is not None:
                 try:
@@ -328,6 +346,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup-seconds", type=float, default=3.0,
                         help="post at the same rate for this long first, not measured")
+    parser.add_argument("--worker-processes", type=int, default=0, metavar="N",
+                        help="serve the API alone (--no-worker) and run N `guardian worker` "
+                             "processes (default 0: API and worker in one process)")
     parser.add_argument("--runs", type=int, default=1, help="repeat, each on a fresh database")
     parser.add_argument("--env", type=_setting, action="append", default=[],
                         metavar="GUARDIAN_NAME=VALUE", help="a setting for the server")
@@ -350,6 +371,7 @@ def main() -> int:
         "command": " ".join([".venv/bin/python -m benchmarks.pipeline_latency", *sys.argv[1:]]),
         "machine": machine_info(), "texts": source, "rate": args.rate,
         "seconds": args.seconds, "settings": dict(args.env),
+        "worker_processes": args.worker_processes,
         "runs": [{k: v for k, v in r.items() if k != "profile"} for r in runs],
         "target": {"p99_ms_max": TARGET_P99_MS, "met_in_every_run": all(r["met"] for r in runs)},
     }
