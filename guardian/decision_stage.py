@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -36,7 +37,6 @@ from guardian.policy.model import Policy
 from guardian.recent import RecentDecisions, window_for
 from guardian.schedule import Override, Timeline
 from guardian.storage.db import utcnow
-from guardian.storage.messages import messages_table
 from guardian.storage.models import Message, PageStatus
 from guardian.storage.pages import PageHook, Step, open_page, pages_table
 from guardian.storage.review import author_statuses, enqueue_review
@@ -116,12 +116,11 @@ class Notifying:
 async def _carry_out(message: MessageView, decision: Decision, page_reason: str,
                      now: dt.datetime, policy: Policy, notifying: Notifying | None,
                      conn: AsyncConnection) -> None:
-    """Store the decision and start what it asks for, in the stage's transaction:
-    review items, pages (with their first notification) and the outbox rows of every push
-    and digest outcome, so a crash commits all of it or none."""
+    """Start what the decision asks for, in the stage's transaction (the decision itself
+    is written with the batch's other rows, `Outcome.values`): review items, pages (with
+    their first notification) and the outbox rows of every push and digest outcome, so a
+    crash commits all of it or none."""
     message_id = message.id
-    await conn.execute(messages_table.update().where(messages_table.c.id == message_id)
-                       .values(decision=decision.to_json()))
     target = decision.target.partition(":")[2] or None
     for outcome in decision.outcomes:
         if outcome.channel == "review_queue":
@@ -178,6 +177,12 @@ class DecisionStage:
             pages = await _open_pages(conn)
             sent = await sent_counts(conn=conn, kinds=CAPPED_KINDS,
                                      since=now - dt.timedelta(hours=1))
+        # By target and by author: each message reads its own, not every recent decision.
+        by_target: dict[str, list[Recent]] = defaultdict(list)
+        by_author: dict[str, list[Recent]] = defaultdict(list)
+        for seen in recent:
+            by_target[seen.target].append(seen)
+            by_author[seen.author].append(seen)
         outcomes = []
         for message in batch:
             judged = Judged.from_stored(message.assessment or {}, message.masked_text,
@@ -188,8 +193,8 @@ class DecisionStage:
             context = Context(
                 author_strikes=status.strikes, muted_until=status.muted_until,
                 blocked=status.blocked,
-                recent=tuple(r for r in recent if r.target == where.target
-                             or r.author == author),
+                recent=(*by_target.get(where.target, ()),
+                        *(r for r in by_author.get(author, ()) if r.target != where.target)),
                 sent_last_hour=sent,
                 open_pages=tuple(pages), open_storms=frozenset(storm_targets),
                 overrides=built.overrides)
@@ -199,8 +204,10 @@ class DecisionStage:
                 if outcome.channel == "preferred" and not outcome.emergency:
                     for person in outcome.recipients:
                         sent[person] = sent.get(person, 0) + 1
-            recent.append(Recent(author=author, target=decision.target, level=judged.level,
-                                 at=now, fingerprint=decision.fingerprint))
+            this = Recent(author=author, target=decision.target, level=judged.level, at=now,
+                          fingerprint=decision.fingerprint)
+            by_target[this.target].append(this)
+            by_author[this.author].append(this)
             if decision.storm is not None and decision.storm.first:
                 storm_targets.add(decision.storm.target)
             for page in decision.of_kind("page"):
@@ -216,5 +223,5 @@ class DecisionStage:
             wake = self._notifying.wake if self._notifying is not None and sends_now else None
             outcomes.append(Outcome(message_id=message.id or 0, write=partial(
                 _carry_out, view, decision, reason, now, policy, self._notifying),
-                after_commit=wake))
+                values={"decision": decision.to_json()}, after_commit=wake))
         return outcomes

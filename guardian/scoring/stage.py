@@ -6,29 +6,14 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from functools import partial
-
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guardian import metrics
 from guardian.pipeline import Outcome
 from guardian.policy.harassment import HarassmentPolicy
 from guardian.policy.model import Policy
-from guardian.scoring.engine import Assessment, Assessor
+from guardian.scoring.engine import Assessor
 from guardian.scoring.types import Model
-from guardian.storage.messages import messages_table
 from guardian.storage.models import Message
-
-
-async def _store(message_id: int, assessment: Assessment, conn: AsyncConnection) -> None:
-    await conn.execute(
-        update(messages_table).where(messages_table.c.id == message_id).values(
-            assessment=assessment.as_json(),
-            harassment_level=assessment.level,
-            masked_text=assessment.masked_text,
-        )
-    )
 
 
 @dataclass
@@ -86,6 +71,8 @@ class ScoringStage:
         outcomes = []
         for message, assessment in zip(batch, assessments, strict=True):
             metrics.SCORED.labels(level=assessment.level, scorer=assessment.scorer.name).inc()
-            outcomes.append(Outcome(message_id=message.id or 0,
-                                    write=partial(_store, message.id or 0, assessment)))
+            # Written for the whole batch in one statement by the pipeline.
+            outcomes.append(Outcome(message_id=message.id or 0, values={
+                "assessment": assessment.as_json(), "harassment_level": assessment.level,
+                "masked_text": assessment.masked_text}))
         return outcomes
