@@ -120,14 +120,25 @@ async def _carry_out(message: MessageView, decision: Decision, page_reason: str,
     is written with the batch's other rows, `Outcome.values`): review items, pages (with
     their first notification) and the outbox rows of every push and digest outcome, so a
     crash commits all of it or none."""
-    message_id = message.id
     target = decision.target.partition(":")[2] or None
     for outcome in decision.outcomes:
         if outcome.channel == "review_queue":
-            await enqueue_review(conn=conn, message_id=message_id, reason=outcome.code,
+            await enqueue_review(conn=conn, message_id=message.id, reason=outcome.code,
                                  level=decision.level, category=decision.category,
                                  target=target)
-        if outcome.kind != "page" or outcome.bundle_with is not None:
+    await notify_staff(conn, message, decision, page_reason, now, policy, notifying)
+    for kind in decision.kinds:
+        metrics.DECISIONS.labels(kind=kind).inc()
+
+
+async def notify_staff(conn: AsyncConnection, message: MessageView, decision: Decision,
+                       page_reason: str, now: dt.datetime, policy: Policy,
+                       notifying: Notifying | None, *, key_prefix: str = "msg") -> None:
+    """Open the decision's pages (each with its first notification) and queue the outbox
+    rows of its push and digest outcomes (also used when a dismissed message is released)."""
+    message_id = message.id
+    for outcome in decision.of_kind("page"):
+        if outcome.bundle_with is not None:
             continue
         steps = ([Step(person, minutes) for person, minutes in
                   outcome.escalation.page_steps()] if outcome.escalation else
@@ -143,10 +154,9 @@ async def _carry_out(message: MessageView, decision: Decision, page_reason: str,
             if notifying is not None and notifying.page_hook is not None:
                 await notifying.page_hook(conn, page, event, now)
     if notifying is not None:
-        for planned in for_decision(decision, message, policy, now, notifying.base_url):
+        for planned in for_decision(decision, message, policy, now, notifying.base_url,
+                                    key_prefix=key_prefix):
             await queue.put(conn=conn, planned=planned, message_id=message_id)
-    for kind in decision.kinds:
-        metrics.DECISIONS.labels(kind=kind).inc()
 
 
 class DecisionStage:
@@ -215,9 +225,7 @@ class DecisionStage:
                     pages.append(OpenPage(id=f"pending-{message.id}", team=decision.team or "",
                                           category=decision.category, opened_at=now))
             reason = f"{decision.category} ({decision.urgency}): {judged.masked_text[:300]}"
-            view = MessageView(id=message.id or 0, author=message.author_handle,
-                               text=message.text, masked_text=judged.masked_text,
-                               received_at=message.received_at)
+            view = MessageView.of(message, judged.masked_text)
             sends_now = any(o.channel in PUSH_CHANNELS and o.recipients
                             for o in decision.outcomes)
             wake = self._notifying.wake if self._notifying is not None and sends_now else None

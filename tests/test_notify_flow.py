@@ -289,18 +289,24 @@ async def test_an_acknowledged_page_cancels_its_unsent_notifications(town: Town)
 
 
 
+async def _decided_as(town: Town, level: str, label: str) -> int:
+    """The lamp report, scored `level` by hand (masked), then decided."""
+    [message_id] = await town.post(LAMP)
+    async with town.engine.begin() as conn:
+        await conn.execute(messages_table.update().where(messages_table.c.id == message_id)
+                           .values(stage=Stage.scored.value, harassment_level=level,
+                                   masked_text="La farola ▒▒▒ está apagada",
+                                   assessment={"level": level, "labels": {label: 0.9},
+                                               "reasons": [], "lang": "es"}))
+    await town.worker().drain()
+    return message_id
+
+
 async def test_a_held_message_dismissed_by_a_moderator_reaches_staff_masked(
         town: Town) -> None:
     town.at(madrid(11, 25, 10))
-    [message_id] = await town.post(LAMP)
     # Scored as a threat (set by hand: the test is about what follows a dismissal).
-    async with town.engine.begin() as conn:
-        await conn.execute(messages_table.update().where(messages_table.c.id == message_id)
-                           .values(stage=Stage.scored.value, harassment_level="threat",
-                                   masked_text="La farola ▒▒▒ está apagada",
-                                   assessment={"level": "threat", "labels": {"threat": 0.9},
-                                               "reasons": [], "lang": "es"}))
-    await town.worker().drain()
+    message_id = await _decided_as(town, "threat", "threat")
     await town.deliver()
     assert town.receiver.posts == []  # held: staff see nothing yet
     async with town.engine.connect() as conn:
@@ -325,14 +331,7 @@ async def test_a_held_message_dismissed_by_a_moderator_reaches_staff_masked(
 
 async def test_a_shielded_message_dismissed_later_is_not_sent_twice(town: Town) -> None:
     town.at(madrid(11, 25, 10))
-    [message_id] = await town.post(LAMP)
-    async with town.engine.begin() as conn:
-        await conn.execute(messages_table.update().where(messages_table.c.id == message_id)
-                           .values(stage=Stage.scored.value, harassment_level="abusive",
-                                   masked_text="La farola ▒▒▒ está apagada",
-                                   assessment={"level": "abusive", "labels": {"insult": 0.9},
-                                               "reasons": [], "lang": "es"}))
-    await town.worker().drain()
+    await _decided_as(town, "abusive", "insult")
     await town.deliver()
     assert len(town.got("carmen")) == 1  # shielded: the masked request went out
     async with town.engine.connect() as conn:

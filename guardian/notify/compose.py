@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from guardian.decide import Decision
@@ -32,6 +32,34 @@ class MessageView:
     text: str          # as written: only for outcomes whose content is `original`
     masked_text: str
     received_at: dt.datetime
+
+    @classmethod
+    def of(cls, message: MessageLike, masked_text: str | None = None) -> MessageView:
+        """From a stored message (or its columns); `masked_text` defaults to the stored
+        one, else the text itself."""
+        masked = masked_text if masked_text is not None else message.masked_text
+        return cls(id=message.id or 0, author=message.author_handle, text=message.text,
+                   masked_text=masked if masked is not None else message.text,
+                   received_at=message.received_at)
+
+    @classmethod
+    def masked(cls, message: MessageLike) -> MessageView:
+        """The same, with the text masked too: what staff get of a released message."""
+        view = cls.of(message)
+        return replace(view, text=view.masked_text)
+
+
+class MessageLike(Protocol):
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def author_handle(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def masked_text(self) -> str | None: ...
+    @property
+    def received_at(self) -> dt.datetime: ...
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,7 @@ async def message_view(conn: AsyncConnection, message_id: int | None
     if row is None:
         return None, "emergency"
     urgency = (row.decision or {}).get("urgency", "emergency")
-    return MessageView(id=row.id, author=row.author_handle, text=row.text,
-                       masked_text=row.masked_text if row.masked_text is not None else row.text,
-                       received_at=row.received_at), str(urgency)
+    return MessageView.of(row), str(urgency)
 
 
 @dataclass

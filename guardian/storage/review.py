@@ -509,6 +509,28 @@ async def released_messages(*, conn: AsyncConnection, message_ids: Sequence[int]
     return {int(r.message_id) for r in rows}
 
 
+async def releasable_messages(*, conn: AsyncConnection, limit: int) -> list[int]:
+    """Messages whose every review item was dismissed and that have not been delivered to
+    staff yet (`released_at` unset), oldest first."""
+    c = review_table.c
+    pending = select(c.message_id).where(c.released.is_(True), c.released_at.is_(None))
+    rows = await conn.execute(
+        select(c.message_id).where(c.message_id.in_(pending)).group_by(c.message_id)
+        .having(func.count() == func.sum(case((c.released, 1), else_=0)))
+        .order_by(c.message_id).limit(limit))
+    return [int(r) for r in rows.scalars()]
+
+
+async def claim_release(*, conn: AsyncConnection, message_id: int, now: dt.datetime) -> bool:
+    """Stamp the message's dismissed items `released_at`; False when another worker did."""
+    c = review_table.c
+    claimed = await conn.execute(
+        update(review_table)
+        .where(c.message_id == message_id, c.released.is_(True), c.released_at.is_(None))
+        .values(released_at=now))
+    return bool(claimed.rowcount)
+
+
 # --- moderator exposure ------------------------------------------------------------------
 
 async def exposure_on(*, conn: AsyncConnection, moderator: str, day: dt.date) -> int:
