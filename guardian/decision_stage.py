@@ -183,16 +183,15 @@ class DecisionStage:
         async with self._engine.connect() as conn:
             statuses = await author_statuses(
                 conn=conn, authors=[(m.source, m.author_handle) for m in batch])
-            recent, storm_targets = await self._recent.read(conn, now - window_for(policy))
+            await self._recent.read(conn, now - window_for(policy))
             pages = await _open_pages(conn)
             sent = await sent_counts(conn=conn, kinds=CAPPED_KINDS,
                                      since=now - dt.timedelta(hours=1))
-        # By target and by author: each message reads its own, not every recent decision.
+        storm_targets = self._recent.storm_targets()
+        # The batch's own decisions, by target and by author: the memory learns them from
+        # the database once they have committed.
         by_target: dict[str, list[Recent]] = defaultdict(list)
         by_author: dict[str, list[Recent]] = defaultdict(list)
-        for seen in recent:
-            by_target[seen.target].append(seen)
-            by_author[seen.author].append(seen)
         outcomes = []
         for message in batch:
             judged = Judged.from_stored(message.assessment or {}, message.masked_text,
@@ -203,8 +202,10 @@ class DecisionStage:
             context = Context(
                 author_strikes=status.strikes, muted_until=status.muted_until,
                 blocked=status.blocked,
-                recent=(*by_target.get(where.target, ()),
-                        *(r for r in by_author.get(author, ()) if r.target != where.target)),
+                recent=(*self._recent.of_author(author), *by_author.get(author, ())),
+                storm_count=self._recent.storm_count(where.target, author, now,
+                                                     policy.storm.window_minutes,
+                                                     by_target.get(where.target, ())),
                 sent_last_hour=sent,
                 open_pages=tuple(pages), open_storms=frozenset(storm_targets),
                 overrides=built.overrides)

@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guardian.decide import Recent
+from guardian.decide import Recent, StormCount, StormTally
 from guardian.policy.harassment import Level
 from guardian.policy.model import Policy
 from guardian.storage.messages import events_table, messages_table
@@ -53,21 +53,44 @@ class RecentDecisions:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._recent: dict[int, Recent] = {}   # by message id
+        self._by_author: dict[str, dict[int, Recent]] = {}
+        self._tally: StormTally | None = None
         self._ageing: list[tuple[dt.datetime, int]] = []  # heap of (decided at, message id)
         self._storms: dict[int, str] = {}   # message id -> target, for storm starters
         self._after: int | None = None      # the highest stage_events id read
         self._gaps: dict[int, float] = {}   # ids below it not seen yet -> when noticed
 
-    async def read(self, conn: AsyncConnection, since: dt.datetime
-                   ) -> tuple[list[Recent], set[str]]:
-        """The decisions made at `since` or later, and the targets whose storm they
-        started."""
+    async def read(self, conn: AsyncConnection, since: dt.datetime) -> None:
+        """Learn what was decided since the last read, and forget what was decided before
+        `since`."""
         if self._after is None:
             await self._first_read(conn, since)
         else:
             await self._read_new(conn)
         self._forget(since)
-        return list(self._recent.values()), set(self._storms.values())
+
+    def all(self) -> list[Recent]:
+        """Every decision remembered (for tests and diagnosis)."""
+        return list(self._recent.values())
+
+    def of_author(self, author: str) -> list[Recent]:
+        return list(self._by_author.get(author, {}).values())
+
+    def storm_targets(self) -> set[str]:
+        """The targets whose storm a remembered decision started."""
+        return set(self._storms.values())
+
+    def storm_count(self, target: str, author: str, now: dt.datetime, window_minutes: int,
+                    pending: Iterable[Recent] = ()) -> StormCount:
+        """The storm window of `target` at `now`, with `pending` decisions (not read from
+        the database yet) counted too."""
+        if self._tally is None or self._tally.window_minutes != window_minutes:
+            # First use, or the policy changed the window: count again from what is here
+            # (the memory holds at least the last hour, the longest default window).
+            self._tally = StormTally(window_minutes)
+            for item in sorted(self._recent.values(), key=lambda r: r.at):
+                self._tally.add(item)
+        return self._tally.count(target, author, now, pending)
 
     def gaps(self) -> set[int]:
         """The `stage_events` ids still awaited (for tests and diagnosis)."""
@@ -124,6 +147,9 @@ class RecentDecisions:
             if ident in self._recent:
                 continue
             recent = self._recent[ident] = _recent(decision, level)
+            self._by_author.setdefault(recent.author, {})[ident] = recent
+            if self._tally is not None:
+                self._tally.add(recent)
             heapq.heappush(self._ageing, (recent.at, ident))
             storm = decision.get("storm") or {}
             if storm.get("first"):
@@ -132,5 +158,9 @@ class RecentDecisions:
     def _forget(self, since: dt.datetime) -> None:
         while self._ageing and self._ageing[0][0] < since:
             _, ident = heapq.heappop(self._ageing)
-            del self._recent[ident]
+            gone = self._recent.pop(ident)
+            mine = self._by_author[gone.author]
+            del mine[ident]
+            if not mine:
+                del self._by_author[gone.author]
             self._storms.pop(ident, None)

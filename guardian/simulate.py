@@ -27,6 +27,7 @@ from guardian.decide import (
     OpenPage,
     PlanStep,
     Recent,
+    StormTally,
     author_key,
     classify,
     decide,
@@ -143,7 +144,8 @@ class Simulation:
         start = items[0].at - dt.timedelta(hours=1)
         end = items[-1].at + dt.timedelta(days=8)
         timeline = Timeline.build(self.policy, start, end)
-        recent: list[Recent] = []
+        recent: dict[str, list[Recent]] = {}   # by author
+        tally = StormTally(self.policy.storm.window_minutes)
         storms: set[str] = set()
         mutes: dict[str, dt.datetime] = {}
         pages: dict[str, tuple[Decision, dt.datetime]] = {}  # external id -> its page
@@ -171,12 +173,13 @@ class Simulation:
             muted = mutes.get(author)
             context = Context(
                 muted_until=muted if muted and muted > now else None,
-                recent=tuple(r for r in recent if r.at >= now - window
-                             and (r.target == where.target or r.author == author)),
+                recent=tuple(r for r in recent.get(author, ()) if r.at >= now - window),
+                storm_count=tally.count(where.target, author, now),
                 open_pages=open_pages, open_storms=frozenset(storms))
             decision = decide(stored, assessment, context, self.policy, now, timeline)
-            recent.append(Recent(author, decision.target, assessment.level, now,
-                                 decision.fingerprint))
+            this = Recent(author, decision.target, assessment.level, now, decision.fingerprint)
+            recent.setdefault(author, []).append(this)
+            tally.add(this)
             if decision.storm is not None and decision.storm.first:
                 storms.add(decision.storm.target)
             self._decided(payload.external_id, decision, now, acks, pages)

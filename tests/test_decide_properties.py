@@ -27,6 +27,8 @@ from guardian.decide import (
     OpenPage,
     Post,
     Recent,
+    StormTally,
+    count_window,
     decide,
     storm_at,
 )
@@ -298,16 +300,23 @@ def test_a_storm_sends_one_notice_per_onset(policy: Policy, start: dt.datetime,
     """A stream of messages at Antonio: notices go out only when a storm begins."""
     timeline = Timeline.build(policy, start, start + dt.timedelta(days=2))
     recent: list[Recent] = []
+    tally = StormTally(policy.storm.window_minutes)
     at = start.astimezone(dt.UTC) + dt.timedelta(hours=10)
     onsets = notices = 0
     for author, level, gap in stream:
         at += dt.timedelta(seconds=gap * 20)
         was = storm_at(recent, "person:antonio", policy.storm, at)
         post = Post("twitter", str(len(recent)), f"@s{author}", f"@antonio_luz uno {len(recent)}")
-        decision = decide(post, Judged({}, level, post.text), Context(recent=tuple(recent)),
-                          policy, at, timeline)
+        judged = Judged({}, level, post.text)
+        decision = decide(post, judged, Context(recent=tuple(recent)), policy, at, timeline)
+        # The decision stage's way (a sliding tally, the author's messages only) decides alike.
+        mine = tuple(r for r in recent if r.author == decision.author)
+        counted = tally.count("person:antonio", decision.author, at)
+        assert decide(post, judged, Context(recent=mine, storm_count=counted), policy, at,
+                      timeline) == decision
         recent.append(Recent(decision.author, decision.target, level, at,
                              decision.fingerprint))
+        tally.add(recent[-1])
         now = storm_at(recent, "person:antonio", policy.storm, at)
         onsets += was is None and now is not None
         notices += any(o.content == "storm_notice" for o in decision.outcomes)
@@ -325,3 +334,29 @@ def test_the_timeline_and_the_pure_schedule_decide_alike(start: dt.datetime) -> 
             judged = Judged({}, "none", text, "es")
             assert (decide(post, judged, Context(), BASE, at, timeline)
                     == decide(post, judged, Context(), BASE, at))
+
+
+@settings(max_examples=EXAMPLES * 5, deadline=None)
+@given(st.integers(1, 30),
+       st.lists(st.tuples(st.integers(0, 300), st.sampled_from(["person:antonio", "team:luz"]),
+                          st.integers(0, 5), st.sampled_from(LEVELS), st.booleans()),
+                min_size=1, max_size=120))
+def test_the_storm_tally_counts_as_the_window_does(
+        window: int, stream: list[tuple[int, str, int, Level, bool]]) -> None:
+    """Sliding counts (added as messages come, ageing out, with a batch not added yet)
+    give the window a recount of every message gives."""
+    tally = StormTally(window)
+    seen: list[Recent] = []
+    pending: list[Recent] = []
+    at = dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC)
+    for gap, target, author, level, batch_ends in stream:
+        at += dt.timedelta(seconds=gap)
+        for asked in ("person:antonio", "team:luz"):
+            assert tally.count(asked, f"a{author}", at, pending) == count_window(
+                [*seen, *pending], asked, f"a{author}", window, at)
+        pending.append(Recent(f"a{author}", target, level, at))
+        if batch_ends:
+            for item in pending:
+                tally.add(item)
+            seen += pending
+            pending = []

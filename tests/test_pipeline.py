@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian.auth import create_token
 from guardian.config import Settings
-from guardian.decide import Recent
+from guardian.decide import Recent, count_window
 from guardian.pipeline import (
     Outcome,
     StageHandler,
@@ -612,26 +612,28 @@ async def test_recent_decisions_reads_only_what_is_new_and_sees_late_commits(
     await _decide(engine, ids[0], _decision("a0", T0), [(1, "scored"), (2, "decided")])
     memory = RecentDecisions()
     async with engine.connect() as conn:
-        found, storms = await memory.read(conn, T0 - dt.timedelta(hours=1))
-    assert _authors(found) == ["a0"] and storms == set()
+        await memory.read(conn, T0 - dt.timedelta(hours=1))
+    assert _authors(memory.all()) == ["a0"] and memory.storm_targets() == set()
 
     # Decided out of id order, and event 4 drawn by a completion that has not committed
     # yet: 3 and 5 are read, 4 is a gap ...
     await _decide(engine, ids[2], _decision("a2", T0, storm=True), [(3, "decided")])
     await _decide(engine, ids[1], None, [(5, "scored")])
     async with engine.connect() as conn:
-        found, storms = await memory.read(conn, T0 - dt.timedelta(hours=1))
-    assert _authors(found) == ["a0", "a2"] and storms == {"town"}
+        await memory.read(conn, T0 - dt.timedelta(hours=1))
+    assert _authors(memory.all()) == ["a0", "a2"] and memory.storm_targets() == {"town"}
     # ... read when it commits, after later ones.
     await _decide(engine, ids[3], _decision("a3", T0), [(6, "decided")])
     await _decide(engine, ids[1], _decision("a1", T0), [(4, "decided")])
     async with engine.connect() as conn:
-        found, storms = await memory.read(conn, T0 - dt.timedelta(hours=1))
-    assert _authors(found) == ["a0", "a1", "a2", "a3"]
+        await memory.read(conn, T0 - dt.timedelta(hours=1))
+    assert _authors(memory.all()) == ["a0", "a1", "a2", "a3"]
     # A second memory starting now reads the same from scratch.
+    fresh = RecentDecisions()
     async with engine.connect() as conn:
-        fresh, fresh_storms = await RecentDecisions().read(conn, T0 - dt.timedelta(hours=1))
-    assert _authors(fresh) == _authors(found) and fresh_storms == storms
+        await fresh.read(conn, T0 - dt.timedelta(hours=1))
+    assert _authors(fresh.all()) == _authors(memory.all())
+    assert fresh.storm_targets() == memory.storm_targets()
 
 
 async def test_recent_decisions_forget_what_leaves_the_window(engine: AsyncEngine) -> None:
@@ -648,10 +650,16 @@ async def test_recent_decisions_forget_what_leaves_the_window(engine: AsyncEngin
         if step % 3 == 0:
             since = T0 + dt.timedelta(minutes=step)
             async with engine.connect() as conn:
-                found, storms = await memory.read(conn, since)
-            assert _authors(found) == sorted(a for a, t in decided.items() if t >= since)
+                await memory.read(conn, since)
+            assert _authors(memory.all()) == sorted(a for a, t in decided.items() if t >= since)
+            assert [r.author for r in memory.of_author("a1")] == (
+                ["a1"] if "a1" in decided and decided["a1"] >= since else [])
             started = "a5" in decided and decided["a5"] >= since
-            assert storms == ({"town"} if started else set())
+            assert memory.storm_targets() == ({"town"} if started else set())
+            # Its storm window for the town, counted as decisions came, is a recount's.
+            later = since + dt.timedelta(minutes=30)
+            assert memory.storm_count("town", "a3", later, 30) == count_window(
+                memory.all(), "town", "a3", 30, later)
 
 
 async def test_recent_decisions_give_up_a_gap_that_never_commits(engine: AsyncEngine) -> None:
@@ -667,5 +675,5 @@ async def test_recent_decisions_give_up_a_gap_that_never_commits(engine: AsyncEn
     assert memory.gaps() == {1}
     now[0] += GAP_SECONDS + 1
     async with engine.connect() as conn:
-        found, _ = await memory.read(conn, since)
-    assert memory.gaps() == set() and _authors(found) == ["a0"]
+        await memory.read(conn, since)
+    assert memory.gaps() == set() and _authors(memory.all()) == ["a0"]

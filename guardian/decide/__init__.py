@@ -24,9 +24,10 @@ from guardian.decide.inputs import (
     OpenPage,
     Post,
     Recent,
+    StormCount,
     author_key,
 )
-from guardian.decide.storm import Storm, storm_at, storms
+from guardian.decide.storm import Storm, StormTally, count_window, storm_at, storm_of, storms
 from guardian.decide.text import fingerprint
 
 __all__ = [
@@ -43,11 +44,15 @@ __all__ = [
     "Post",
     "Recent",
     "Storm",
+    "StormCount",
     "StormInfo",
+    "StormTally",
     "author_key",
     "classify",
+    "count_window",
     "decide",
     "fingerprint",
     "storm_at",
+    "storm_of",
     "storms",
 ]

@@ -43,10 +43,9 @@ from guardian.decide.inputs import (
     AssessmentLike,
     Context,
     MessageLike,
-    Recent,
     author_key,
 )
-from guardian.decide.storm import storm_at
+from guardian.decide.storm import count_window, storm_of
 from guardian.decide.text import fingerprint, fold
 from guardian.policy.harassment import Level
 from guardian.policy.model import Policy, Urgency
@@ -181,12 +180,14 @@ class _Decider:
             return False
         thresholds = self.policy.storm
         target = self.found.target
-        this = Recent(self.author, target, self.level, self.now, self.fingerprint)
-        storm = storm_at((*self.context.recent, this), target, thresholds, self.now)
+        count = self.context.storm_count
+        if count is None or count.target != target:
+            count = count_window(self.context.recent, target, self.author,
+                                 thresholds.window_minutes, self.now)
+        storm = storm_of(count.adding(self.author, self.level, self.now), thresholds)
         if storm is None:
             return False
-        before = storm_at(self.context.recent, target, thresholds, self.now)
-        first = before is None and target not in self.context.open_storms
+        first = storm_of(count, thresholds) is None and target not in self.context.open_storms
         self.storm = StormInfo(target, storm.distinct_authors, storm.abusive_messages,
                                storm.window_minutes, storm.since, first)
         what = (f"storm on {target}: {storm.distinct_authors} authors of hostile messages "

@@ -101,6 +101,28 @@ class Recent:
 
 
 @dataclass(frozen=True, slots=True)
+class StormCount:
+    """A target's storm window at the decision's instant, this message not included: what
+    storm detection needs, counted by the lead as messages come (`storm.StormTally`) rather
+    than recounted from every recent message."""
+
+    target: str
+    distinct_authors: int           # authors of hostile messages in the window
+    abusive_messages: int           # abusive or threatening messages in the window
+    since: dt.datetime | None       # the earliest hostile message in the window
+    author_counted: bool            # this message's author is among those authors
+
+    def adding(self, author: str, level: Level, at: dt.datetime) -> StormCount:
+        """The window with one more message (a polite one changes nothing)."""
+        if level not in HOSTILE:
+            return self
+        return StormCount(
+            self.target, self.distinct_authors + (not self.author_counted),
+            self.abusive_messages + (level in ABUSIVE),
+            at if self.since is None or at < self.since else self.since, True)
+
+
+@dataclass(frozen=True, slots=True)
 class OpenPage:
     """A page not yet resolved: a new emergency for the same team and category joins it
     instead of paging again."""
@@ -118,6 +140,8 @@ class Context:
     - author_strikes, muted_until, blocked: the author's sanctions (moderators' decisions).
     - recent: messages decided in the last hour or storm window, whichever is longer, that
       share this message's target or author (`Recent`); the current one is not included.
+    - storm_count: the target's storm window, counted by the lead; when it is given for
+      the message's target, `recent` need only hold the author's messages.
     - sent_last_hour: per staff id, the non-emergency notifications sent to them in the
       last hour (the rate limit counts these).
     - open_pages: pages not yet resolved (bundling).
@@ -129,6 +153,7 @@ class Context:
     muted_until: dt.datetime | None = None
     blocked: bool = False
     recent: tuple[Recent, ...] = ()
+    storm_count: StormCount | None = None
     sent_last_hour: Mapping[str, int] = field(default_factory=dict)
     open_pages: tuple[OpenPage, ...] = ()
     open_storms: frozenset[str] = frozenset()
