@@ -13,13 +13,15 @@ is never claimed again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian.storage.db import utcnow
@@ -48,26 +50,29 @@ async def enqueue(*, conn: AsyncConnection, recipient: str, kind: NotificationKi
     kind = NotificationKind(kind)
     if status not in (NotificationStatus.pending, NotificationStatus.waiting):
         raise ValueError(f"a new notification is pending or waiting, not {status}")
-    existing = await get_by_key(conn=conn, idempotency_key=idempotency_key)
-    if existing is not None:
-        return existing
     values = {"message_id": message_id, "page_id": page_id, "recipient": recipient,
               "kind": kind.value, "body": body, "payload": payload or {}, "lang": lang,
               "category": category, "channel_index": 0, "due_at": due_at,
               "idempotency_key": idempotency_key, "status": status.value,
               "attempts": 0, "created_at": utcnow(), "available_at": due_at}
-    try:
-        # A savepoint: losing the race to a concurrent enqueue must not undo the caller's
-        # other writes in this transaction.
-        async with conn.begin_nested():
-            row = (await conn.execute(insert(notifications_table).values(**values)
-                                      .returning(*notifications_table.c))).mappings().one()
-    except IntegrityError:
-        raced = await get_by_key(conn=conn, idempotency_key=idempotency_key)
-        if raced is None:
-            raise
-        return raced
+    # One statement: a row already there (a retried stage, a concurrent enqueue) inserts
+    # nothing and is read back, without a savepoint.
+    row = (await conn.execute(_enqueue_statement(conn.dialect.name), values)).mappings().first()
+    if row is None:
+        existing = await get_by_key(conn=conn, idempotency_key=idempotency_key)
+        if existing is None:
+            raise RuntimeError(f"notification {idempotency_key!r} neither inserted nor found")
+        return existing
     return Notification.model_validate(dict(row))
+
+
+@functools.cache
+def _enqueue_statement(dialect: str) -> Any:
+    # Built once per dialect and executed with parameters, so SQLAlchemy compiles it once.
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (insert(notifications_table)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(*notifications_table.c))
 
 
 async def get_by_key(*, conn: AsyncConnection, idempotency_key: str) -> Notification | None:

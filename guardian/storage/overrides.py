@@ -15,10 +15,14 @@ overrides_table = DutyOverride.__table__  # type: ignore[attr-defined]
 audit_table = AuditEvent.__table__  # type: ignore[attr-defined]
 
 
+_AUDIT_INSERT = insert(audit_table)
+
+
 async def audit(*, conn: AsyncConnection, actor: str, action: str, subject: str,
                 details: dict[str, Any]) -> None:
-    await conn.execute(insert(audit_table).values(
-        at=utcnow(), actor=actor, action=action, subject=subject, details=details))
+    # A plain insert executed with parameters: compiled once, not once per call.
+    await conn.execute(_AUDIT_INSERT, {"at": utcnow(), "actor": actor, "action": action,
+                                       "subject": subject, "details": details})
 
 
 async def create_override(*, conn: AsyncConnection, team: str, kind: str, person: str,

@@ -7,6 +7,7 @@ transaction as the change it records (`guardian.storage.overrides.audit`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -142,17 +143,23 @@ def _status_is(status: ReviewStatus, now: dt.datetime) -> ColumnElement[bool]:
 
 # --- the queue ----------------------------------------------------------------------------
 
+@functools.cache
+def _enqueue_statement(dialect: str) -> Insert:
+    # Built once per dialect and executed with parameters, so SQLAlchemy compiles it once.
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (insert(review_table).on_conflict_do_nothing(index_elements=["message_id", "reason"])
+            .returning(*review_table.c))
+
+
 async def enqueue_review(*, conn: AsyncConnection, message_id: int, reason: str, level: str,
                          category: str | None = None, target: str | None = None,
                          actor: str = PIPELINE_ACTOR) -> ReviewItem:
     """Hold `message_id` for review; idempotent per (message_id, reason): a repeat answers
     the item already queued and changes nothing."""
-    statement: Insert = _insert(conn, review_table).values(
-        message_id=message_id, reason=reason, level=level, category=category, target=target,
-        status=ReviewStatus.open.value, released=False, created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["message_id", "reason"]).returning(
-        *review_table.c)
-    row = (await conn.execute(statement)).mappings().first()
+    row = (await conn.execute(_enqueue_statement(conn.dialect.name), {
+        "message_id": message_id, "reason": reason, "level": level, "category": category,
+        "target": target, "status": ReviewStatus.open.value, "released": False,
+        "created_at": utcnow()})).mappings().first()
     if row is None:
         existing = (await conn.execute(select(review_table).where(
             review_table.c.message_id == message_id, review_table.c.reason == reason)
