@@ -3,8 +3,8 @@ worker in one process, lite scorer, PostgreSQL), and for each, the time from its
 its decision, read back from the database (`stage_events`).
 
     .venv/bin/python -m benchmarks.pipeline_latency [--rate 200] [--seconds 30] [--runs 1]
-        [--env GUARDIAN_WORKER_BATCH=64] [--worker-processes N] [--profile py-spy]
-        [--json results.json]
+        [--env GUARDIAN_WORKER_BATCH=64] [--worker-processes N]
+        [--profile py-spy [--profile-out FILE]] [--json results.json]
 
 Target: p99 under 250 ms at 200 messages/s. Texts: the Davidson tweets when present
 (never printed), invented mild ones otherwise. Loopback only; bounded in time. Each run
@@ -202,7 +202,19 @@ def _postgres_cpu_seconds() -> float:
 
 
 def _cpu_of(processes: list[subprocess.Popen[bytes]]) -> float:
-    return sum(process_cpu_seconds(p.pid) for p in processes)
+    """CPU seconds of the processes and their children (scoring processes)."""
+    wanted = {p.pid for p in processes}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _parent(entry) in wanted:
+            wanted.add(int(entry.name))
+    return sum(process_cpu_seconds(pid) for pid in wanted)
+
+
+def _parent(entry: Path) -> int:
+    try:
+        return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def _comm(entry: Path) -> str:
@@ -290,6 +302,8 @@ def run_once(args: argparse.Namespace, texts: list[str], offset: int) -> dict[st
                     profiler.wait(timeout=10)
         if profiler is not None:
             profile = py_spy_summary(workdir / "py-spy.txt", args.top)
+            if args.profile_out:
+                shutil.copyfile(workdir / "py-spy.txt", args.profile_out)
     finally:
         database.drop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -355,6 +369,8 @@ def main() -> int:
     parser.add_argument("--profile", choices=("none", "py-spy"), default="none")
     parser.add_argument("--py-spy", default="", help="py-spy executable (default: the venv's)")
     parser.add_argument("--top", type=int, default=25, help="profile lines per section")
+    parser.add_argument("--profile-out", default="",
+                        help="keep py-spy's raw samples (collapsed stacks) in this file")
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()

@@ -41,7 +41,7 @@ def pipeline_handlers(scoring: ScoringState, deciding: DecisionStage
     """The stage run on messages in each stage; `decided → notified` passes through (the
     decision stage wrote the notifications; the notifier sends them)."""
     return {**default_handlers(),
-            Stage.received: ScoringStage(lambda: scoring.assessor, scoring.executor),
+            Stage.received: ScoringStage(scoring.assess),
             Stage.scored: deciding}
 
 

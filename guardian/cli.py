@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
@@ -191,21 +190,16 @@ def worker(concurrency: int) -> None:
     """
     from guardian.background import build
     from guardian.policy.store import PolicyStore
-    from guardian.scoring.stage import ScoringState, assessor_for
+    from guardian.scoring.stage import ScoringState
 
     settings = _settings(require_secret=True)
     _logging(settings)
 
     async def run() -> None:
         engine = create_engine(settings.database_url)
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardian-scoring")
-        model, status = await asyncio.get_running_loop().run_in_executor(
-            executor, load_model, settings)
-        _warn_scorer(status)
         store = PolicyStore(settings.policies_dir)
-        scoring = ScoringState(model=model, executor=executor,
-                               assessor=assessor_for(model, store.policy, status.attributor),
-                               attributor=status.attributor)
+        scoring = await ScoringState.start(settings, store.policy)
+        _warn_scorer(scoring.status)
         store.on_change(scoring.use_policy)
         background = build(engine, settings, lambda: store.policy, scoring,
                            concurrency=concurrency)
@@ -216,7 +210,7 @@ def worker(concurrency: int) -> None:
             await background.run()
         finally:
             await background.close()
-            executor.shutdown(wait=False, cancel_futures=True)
+            scoring.close()
             await engine.dispose()
 
     asyncio.run(run())

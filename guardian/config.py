@@ -61,6 +61,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Offline installs: directory with the model's config.json and tokenizer files."),
     Setting("GUARDIAN_DETOXIFY_QUANTIZE", "false",
             "`true` applies dynamic int8 quantisation (about twice as fast on CPU)."),
+    Setting("GUARDIAN_SCORING_PROCESS", "false",
+            "`true` scores in a process of its own (one per `serve` or `worker`), so scoring "
+            "runs on another core; for machines with two cores or more."),
     Setting("GUARDIAN_SCORING_WAIT_MS", "20",
             "How long the worker lets new messages gather into one scoring batch."),
     Setting("GUARDIAN_POLICY_POLL_SECONDS", "2",
@@ -107,6 +110,7 @@ class Settings:
     detoxify_checkpoint: Path | None = None
     detoxify_config_dir: Path | None = None
     detoxify_quantize: bool = False
+    scoring_process: bool = False
     scoring_wait_ms: int = 20
     policy_poll_seconds: float = 2.0
     host: str = "127.0.0.1"
@@ -230,6 +234,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
     quantize = get("GUARDIAN_DETOXIFY_QUANTIZE").lower()
     if quantize not in ("true", "false", "1", "0", "yes", "no"):
         errors.append(f"GUARDIAN_DETOXIFY_QUANTIZE: expected true or false, got {quantize!r}.")
+    scoring_process = get("GUARDIAN_SCORING_PROCESS").lower()
+    if scoring_process not in ("true", "false", "1", "0", "yes", "no"):
+        errors.append(f"GUARDIAN_SCORING_PROCESS: expected true or false, got "
+                      f"{scoring_process!r}.")
     wait_raw = get("GUARDIAN_SCORING_WAIT_MS")
     scoring_wait_ms = int(wait_raw) if wait_raw.isdigit() else -1
     if scoring_wait_ms < 0:
@@ -271,6 +279,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
         detoxify_checkpoint=Path(checkpoint) if checkpoint else None,
         detoxify_config_dir=Path(config_dir) if config_dir else None,
         detoxify_quantize=quantize in ("true", "1", "yes"),
+        scoring_process=scoring_process in ("true", "1", "yes"),
         scoring_wait_ms=max(scoring_wait_ms, 0),
         policy_poll_seconds=_positive_float("GUARDIAN_POLICY_POLL_SECONDS",
                                             get("GUARDIAN_POLICY_POLL_SECONDS"), errors),

@@ -19,7 +19,7 @@ from guardian.pipeline import StageHandler, Worker, WorkerConfig, pass_through
 from guardian.policy.store import PolicyStore
 from guardian.schemas import MessageIn
 from guardian.scoring.lite import LiteModel
-from guardian.scoring.stage import ScoringStage, assessor_for
+from guardian.scoring.stage import ScoringStage, assessor_for, in_executor
 from guardian.storage.messages import messages_table, store_messages
 from guardian.storage.models import Stage
 from guardian.storage.pages import page_events, pages_table
@@ -50,7 +50,7 @@ def _worker(engine: AsyncEngine, lite: LiteModel, executor: ThreadPoolExecutor,
     store = PolicyStore(POLICIES)
     assessor = assessor_for(lite, store.policy)
     handlers: dict[Stage, StageHandler] = {
-        Stage.received: ScoringStage(lambda: assessor, executor),
+        Stage.received: ScoringStage(in_executor(lambda: assessor, executor)),
         Stage.scored: DecisionStage(engine, DutyTimeline(engine, lambda: store.policy),
                                     clock=lambda: now),
         Stage.decided: pass_through}

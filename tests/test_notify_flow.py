@@ -30,7 +30,7 @@ from guardian.policy.model import Policy
 from guardian.release import Releaser
 from guardian.schemas import MessageIn
 from guardian.scoring.lite import LiteModel
-from guardian.scoring.stage import ScoringStage, assessor_for
+from guardian.scoring.stage import ScoringStage, assessor_for, in_executor
 from guardian.storage.messages import messages_table, store_messages
 from guardian.storage.models import Notification, ReviewDecision, Role, Stage
 from guardian.storage.pages import acknowledge, pages_table
@@ -79,7 +79,7 @@ class Town:
     def worker(self) -> Worker:
         assessor = assessor_for(self.lite, self.policy)
         handlers: dict[Stage, StageHandler] = {
-            Stage.received: ScoringStage(lambda: assessor, self.executor),
+            Stage.received: ScoringStage(in_executor(lambda: assessor, self.executor)),
             Stage.scored: DecisionStage(self.engine, self.timeline, clock=self.clock,
                                         notifying=Notifying(BASE, self.pages)),
             Stage.decided: pass_through}

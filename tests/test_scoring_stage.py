@@ -14,7 +14,7 @@ from guardian.pipeline import StageHandler, Worker, pass_through
 from guardian.schemas import MessageIn
 from guardian.scoring.engine import Assessor
 from guardian.scoring.lite import LiteModel
-from guardian.scoring.stage import ScoringStage
+from guardian.scoring.stage import ScoringStage, in_executor
 from guardian.scoring.types import LabelScores
 from guardian.storage.messages import messages_table, store_messages
 from guardian.storage.models import Role, Stage
@@ -64,7 +64,8 @@ async def test_a_scorer_failure_leaves_the_message_queued_for_retry(
             message("f1"))])
     executor = ThreadPoolExecutor(max_workers=1)
     broken = Assessor(model=BrokenModel())
-    worker = Worker(engine, handlers={Stage.received: ScoringStage(lambda: broken, executor)})
+    worker = Worker(engine, handlers={
+        Stage.received: ScoringStage(in_executor(lambda: broken, executor))})
     assert await worker.run_once() == 1
     async with engine.connect() as conn:
         row = (await conn.execute(select(messages_table))).mappings().one()
@@ -75,7 +76,7 @@ async def test_a_scorer_failure_leaves_the_message_queued_for_retry(
     # The model recovers: the retry scores it and it moves on, nothing lost.
     working = Assessor(model=LiteModel())
     handlers: dict[Stage, StageHandler] = {
-        Stage.received: ScoringStage(lambda: working, executor),
+        Stage.received: ScoringStage(in_executor(lambda: working, executor)),
         Stage.scored: pass_through, Stage.decided: pass_through}
     later = Worker(engine, handlers=handlers,
                    clock=lambda: row["available_at"])  # exactly when the back-off ends

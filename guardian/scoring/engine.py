@@ -56,6 +56,21 @@ class Assessment:
         }
 
 
+@dataclass(frozen=True)
+class AssessorSpec:
+    """What an assessor takes from the policy, small enough to send to the scoring process
+    with every batch; `version` changes when the policy does."""
+
+    version: int
+    harassment: HarassmentPolicy
+    languages: tuple[str, ...]
+    protected: tuple[str, ...]
+
+    def build(self, model: Model, attributor: Model | None = None) -> Assessor:
+        return Assessor(model=model, policy=self.harassment, languages=self.languages,
+                        protected=self.protected, attributor=attributor)
+
+
 @dataclass
 class Assessor:
     """Scores and judges texts with one model and one harassment policy."""

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
@@ -15,8 +14,7 @@ from guardian.auth import TokenVerifier
 from guardian.background import build as build_background
 from guardian.config import Settings
 from guardian.policy.store import PolicyStore
-from guardian.scoring.select import load_model
-from guardian.scoring.stage import ScoringState, assessor_for
+from guardian.scoring.stage import ScoringState
 from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import upgrade
 from guardian.web import (
@@ -101,20 +99,15 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
             loop.remove_signal_handler(signal.SIGHUP)
 
     async def scoring(app: web.Application) -> AsyncIterator[None]:
-        # One thread: the model is loaded once and runs there, never on the event loop.
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardian-scoring")
-        loop = asyncio.get_running_loop()
-        model, status = await loop.run_in_executor(executor, load_model, settings)
-        app[scorer_key] = status
-        state = ScoringState(model=model, executor=executor,
-                             assessor=assessor_for(model, app[policy_key].policy,
-                                                   status.attributor),
-                             attributor=status.attributor)
+        state = await ScoringState.start(settings, app[policy_key].policy)
+        app[scorer_key] = state.status
         app[scoring_key] = state
         app[policy_key].on_change(state.use_policy)
-        log.info("scorer: %s %s (%s)", status.active, status.variant, status.version)
+        status = state.status
+        log.info("scorer: %s %s (%s)%s", status.active, status.variant, status.version,
+                 " in a process of its own" if state.process is not None else "")
         yield
-        executor.shutdown(wait=True, cancel_futures=True)
+        state.close()
 
     async def worker(app: web.Application) -> AsyncIterator[None]:
         if not run_worker:

@@ -20,6 +20,7 @@ from guardian.web.typedefs import (
     engine_key,
     policy_key,
     scorer_key,
+    scoring_key,
     settings_key,
     worker_key,
 )
@@ -84,7 +85,8 @@ async def health(request: web.Request) -> web.Response:
             ok=True,
             detail=scorer.warning or f"{scorer.active} {scorer.variant} is active.",
             info={"active": scorer.active, "variant": scorer.variant, "version": scorer.version,
-                  "languages": list(scorer.languages), "limitations": scorer.limitations},
+                  "languages": list(scorer.languages), "limitations": scorer.limitations,
+                  "own_process": scoring_key in app and app[scoring_key].process is not None},
         ),
         "policies": policies,
         "worker": HealthCheck(ok=True, detail="running in this process." if worker_key in app
