@@ -32,14 +32,14 @@ from guardian.notify import queue
 from guardian.notify.compose import MessageView, for_decision
 from guardian.notify.outbox import sent_counts
 from guardian.notify.timing import CAPPED_KINDS
-from guardian.pipeline import Outcome
+from guardian.pipeline import Batched, Outcome
 from guardian.policy.model import Policy
 from guardian.recent import RecentDecisions, window_for
 from guardian.schedule import Override, Timeline
 from guardian.storage.db import utcnow
 from guardian.storage.models import Message, PageStatus
 from guardian.storage.pages import PageHook, Step, open_page, pages_table
-from guardian.storage.review import author_statuses, enqueue_review
+from guardian.storage.review import NewReview, author_statuses, enqueue_reviews
 
 # Timelines cover this much ahead (digests wait at most for the next working period) and
 # are rebuilt this often, so new overrides take effect within a minute.
@@ -117,15 +117,9 @@ async def _carry_out(message: MessageView, decision: Decision, page_reason: str,
                      now: dt.datetime, policy: Policy, notifying: Notifying | None,
                      conn: AsyncConnection) -> None:
     """Start what the decision asks for, in the stage's transaction (the decision itself
-    is written with the batch's other rows, `Outcome.values`): review items, pages (with
-    their first notification) and the outbox rows of every push and digest outcome, so a
-    crash commits all of it or none."""
-    target = decision.target.partition(":")[2] or None
-    for outcome in decision.outcomes:
-        if outcome.channel == "review_queue":
-            await enqueue_review(conn=conn, message_id=message.id, reason=outcome.code,
-                                 level=decision.level, category=decision.category,
-                                 target=target)
+    and its review items are written with the batch's other rows, `Outcome.values` and
+    `Outcome.batched`): pages (with their first notification) and the outbox rows of every
+    push and digest outcome, so a crash commits all of it or none."""
     await notify_staff(conn, message, decision, page_reason, now, policy, notifying)
     for kind in decision.kinds:
         metrics.DECISIONS.labels(kind=kind).inc()
@@ -230,7 +224,11 @@ class DecisionStage:
             sends_now = any(o.channel in PUSH_CHANNELS and o.recipients
                             for o in decision.outcomes)
             wake = self._notifying.wake if self._notifying is not None and sends_now else None
+            target = decision.target.partition(":")[2] or None
+            reviews = [Batched(enqueue_reviews, NewReview(
+                message.id or 0, o.code, decision.level, decision.category, target))
+                for o in decision.outcomes if o.channel == "review_queue"]
             outcomes.append(Outcome(message_id=message.id or 0, write=partial(
                 _carry_out, view, decision, reason, now, policy, self._notifying),
-                values={"decision": decision.to_json()}, after_commit=wake))
+                values={"decision": decision.to_json()}, batched=reviews, after_commit=wake))
         return outcomes

@@ -45,6 +45,17 @@ from guardian.storage.models import FINAL_STAGE, PIPELINE, Message, Stage, next_
 log = logging.getLogger(__name__)
 
 Writer = Callable[[AsyncConnection], Awaitable[None]]
+# Writes the rows of many messages at once (a multi-row insert): called once per batch with
+# the items of every completed message that asked for it.
+BatchWriter = Callable[[AsyncConnection, list[Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """One item for a `BatchWriter` (a review item to insert, say)."""
+
+    writer: BatchWriter
+    item: Any
 
 # Ingest without a worker in its own process announces new messages on this PostgreSQL
 # channel (`announce`); every worker listens, so none waits for its poll.
@@ -58,9 +69,10 @@ class Outcome:
     """What a stage did to one message: its results, or an error to retry.
 
     Results go in `values` (columns of the message's own row: the pipeline sets those of
-    the whole batch in one statement) and `write` (anything else, run for each message in
-    the completing transaction, a round trip or more each). `after_commit` runs once that
-    transaction has committed (to wake whoever waits for what it wrote).
+    the whole batch in one statement), `batched` (rows of other tables, each writer called
+    once with the items of the whole batch) and `write` (anything else, run for each
+    message in the completing transaction, a round trip or more each). `after_commit` runs
+    once that transaction has committed (to wake whoever waits for what it wrote).
     """
 
     message_id: int
@@ -68,6 +80,7 @@ class Outcome:
     error: str | None = None
     values: Mapping[str, Any] | None = None
     after_commit: Callable[[], None] | None = None
+    batched: Sequence[Batched] = ()
 
 
 class StageHandler(Protocol):
@@ -336,6 +349,7 @@ class Worker:
                 log.warning("message %s: lease lost during %s; result discarded",
                             lost.id, stage.value)
             await _set_values(conn, [outcomes[x.id or 0] for x in completed])
+            await _write_batched(conn, [outcomes[x.id or 0] for x in completed])
             for message in completed:
                 writer = outcomes[message.id or 0].write
                 if writer is not None:
@@ -418,6 +432,16 @@ async def _set_values(conn: AsyncConnection, outcomes: Sequence[Outcome]) -> Non
         await conn.execute(
             update(messages_table).where(m.id == bindparam("_id"))
             .values({c: bindparam(f"_{c}", type_=m[c].type) for c in columns}), rows)
+
+
+async def _write_batched(conn: AsyncConnection, outcomes: Sequence[Outcome]) -> None:
+    """The outcomes' `batched` items: each writer once, with its items in message order."""
+    by_writer: dict[BatchWriter, list[Any]] = {}
+    for outcome in outcomes:
+        for batched in outcome.batched:
+            by_writer.setdefault(batched.writer, []).append(batched.item)
+    for writer, items in by_writer.items():
+        await writer(conn, items)
 
 
 def _describe(exc: BaseException) -> str:

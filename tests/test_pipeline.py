@@ -22,6 +22,7 @@ from guardian.auth import create_token
 from guardian.config import Settings
 from guardian.decide import Recent, count_window
 from guardian.pipeline import (
+    Batched,
     Outcome,
     StageHandler,
     Worker,
@@ -505,6 +506,30 @@ async def test_values_are_set_for_the_whole_batch_only_where_the_lease_holds(
     assert rows[second]["masked_text"] is None and rows[second]["assessment"] is None
     assert rows[second]["stage"] == "received"
     assert rows[third]["masked_text"] == "only" and rows[third]["harassment_level"] is None
+
+
+async def test_batched_writes_run_once_for_the_batch_only_where_the_lease_holds(
+        engine: AsyncEngine) -> None:
+    first, second, third = await _store(engine, 3)
+    calls: list[list[str]] = []
+
+    async def write(conn: AsyncConnection, items: list[Any]) -> None:
+        calls.append(items)
+        # In the completing transaction: a failure here would roll the batch back.
+        assert conn.in_transaction()
+
+    async def stage(batch: Sequence[Message]) -> Sequence[Outcome]:
+        async with engine.begin() as conn:   # our lease on the second one expired
+            await conn.execute(update(messages_table).where(messages_table.c.id == second)
+                               .values(lease_owner="someone-else"))
+        return [Outcome(message_id=m.id or 0, batched=[Batched(write, f"{m.id}a"),
+                                                       Batched(write, f"{m.id}b")])
+                for m in batch]
+
+    worker = Worker(engine, handlers={Stage.received: stage, Stage.scored: pass_through,
+                                      Stage.decided: pass_through})
+    await worker.run_once()
+    assert calls == [[f"{first}a", f"{first}b", f"{third}a", f"{third}b"]]
 
 
 

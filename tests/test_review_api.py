@@ -19,10 +19,13 @@ from guardian.storage.models import Role
 from guardian.storage.overrides import audit_table
 from guardian.storage.review import (
     AUTO_MUTE_DAYS,
+    PIPELINE_ACTOR,
     STRIKES_TO_MUTE,
     AuthorStatus,
+    NewReview,
     author_status,
     enqueue_review,
+    enqueue_reviews,
     exposure_table,
     released_messages,
     review_table,
@@ -80,6 +83,27 @@ async def _actions(engine: AsyncEngine) -> list[tuple[str, str, str]]:
         rows = await conn.execute(select(audit_table.c.action, audit_table.c.actor,
                                          audit_table.c.subject).order_by(audit_table.c.id))
     return [(r.action, r.actor, r.subject) for r in rows]
+
+
+async def test_a_batch_of_review_items_is_queued_once_and_audited_once(
+        engine: AsyncEngine) -> None:
+    first = await _held(engine, "1")   # already queued (reason "abusive")
+    async with engine.begin() as conn:
+        stored = await store_messages(conn=conn, messages=[
+            MessageIn.model_validate(message(str(n))) for n in (2, 3)])
+        batch = [NewReview(1, "abusive", "abusive"),
+                 NewReview(stored[0].id, "storm", "rude", "street_lighting", "antonio"),
+                 NewReview(stored[1].id, "threat", "threat", "police", None)]
+        await enqueue_reviews(conn, batch)
+        await enqueue_reviews(conn, batch)   # a retried stage: nothing new
+        rows = (await conn.execute(select(review_table).order_by(review_table.c.id))
+                ).mappings().all()
+    assert [(r["id"] == first, r["message_id"], r["reason"], r["target"]) for r in rows] == [
+        (True, 1, "abusive", "lighting"), (False, stored[0].id, "storm", "antonio"),
+        (False, stored[1].id, "threat", None)]
+    assert all(r["status"] == "open" for r in rows)
+    assert await _actions(engine) == [("review.enqueue", PIPELINE_ACTOR, f"review:{r['id']}")
+                                      for r in rows]
 
 
 async def test_the_queue_lists_masked_text_only_and_filters(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
@@ -23,6 +24,16 @@ async def audit(*, conn: AsyncConnection, actor: str, action: str, subject: str,
     # A plain insert executed with parameters: compiled once, not once per call.
     await conn.execute(_AUDIT_INSERT, {"at": utcnow(), "actor": actor, "action": action,
                                        "subject": subject, "details": details})
+
+
+async def audit_many(*, conn: AsyncConnection, actor: str, action: str,
+                     entries: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """One audit row per (subject, details), in one statement."""
+    if entries:
+        at = utcnow()
+        await conn.execute(_AUDIT_INSERT, [
+            {"at": at, "actor": actor, "action": action, "subject": subject, "details": details}
+            for subject, details in entries])
 
 
 async def create_override(*, conn: AsyncConnection, team: str, kind: str, person: str,

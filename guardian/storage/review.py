@@ -37,7 +37,7 @@ from guardian.storage.models import (
     ReviewItem,
     ReviewStatus,
 )
-from guardian.storage.overrides import audit
+from guardian.storage.overrides import audit, audit_many
 
 review_table = ReviewItem.__table__  # type: ignore[attr-defined]
 sanctions_table = AuthorSanction.__table__  # type: ignore[attr-defined]
@@ -170,6 +170,34 @@ async def enqueue_review(*, conn: AsyncConnection, message_id: int, reason: str,
                 details={"message_id": message_id, "reason": reason, "level": level,
                          "category": category, "target": target})
     return item
+
+
+@dataclass(frozen=True)
+class NewReview:
+    """A message to hold for review, as the decision stage queues it."""
+
+    message_id: int
+    reason: str
+    level: str
+    category: str | None = None
+    target: str | None = None
+
+
+async def enqueue_reviews(conn: AsyncConnection, items: list[NewReview]) -> None:
+    """Hold a batch of messages for review in two statements (the items, then the audit
+    rows of those inserted); idempotent per (message_id, reason) like `enqueue_review`."""
+    if not items:
+        return
+    now = utcnow()
+    inserted = (await conn.execute(_enqueue_statement(conn.dialect.name), [
+        {"message_id": i.message_id, "reason": i.reason, "level": i.level,
+         "category": i.category, "target": i.target, "status": ReviewStatus.open.value,
+         "released": False, "created_at": now} for i in items])).mappings().all()
+    await audit_many(conn=conn, actor=PIPELINE_ACTOR, action="review.enqueue", entries=[
+        (f"review:{row['id']}", {"message_id": row["message_id"], "reason": row["reason"],
+                                 "level": row["level"], "category": row["category"],
+                                 "target": row["target"]})
+        for row in sorted(inserted, key=lambda r: r["id"])])
 
 
 def _queued_query(*, raw: bool = False) -> Any:
