@@ -26,6 +26,7 @@ from guardian.notify.inbox import Inbox
 from guardian.policy.channels import redact
 from guardian.policy.loader import load_policy
 from guardian.scoring.select import ScorerStatus, load_model
+from guardian.startup import freeze_startup_objects
 from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import current_revision, head_revision, upgrade
 from guardian.storage.models import Role
@@ -122,12 +123,17 @@ def serve(host: str | None, port: int | None, no_migrate: bool, no_worker: bool,
                    handle_signals=True)
     if inbox is not None:
         app.cleanup_ctx.insert(0, inbox.context)
+    app.on_startup.append(_freeze)   # runs once the cleanup contexts have started
     try:
         web.run_app(app, host=host, port=port, print=None,
                     access_log=logging.getLogger("guardian.access"))
     except ScorerUnavailable as exc:
         click.echo(f"Guardian cannot start: {exc}", err=True)
         raise SystemExit(2) from None
+
+
+async def _freeze(app: web.Application) -> None:
+    freeze_startup_objects()
 
 
 def _read_dev_token() -> str:
@@ -206,6 +212,7 @@ def worker(concurrency: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, background.stop)
+        freeze_startup_objects()
         try:
             await background.run()
         finally:

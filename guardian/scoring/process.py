@@ -23,6 +23,7 @@ from guardian.config import Settings
 from guardian.scoring.engine import Assessment, Assessor, AssessorSpec
 from guardian.scoring.select import ScorerStatus, load_model
 from guardian.scoring.types import Model
+from guardian.startup import freeze_startup_objects
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def _child_logging(level: str) -> None:
 def _loaded(settings: Settings) -> tuple[Model, ScorerStatus]:
     if _Child.model is None or _Child.status is None:
         _Child.model, _Child.status = load_model(settings)
+        freeze_startup_objects()
     return _Child.model, _Child.status
 
 
