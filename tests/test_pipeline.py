@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from guardian import recent
 from guardian.auth import create_token
 from guardian.config import Settings
 from guardian.decide import Recent, count_window
@@ -700,6 +701,20 @@ def test_the_memory_of_decisions_stays_out_of_the_garbage_collectors_way() -> No
     assert len(kept) == 199 + 7 + 199
     assert not any(gc.is_tracked(item) for item in kept)
     assert [r.author for r in memory.of_author("a1")] == ["a1"] * 29
+
+
+async def test_recent_decisions_read_page_by_page(engine: AsyncEngine,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = await _store(engine, 7)
+    memory = RecentDecisions()
+    async with engine.connect() as conn:
+        await memory.read(conn, T0 - dt.timedelta(hours=1))
+    monkeypatch.setattr(recent, "READ_PAGE", 2)
+    for n, message_id in enumerate(ids):
+        await _decide(engine, message_id, _decision(f"a{n}", T0), [(n + 1, "decided")])
+    async with engine.connect() as conn:
+        await memory.read(conn, T0 - dt.timedelta(hours=1))
+    assert _authors(memory.all()) == [f"a{n}" for n in range(7)] and memory.gaps() == set()
 
 
 async def test_recent_decisions_give_up_a_gap_that_never_commits(engine: AsyncEngine) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from guardian.storage.db import UTCDateTime, utcnow
@@ -226,6 +226,10 @@ class ReviewItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("message_id", "reason", name="uq_review_items_message_reason"),
         Index("ix_review_items_status", "status", "id"),
+        # Dismissed items whose message has not reached staff yet (the release worker's poll).
+        Index("ix_review_items_to_release", "message_id",
+              postgresql_where=text("released AND released_at IS NULL"),
+              sqlite_where=text("released = 1 AND released_at IS NULL")),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True,

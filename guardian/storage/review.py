@@ -548,7 +548,8 @@ async def releasable_messages(*, conn: AsyncConnection, limit: int) -> list[int]
     """Messages whose every review item was dismissed and that have not been delivered to
     staff yet (`released_at` unset), oldest first."""
     c = review_table.c
-    pending = select(c.message_id).where(c.released.is_(True), c.released_at.is_(None))
+    # Written as the partial index `ix_review_items_to_release` is, so both databases use it.
+    pending = select(c.message_id).where(c.released, c.released_at.is_(None))
     rows = await conn.execute(
         select(c.message_id).where(c.message_id.in_(pending)).group_by(c.message_id)
         .having(func.count() == func.sum(case((c.released, 1), else_=0)))
