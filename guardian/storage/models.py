@@ -325,6 +325,7 @@ class Notification(SQLModel, table=True):
         UniqueConstraint("idempotency_key", name="uq_notifications_idempotency_key"),
         Index("ix_notifications_pending", "status", "available_at"),
         Index("ix_notifications_recipient", "recipient", "status", "due_at"),
+        Index("ix_notifications_sent", "status", "sent_at"),   # the hourly rate limit
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True,
