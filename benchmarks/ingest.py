@@ -57,6 +57,10 @@ from urllib.parse import urlsplit
 import aiohttp
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script too: make `benchmarks` importable
+
+from benchmarks.machine_speed import python_loop_seconds  # noqa: E402
+
 DATA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "davidson-2017"
         / "labeled_data.csv")
 SOURCE = "bench"
@@ -160,6 +164,7 @@ def machine_info() -> dict[str, Any]:
         "packages": {name: version_of(name) for name in (
             "aiohttp", "SQLAlchemy", "asyncpg", "aiosqlite", "pydantic", "sqlmodel")},
         "sqlite": sqlite3.sqlite_version,
+        "python_loop_seconds": python_loop_seconds(),
     }
 
 
