@@ -34,7 +34,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.machine_speed import describe, python_loop_seconds  # noqa: E402
+from benchmarks.machine_speed import probe  # noqa: E402
 from guardian.decide import (  # noqa: E402
     Context,
     Judged,
@@ -178,9 +178,9 @@ def main() -> None:
     for post, judged, context, at in few:
         decide(post, judged, context, policy, at)
     direct_rate = len(few) / (time.perf_counter() - t0)
-    probe = python_loop_seconds()
+    speed = probe()
     figures: dict[str, Any] = {
-        "python_loop_seconds": probe,
+        "machine_speed": speed.to_json(),
         "command": shlex.join([".venv/bin/python", "benchmarks/decide.py", *sys.argv[1:]]),
         "python": platform.python_version(), "machine": platform.machine(),
         "staff": len(policy.staff), "teams": len(policy.teams),
@@ -208,7 +208,7 @@ def main() -> None:
     print(f"load average while running: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"on {os.cpu_count()} CPUs (other work on the machine lowers the figures)")
     print(f"Python {platform.python_version()} on {platform.machine()}")
-    print(describe(probe))
+    print(speed.describe())
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

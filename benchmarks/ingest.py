@@ -59,7 +59,7 @@ import aiohttp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script too: make `benchmarks` importable
 
-from benchmarks.machine_speed import python_loop_seconds  # noqa: E402
+from benchmarks.machine_speed import probe  # noqa: E402
 
 DATA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "davidson-2017"
         / "labeled_data.csv")
@@ -164,7 +164,7 @@ def machine_info() -> dict[str, Any]:
         "packages": {name: version_of(name) for name in (
             "aiohttp", "SQLAlchemy", "asyncpg", "aiosqlite", "pydantic", "sqlmodel")},
         "sqlite": sqlite3.sqlite_version,
-        "python_loop_seconds": python_loop_seconds(),
+        "machine_speed": probe().to_json(),
     }
 
 

@@ -55,7 +55,7 @@ from benchmarks.ingest import (
     py_spy_summary,
     self_cpu_seconds,
 )
-from benchmarks.machine_speed import python_loop_seconds
+from benchmarks.machine_speed import probe
 
 TARGET_P99_MS = 250.0
 
@@ -236,7 +236,7 @@ def _py_spy(path: str) -> str:
 
 
 def run_once(args: argparse.Namespace, texts: list[str], offset: int) -> dict[str, Any]:
-    probe = python_loop_seconds()  # the shared machine's speed varies: note it each run
+    speed = probe()  # the shared machine's speed varies: note it each run
     database = LatencyDatabase(args.pg_admin_url, f"guardian_latency_{secrets.token_hex(4)}")
     database.create()
     workdir = Path(tempfile.mkdtemp(prefix="guardian-latency-"))
@@ -325,7 +325,7 @@ def run_once(args: argparse.Namespace, texts: list[str], offset: int) -> dict[st
         "load_generator_cpu_percent": round(100 * client_cpu / elapsed, 1),
         "machine_cpu_percent": round(100 * machine_cpu / elapsed, 1),
         "cores": os.cpu_count(),
-        "python_loop_seconds": probe,
+        "machine_speed": speed.to_json(),
         "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "met": bool(total) and p99 < TARGET_P99_MS and measured.undecided == 0
         and measured.stored == sent,
@@ -348,7 +348,7 @@ def _summary(result: dict[str, Any], rate: float) -> str:
             f"{result['load_generator_cpu_percent']}%, machine {result['machine_cpu_percent']}% "
             f"of {result['cores']} cores; "
             f"load {result['load_average_before_after']}; "
-            f"speed probe {result['python_loop_seconds']} s")
+            f"speed probe {result['machine_speed']}")
 
 
 def _setting(raw: str) -> tuple[str, str]:

@@ -32,7 +32,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.machine_speed import describe, python_loop_seconds  # noqa: E402
+from benchmarks.machine_speed import probe  # noqa: E402
 from guardian.policy.loader import load_policy  # noqa: E402
 from guardian.policy.model import (  # noqa: E402
     Layer,
@@ -159,9 +159,9 @@ def main() -> None:
     del kept
     max_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
-    probe = python_loop_seconds()
+    speed = probe()
     figures: dict[str, Any] = {
-        "python_loop_seconds": probe,
+        "machine_speed": speed.to_json(),
         "command": shlex.join([".venv/bin/python", "benchmarks/schedule.py", *sys.argv[1:]]),
         "python": platform.python_version(), "machine": platform.machine(),
         "days": args.days, "teams": len(teams), "people": len(people),
@@ -185,7 +185,7 @@ def main() -> None:
         print(f"  {kind:<11} {counts[kind]:>12,}  {counts[kind] / seconds[kind]:>12,.0f}/s")
     print(f"direct on_duty (no timeline), for scale: {direct_rate:,.0f}/s")
     print(f"peak RSS: {max_rss_mib:.1f} MiB; Python {platform.python_version()}")
-    print(describe(probe))
+    print(speed.describe())
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
