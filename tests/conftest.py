@@ -28,7 +28,7 @@ from guardian.storage.db import create_engine
 from guardian.storage.migrate import upgrade
 from guardian.storage.models import Role
 from guardian.web.app import init_app
-from tests.receivers import closed_port
+from tests.receivers import JsonReceiver, closed_port
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -153,6 +153,14 @@ async def client(aiohttp_client: AiohttpClient, settings: Settings) -> Client:
 async def live_client(aiohttp_client: AiohttpClient, settings: Settings) -> Client:
     """The real app with its pipeline worker running, as `guardian serve` runs it."""
     return await aiohttp_client(init_app(settings))
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[JsonReceiver]:
+    """A JSON webhook receiver on loopback: what apprise's json:// notifications reach."""
+    server = await JsonReceiver().start()
+    yield server
+    await server.close()
 
 
 @pytest.fixture

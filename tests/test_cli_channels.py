@@ -9,11 +9,9 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from guardian.notify.channels_check import message_for
 from guardian.policy.loader import load_policy
@@ -70,13 +68,6 @@ async def guardian(*args: str, policies: Path, secrets_file: Path | None = None)
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return Run(process.returncode, stdout.decode(), stderr.decode())
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[JsonReceiver]:
-    server = await JsonReceiver().start()
-    yield server
-    await server.close()
 
 
 async def test_every_channel_works(receiver: JsonReceiver, tmp_path: Path) -> None:

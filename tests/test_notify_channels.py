@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,13 +104,6 @@ def mqtt() -> Iterator[MqttReceiver]:
     receiver = MqttReceiver().start()
     yield receiver
     receiver.stop()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[JsonReceiver]:
-    server = await JsonReceiver().start()
-    yield server
-    await server.close()
 
 
 # --- e-mail and MQTT, for real ------------------------------------------------------------

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -80,13 +80,6 @@ async def settle(s: Sender, clock: Clock, engine: AsyncEngine, notification_id: 
             return found
         clock.now = max(clock.now, found.available_at)
     raise AssertionError("the notification did not settle")
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[JsonReceiver]:
-    server = await JsonReceiver().start()
-    yield server
-    await server.close()
 
 
 async def test_a_notification_is_delivered_once_and_recorded(

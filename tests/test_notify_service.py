@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,13 +21,6 @@ from tests.receivers import JsonReceiver, wait_for_count
 from tests.test_notify_outbox import policy_with
 
 BASE = "https://guardian.town.test"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[JsonReceiver]:
-    server = await JsonReceiver().start()
-    yield server
-    await server.close()
 
 
 def notifier(engine: AsyncEngine, policy: Policy, *, poll_seconds: float, concurrency: int,
