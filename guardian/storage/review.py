@@ -531,19 +531,6 @@ async def author_status(*, engine: AsyncEngine, source: str, handle: str) -> Aut
 
 # --- what the pipeline reads back --------------------------------------------------------
 
-async def released_messages(*, conn: AsyncConnection, message_ids: Sequence[int]) -> set[int]:
-    """Of `message_ids`, those whose every review item was dismissed: staff get them as
-    normal requests. A message with an item still open, or confirmed, is not released."""
-    if not message_ids:
-        return set()
-    c = review_table.c
-    rows = await conn.execute(
-        select(c.message_id).where(c.message_id.in_(list(message_ids)))
-        .group_by(c.message_id)
-        .having(func.count() == func.sum(case((c.released, 1), else_=0))))
-    return {int(r.message_id) for r in rows}
-
-
 async def releasable_messages(*, conn: AsyncConnection, limit: int) -> list[int]:
     """Messages whose every review item was dismissed and that have not been delivered to
     staff yet (`released_at` unset), oldest first."""
