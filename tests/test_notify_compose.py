@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 
 from guardian.decide import Context, Judged, Post, decide
-from guardian.decide.decision import StormInfo
+from guardian.decide.decision import Audience, StormInfo
 from guardian.notify.compose import MessageView, Planned, for_decision
 from guardian.policy.harassment import Level
 from guardian.policy.loader import load_policy
@@ -71,3 +71,21 @@ def test_two_workers_starting_the_same_storm_write_one_notice_per_person() -> No
         assert "x" not in planned.payload.values()  # counts and a link, no text
         keys.append(planned.idempotency_key)
     assert keys[0] == keys[1]
+
+
+def test_only_moderators_get_the_review_queue_link_in_a_storm_notice() -> None:
+    """HR cannot open the moderators' queue: their notice says who handles it instead."""
+    post = Post(source="twitter", external_id="1", author_handle="@a", text="x")
+    base = decide(post, Judged(labels={}, level="none", masked_text="x"), Context(), POLICY, TEN)
+    storm = StormInfo(target="person:antonio", distinct_authors=16, abusive_messages=3,
+                      window_minutes=60, since=TEN, first=True)
+    audiences: tuple[tuple[str, Audience], ...] = (("raquel", "moderators"), ("lucia", "hr"))
+    notices = tuple(dataclasses.replace(base.outcomes[0], content="storm_notice",
+                                        channel="preferred", recipients=(person,),
+                                        audience=audience)
+                    for person, audience in audiences)
+    decision = dataclasses.replace(base, storm=storm, outcomes=notices)
+    view = MessageView(id=1, author="@a", text="x", masked_text="x", received_at=TEN)
+    links = {p.recipient: p.payload["link"]
+             for p in for_decision(decision, view, POLICY, TEN, "https://g.test")}
+    assert links == {"raquel": "https://g.test/api/v1/review?target=antonio", "lucia": None}

@@ -121,6 +121,18 @@ def test_every_kind_renders(kind: str, lang: str, style_name: str) -> None:
         assert rendered.title == ""
 
 
+@pytest.mark.parametrize("style_name", sorted(STYLES))
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_a_storm_notice_without_a_link_says_who_handles_it(lang: str, style_name: str) -> None:
+    """HR's storm notice has no review-queue link (only moderators can open it)."""
+    payload = {**PAYLOADS["storm_notice"], "link": None}
+    rendered = render("storm_notice", lang, payload, STYLES[style_name])
+    assert "None" not in rendered.body and "/api/v1/review" not in rendered.body
+    assert ("moderators" if lang == "en" else "moderadores") in rendered.body.lower()
+    with_link = render("storm_notice", lang, PAYLOADS["storm_notice"], STYLES[style_name])
+    assert "/api/v1/review?target=antonio" in with_link.body
+
+
 @pytest.mark.parametrize("kind", sorted(PAYLOADS))
 def test_the_languages_differ(kind: str) -> None:
     spanish = render(kind, "es", PAYLOADS[kind])

@@ -125,14 +125,19 @@ def _message_payload(decision: Decision, outcome: Outcome, message: MessageView,
             "reasons": list(outcome.reasons)}
 
 
-def _storm_payload(decision: Decision, policy: Policy, base_url: str) -> dict[str, Any]:
+def _storm_payload(decision: Decision, outcome: Outcome, policy: Policy, base_url: str
+                   ) -> dict[str, Any]:
     storm = decision.storm
     target = storm.target if storm is not None else decision.target
+    # Only moderators can open the review queue: HR (or the last-resort contact) get the
+    # notice without a link they would be refused at.
+    link = (f"{base_url}/api/v1/review?target={target.partition(':')[2] or target}"
+            if outcome.audience == "moderators" else None)
     return {"target": target_name(policy, target),
             "distinct_authors": storm.distinct_authors if storm else 0,
             "abusive_messages": storm.abusive_messages if storm else 0,
             "window_minutes": storm.window_minutes if storm else 0,
-            "link": f"{base_url}/api/v1/review?target={target.partition(':')[2] or target}"}
+            "link": link}
 
 
 def _storm_key(decision: Decision, person: str) -> str:
@@ -159,7 +164,7 @@ def for_decision(decision: Decision, message: MessageView, policy: Policy, now: 
         status = (NotificationStatus.waiting if outcome.channel == "digest"
                   else NotificationStatus.pending)
         for person in outcome.recipients:
-            payload = (_storm_payload(decision, policy, base_url) if storm else
+            payload = (_storm_payload(decision, outcome, policy, base_url) if storm else
                        _message_payload(decision, outcome, message, policy, person, base_url))
             planned.append(Planned(
                 recipient=person, kind=kind, status=status, due_at=outcome.at or now,
