@@ -44,7 +44,6 @@ from guardian.decide import (  # noqa: E402
     decide,
 )
 from guardian.policy.harassment import LEVELS, Level  # noqa: E402
-from guardian.policy.loader import load_policy  # noqa: E402
 from guardian.policy.model import (  # noqa: E402
     Category,
     Layer,
@@ -55,6 +54,7 @@ from guardian.policy.model import (  # noqa: E402
     Team,
     WeekSchedule,
 )
+from guardian.policy_files.loader import load_policy  # noqa: E402
 from guardian.schedule.timeline import Timeline  # noqa: E402
 
 TARGET = 20_000

@@ -63,8 +63,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: make `guardian` and `tests` importable
 
 from guardian.scoring import detox  # noqa: E402
+from guardian.scoring.assessor import Assessor  # noqa: E402
 from guardian.scoring.detox import DetoxifyModel  # noqa: E402
-from guardian.scoring.engine import Assessor  # noqa: E402
 from guardian.scoring.lite import LiteModel  # noqa: E402
 from tests.detoxify_tiny import (  # noqa: E402
     BIAS_CLASSES,

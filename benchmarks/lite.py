@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from guardian.scoring.engine import Assessor
+from guardian.scoring.assessor import Assessor
 from guardian.scoring.lite import LiteModel
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

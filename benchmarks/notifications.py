@@ -13,7 +13,7 @@ aiohttp app) that runs in a process of its own, so its cost is not charged to th
 it notes each post's arrival (`time.time()`) and the marker `[nb:N]` in its text, which
 identifies the notification: nothing may arrive twice or not at all.
 
-Throughput: N `deliver` notifications are queued with `guardian.notify.outbox.enqueue`
+Throughput: N `deliver` notifications are queued with `guardian.storage.outbox.enqueue`
 (payloads shaped like `compose.for_decision`'s, so each send renders its template), then
 1, 2 and 4 `Sender`s (no send-time checks: `duty=None`) run until nothing is pending,
 with `SenderConfig(batch_size=…)` 16 and 64. `--mode processes`: one process per sender,
@@ -24,7 +24,7 @@ moment every sender is ready to the last one's end.
 Pages: for `--seconds`, `--rate` times a second a page is opened as the decision stage
 opens one (one transaction: the message's decision, `open_page`, then the `PageNotifier`
 hook that queues its notification with the ack link), each with a team and category of
-its own, while a `Notifier` built as `guardian.background.build` builds it (duty checks on,
+its own, while a `Notifier` built as `guardian.engine.build.build` builds it (duty checks on,
 poll `--poll`, by default the `GUARDIAN_WORKER_POLL_SECONDS` default) runs in the same
 process, as the decision stage and the notifier share a worker. Latency: arrival at the
 receiver minus the commit of the page's transaction (wall clocks, one machine). Target:
@@ -79,25 +79,26 @@ from benchmarks.ingest import (
     percentile,
     process_cpu_seconds,
 )
-from guardian.config import Settings
-from guardian.decision_stage import DutyTimeline, Notifying
-from guardian.notify import outbox
+from guardian.config.settings import Settings
+from guardian.engine.decision_stage import Notifying
+from guardian.engine.dismissed import DismissedDelivery
+from guardian.engine.notifier import Notifier
+from guardian.engine.timeline import DutyTimeline
+from guardian.notify.channels import apprise_module
 from guardian.notify.compose import language_of, local_time, message_link
 from guardian.notify.digest import DigestComposer
 from guardian.notify.paging import PageNotifier
 from guardian.notify.render import render
 from guardian.notify.sender import Sender, SenderConfig
-from guardian.notify.service import Notifier
-from guardian.policy.channels import apprise_module
-from guardian.policy.loader import load_policy
 from guardian.policy.model import Policy
-from guardian.release import Releaser
+from guardian.policy_files.loader import load_policy
 from guardian.schemas import MessageIn
+from guardian.storage import outbox
 from guardian.storage.db import create_engine, utcnow
 from guardian.storage.messages import messages_table, store_messages
 from guardian.storage.migrate import upgrade
-from guardian.storage.models import NotificationKind
 from guardian.storage.pages import Step, open_page
+from guardian.types import NotificationKind
 
 REPO = Path(__file__).resolve().parents[1]
 POLICIES = REPO / "policies"
@@ -360,7 +361,7 @@ async def _run_senders(url: str, port: int, tasks: int, batch: int, pool_size: i
     policy = bench_policy(port)
     senders = [Sender(engine=engine, policy=lambda: policy,
                       config=SenderConfig(batch_size=batch),
-                      name=f"bench-{os.getpid()}-{n}", duty=None) for n in range(tasks)]
+                      owner=f"bench-{os.getpid()}-{n}", duty=None) for n in range(tasks)]
     # Warm up what the first send would otherwise pay for: apprise's plugin registry, the
     # templates, a database connection.
     person = sorted(policy.people)[0]
@@ -564,7 +565,7 @@ async def pages_once(url: str, receiver: Receiver, policy: Policy, rate: float,
         run_id = secrets.token_hex(3)
         message_ids = await _store_page_messages(engine, count, run_id)
 
-        # The notifier as guardian.background.build makes it.
+        # The notifier as guardian.engine.build.build makes it.
         timeline = DutyTimeline(engine, lambda: policy)
         hook = PageNotifier(policy=lambda: policy, secret=SECRET, base_url=BASE_URL)
         notifying = Notifying(base_url=BASE_URL, page_hook=hook)
@@ -575,7 +576,7 @@ async def pages_once(url: str, receiver: Receiver, policy: Policy, rate: float,
         sender = Sender(engine=engine, policy=current, duty=timeline.availability)
         digests = DigestComposer(engine=engine, duty=timeline.availability, base_url=BASE_URL)
         notifier = Notifier(sender, digests, poll_seconds=poll,
-                            releaser=Releaser(engine, timeline, notifying),
+                            dismissed=DismissedDelivery(engine, timeline, notifying),
                             **({} if concurrency is None else {"concurrency": concurrency}))
         woken = notifier.wake if wake else None
         # Warm-up: the timeline, apprise's plugins, the templates (a restart pays it once).

@@ -33,7 +33,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.machine_speed import probe  # noqa: E402
-from guardian.policy.loader import load_policy  # noqa: E402
 from guardian.policy.model import (  # noqa: E402
     Layer,
     Policy,
@@ -42,6 +41,7 @@ from guardian.policy.model import (  # noqa: E402
     Team,
     WeekSchedule,
 )
+from guardian.policy_files.loader import load_policy  # noqa: E402
 from guardian.schedule.duty import on_duty  # noqa: E402
 from guardian.schedule.overrides import Override  # noqa: E402
 from guardian.schedule.timeline import Timeline  # noqa: E402

@@ -19,22 +19,22 @@ import click
 from aiohttp import web
 
 from guardian import __version__
-from guardian.auth import create_token, hash_token, list_tokens, revoke_token
-from guardian.config import DETOXIFY_VARIANTS, SETTINGS, Settings, load_settings
+from guardian.config.settings import DETOXIFY_VARIANTS, SETTINGS, Settings, load_settings
+from guardian.engine.startup import freeze_startup_objects
 from guardian.errors import ConfigError, ScorerUnavailable
 from guardian.notify.inbox import Inbox
-from guardian.policy.channels import redact
-from guardian.policy.loader import load_policy
+from guardian.policy.urls import redact
+from guardian.policy_files.loader import load_policy
 from guardian.scoring.select import ScorerStatus, load_model
-from guardian.startup import freeze_startup_objects
 from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import current_revision, head_revision, upgrade
-from guardian.storage.models import Role
+from guardian.storage.tokens import create_token, hash_token, list_tokens, revoke_token
+from guardian.types import Role
 
 if TYPE_CHECKING:
     from guardian.policy.model import Policy
     from guardian.schedule import Override
-    from guardian.scoring.engine import Assessor
+    from guardian.scoring.assessor import Assessor
     from guardian.storage.models import Message
 
 T = TypeVar("T")
@@ -194,9 +194,9 @@ def worker(concurrency: int) -> None:
 
     On PostgreSQL start as many as you like, on as many machines: they share the queue.
     """
-    from guardian.background import build
-    from guardian.policy.store import PolicyStore
-    from guardian.scoring.stage import ScoringState
+    from guardian.engine.build import build
+    from guardian.engine.scoring_stage import ScoringState
+    from guardian.policy_files.store import PolicyStore
 
     settings = _settings(require_secret=True)
     _logging(settings)
@@ -216,7 +216,6 @@ def worker(concurrency: int) -> None:
         try:
             await background.run()
         finally:
-            await background.close()
             scoring.close()
             await engine.dispose()
 
@@ -352,7 +351,7 @@ def tokens_revoke(id_or_name: str) -> None:
 
 def _assessor(settings: Settings, scorer: str | None) -> tuple[Assessor, ScorerStatus]:
     """The scorer the service would use, with the policy's harassment rules."""
-    from guardian.scoring.stage import assessor_for
+    from guardian.scoring.assessor import assessor_for
 
     try:
         model, status = load_model(settings, scorer)
@@ -492,7 +491,7 @@ def _instant(value: str | None, option: str) -> dt.datetime:
 
 def _duty_context(start: dt.datetime, end: dt.datetime) -> tuple[Policy, list[Override]]:
     """The policy and the overrides stored in the database, for CLI look-ups."""
-    from guardian.duty import active_overrides
+    from guardian.storage.overrides import active_overrides
 
     settings = _settings()
     loaded = load_policy(settings.policies_dir)
@@ -526,7 +525,7 @@ def _names(people: list[dict[str, str]]) -> str:
 def oncall(team: str | None, at_text: str | None, as_json: bool) -> None:
     """Who is on duty and who is on call, per team, and why (rotation, working hours,
     override). A period with no one says so."""
-    from guardian.duty import who_is_on
+    from guardian.schedule.views import who_is_on
 
     at = _instant(at_text, "--at")
     policy, overrides = _duty_context(at, at + dt.timedelta(seconds=1))
@@ -553,8 +552,8 @@ def oncall(team: str | None, at_text: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def shifts(team: str, start_text: str, end_text: str, role: str, as_json: bool) -> None:
     """A team's shifts between two instants: who, from when to when, and why."""
-    from guardian.duty import shift_json
     from guardian.schedule import team_shifts
+    from guardian.schedule.views import shift_json
 
     start, end = _instant(start_text, "--from"), _instant(end_text, "--to")
     if end <= start:
@@ -591,8 +590,8 @@ def simulate(policies_dir: Path | None, messages_file: Path, scorer: str, as_jso
     """Replay messages through scoring, decisions, escalation timers and digests in
     simulated time, and print every event with its reasons. Touches no database: try a
     policy change before it goes live."""
-    from guardian.scoring.stage import assessor_for
-    from guardian.simulate import ReplayError, Simulation, read_replay
+    from guardian.engine.simulate import ReplayError, Simulation, read_replay
+    from guardian.scoring.assessor import assessor_for
 
     settings = _settings()
     directory = policies_dir or settings.policies_dir
@@ -703,8 +702,8 @@ def channels_test(staff_id: str, as_json: bool) -> None:
     Goes through apprise directly, not the outbox. Exit 0 when every channel worked, 1 when
     one failed, 2 for an unknown person or a person without channels.
     """
+    from guardian.config.secrets import secret_source
     from guardian.notify.channels_check import check_person
-    from guardian.policy.channels import secret_source
 
     settings = _settings()
     loaded = load_policy(settings.policies_dir)

@@ -46,6 +46,15 @@ PAGE_EVENTS = Counter("guardian_page_events", "Pages sent, escalated, sent to th
 DECISIONS = Counter("guardian_decision_outcomes", "Outcomes of decisions, by kind.", ["kind"],
                     registry=REGISTRY)
 
+# The engine's jobs (`guardian.engine.loop`): one series per job name (`pipeline`,
+# `escalation`, `sender`, `digests`, `dismissed`, `decision-memory`, `mqtt-replies`).
+JOB_SECONDS = Histogram("guardian_job_round_seconds", "Time a job's round took (busy or idle).",
+                        ["job"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+JOB_WORK = Counter("guardian_job_work", "Work done by a job's rounds (messages moved a stage, "
+                   "notifications claimed, pages advanced...).", ["job"], registry=REGISTRY)
+JOB_ERRORS = Counter("guardian_job_errors", "Rounds of a job that failed (then retried with "
+                     "back-off).", ["job"], registry=REGISTRY)
+
 # Notifications. `channel` is an apprise URL's scheme only (`channel_label`), never the URL:
 # URLs carry secrets, and a label per URL would be unbounded.
 _DELIVERY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400)

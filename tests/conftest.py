@@ -22,11 +22,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.auth import create_token
-from guardian.config import Settings
+from guardian.config.settings import Settings
 from guardian.storage.db import create_engine
 from guardian.storage.migrate import upgrade
-from guardian.storage.models import Role
+from guardian.storage.tokens import create_token
+from guardian.types import Role
 from guardian.web.app import init_app
 from tests.receivers import JsonReceiver, closed_port
 

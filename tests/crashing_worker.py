@@ -10,13 +10,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from guardian.pipeline import Outcome, Worker, WorkerConfig, pass_through
+from guardian.engine.pipeline import StageResult, Worker, WorkerConfig, pass_through
 from guardian.storage.db import create_engine
-from guardian.storage.models import Message, Stage
+from guardian.storage.models import Message
+from guardian.types import Stage
 
 
 async def main(url: str, marker: Path) -> None:
-    async def hang(batch: Sequence[Message]) -> Sequence[Outcome]:
+    async def hang(batch: Sequence[Message]) -> Sequence[StageResult]:
         marker.write_text(",".join(str(m.id) for m in batch))
         await asyncio.sleep(3600)
         return []

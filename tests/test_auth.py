@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.auth import create_token, hash_token, revoke_token, tokens_table
-from guardian.storage.models import Role
+from guardian.storage.tokens import create_token, hash_token, revoke_token, tokens_table
+from guardian.types import Role
 from tests.conftest import Client, bearer, message
 
 IN, S, M, H, A = Role.ingest, Role.staff, Role.moderator, Role.hr, Role.admin

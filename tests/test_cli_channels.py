@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from guardian.notify.channels_check import message_for
-from guardian.policy.loader import load_policy
+from guardian.policy_files.loader import load_policy
 from tests.conftest import POLICIES, ROOT
 from tests.receivers import JsonReceiver, closed_port
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guardian.config import DEVELOPMENT_SECRET, SETTINGS, load_settings
+from guardian.config.settings import DEVELOPMENT_SECRET, SETTINGS, load_settings
 from guardian.errors import ConfigError
 from tests.conftest import ROOT
 

@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from guardian.decide import Judged, Post, classify
 from guardian.decide.text import fingerprint, fold, keyword_regex, mentions_in, pattern_regex
-from guardian.policy.loader import load_policy
 from guardian.policy.model import Category, Moderation, Policy, UrgencyPolicy, UrgencyRule
+from guardian.policy_files.loader import load_policy
 from tests.conftest import POLICIES, ROOT
 
 TOWN = "town:\n  name: Test\n  timezone: Europe/Madrid\n  languages: [es]\n"

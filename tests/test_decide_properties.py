@@ -34,8 +34,8 @@ from guardian.decide import (
 )
 from guardian.decide.inputs import ABUSIVE
 from guardian.policy.harassment import LEVELS, Level
-from guardian.policy.loader import load_policy
 from guardian.policy.model import Policy
+from guardian.policy_files.loader import load_policy
 from guardian.schedule import Timeline, in_quiet_hours, is_working
 from guardian.schedule.duty import duty_at
 from tests.conftest import POLICIES

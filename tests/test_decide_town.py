@@ -29,8 +29,8 @@ from guardian.decide import (
     fingerprint,
 )
 from guardian.policy.harassment import Level
-from guardian.policy.loader import load_policy
 from guardian.policy.model import Policy
+from guardian.policy_files.loader import load_policy
 from guardian.schedule import Timeline
 from tests.conftest import POLICIES
 

@@ -13,17 +13,20 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.decision_stage import DecisionStage, DutyTimeline
-from guardian.escalation import Escalator
-from guardian.pipeline import StageHandler, Worker, WorkerConfig, pass_through
-from guardian.policy.store import PolicyStore
+from guardian.engine.decision_stage import DecisionStage
+from guardian.engine.escalation import Escalator
+from guardian.engine.pipeline import StageHandler, Worker, WorkerConfig, pass_through
+from guardian.engine.scoring_stage import ScoringStage, in_executor
+from guardian.engine.timeline import DutyTimeline
+from guardian.policy_files.store import PolicyStore
+from guardian.review.queue import review_table
+from guardian.review.sanctions import mute_author
 from guardian.schemas import MessageIn
+from guardian.scoring.assessor import assessor_for
 from guardian.scoring.lite import LiteModel
-from guardian.scoring.stage import ScoringStage, assessor_for, in_executor
 from guardian.storage.messages import messages_table, store_messages
-from guardian.storage.models import Stage
 from guardian.storage.pages import page_events, pages_table
-from guardian.storage.review import mute_author, review_table
+from guardian.types import Stage
 from tests.conftest import POLICIES, message
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -105,7 +108,7 @@ async def test_a_fallen_power_line_at_three_pages_and_escalates_until_acknowledg
     assert page["category"] == "street_lighting"
     assert "cable caído" in page["reason"]
     # Unanswered, it escalates after the chain's delay.
-    events = await Escalator(engine, clock=lambda: three + dt.timedelta(minutes=16)).run_once()
+    events = await Escalator(engine, clock=lambda: three + dt.timedelta(minutes=16)).advance()
     assert [e.kind for e in events] == ["escalated"]
     async with engine.connect() as conn:
         kinds = [e.kind for e in await page_events(conn=conn, page_id=page["id"])]

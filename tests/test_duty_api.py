@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import icalendar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.auth import create_token
-from guardian.storage.models import Role
+from guardian.storage.tokens import create_token
+from guardian.types import Role
 from tests.conftest import Client, bearer
 
 WEDNESDAY_MORNING = "2026-11-25T10:00:00+01:00"   # a working day in Madrid

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.storage.messages import messages_table
-from guardian.storage.models import Role
+from guardian.types import Role
 from tests.conftest import Client, bearer, message
 
 

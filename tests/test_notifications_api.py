@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import event, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.auth import create_token
 from guardian.metrics import channel_label
-from guardian.notify import outbox
 from guardian.schemas import MessageIn
+from guardian.storage import outbox
 from guardian.storage.messages import messages_table, store_messages
-from guardian.storage.models import NotificationKind, NotificationStatus, Role
-from guardian.web.typedefs import engine_key
+from guardian.storage.tokens import create_token
+from guardian.types import NotificationKind, NotificationStatus, Role
+from guardian.web.keys import engine_key
 from tests.conftest import Client, bearer, message
 
 START = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)

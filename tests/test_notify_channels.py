@@ -15,21 +15,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.config import Settings, load_settings
-from guardian.errors import ConfigError
-from guardian.notify import outbox
-from guardian.notify.sender import Sender, SenderConfig
-from guardian.policy.channels import (
+from guardian.config.secrets import (
     Secrets,
     SecretsFile,
     SecretsFileError,
     parse_secrets,
-    resolve,
     secret_source,
 )
-from guardian.policy.loader import load_policy
+from guardian.config.settings import Settings, load_settings
+from guardian.errors import ConfigError
+from guardian.notify.channels import resolve
+from guardian.notify.sender import Sender, SenderConfig
 from guardian.policy.model import Policy
-from guardian.storage.models import DeliveryAttempt, Notification, NotificationStatus
+from guardian.policy_files.loader import load_policy
+from guardian.storage import outbox
+from guardian.storage.models import DeliveryAttempt, Notification
+from guardian.types import NotificationStatus
 from tests.conftest import POLICIES
 from tests.receivers import JsonReceiver, MqttReceiver, SmtpReceiver, closed_port, require_mqtt
 
@@ -58,7 +59,7 @@ def policy_with(channels: dict[str, Sequence[str]]) -> Policy:
 def make_sender(engine: AsyncEngine, policy: Policy, clock: Clock,
                 environ: Mapping[str, str] | None, **config: int | float) -> Sender:
     settings = SenderConfig(retry_base_seconds=1.0, **config)  # type: ignore[arg-type]
-    return Sender(engine=engine, policy=lambda: policy, config=settings, name="sender",
+    return Sender(engine=engine, policy=lambda: policy, config=settings, owner="sender",
                   clock=clock, environ=environ)
 
 

@@ -10,8 +10,8 @@ from guardian.decide import Context, Judged, Post, decide
 from guardian.decide.decision import Audience, StormInfo
 from guardian.notify.compose import MessageView, Planned, for_decision
 from guardian.policy.harassment import Level
-from guardian.policy.loader import load_policy
-from guardian.storage.models import NotificationStatus
+from guardian.policy_files.loader import load_policy
+from guardian.types import NotificationStatus
 from tests.conftest import POLICIES
 
 _LOADED = load_policy(POLICIES).policy

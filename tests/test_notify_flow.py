@@ -16,25 +16,29 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.config import Settings
-from guardian.decision_stage import DecisionStage, DutyTimeline, Notifying
-from guardian.escalation import Escalator
-from guardian.links import read_ack_token
-from guardian.notify import outbox
+from guardian.acks.links import read_ack_token
+from guardian.config.settings import Settings
+from guardian.engine.decision_stage import DecisionStage, Notifying
+from guardian.engine.dismissed import DismissedDelivery
+from guardian.engine.escalation import Escalator
+from guardian.engine.notifier import Notifier
+from guardian.engine.pipeline import StageHandler, Worker, WorkerConfig, pass_through
+from guardian.engine.scoring_stage import ScoringStage, in_executor
+from guardian.engine.timeline import DutyTimeline
 from guardian.notify.digest import DigestComposer
 from guardian.notify.paging import PageNotifier
 from guardian.notify.sender import Sender, SenderConfig
-from guardian.notify.service import Notifier
-from guardian.pipeline import StageHandler, Worker, WorkerConfig, pass_through
 from guardian.policy.model import Policy
-from guardian.release import Releaser
+from guardian.review.decisions import decide_review
+from guardian.review.queue import review_table
 from guardian.schemas import MessageIn
+from guardian.scoring.assessor import assessor_for
 from guardian.scoring.lite import LiteModel
-from guardian.scoring.stage import ScoringStage, assessor_for, in_executor
+from guardian.storage import outbox
 from guardian.storage.messages import messages_table, store_messages
-from guardian.storage.models import Notification, ReviewDecision, Role, Stage
+from guardian.storage.models import Notification
 from guardian.storage.pages import acknowledge, pages_table
-from guardian.storage.review import decide_review, review_table
+from guardian.types import ReviewDecision, Role, Stage
 from guardian.web.app import init_app
 from tests.conftest import AiohttpClient, bearer, message, with_settings
 from tests.receivers import JsonReceiver, wait_until
@@ -90,7 +94,8 @@ class Town:
         sender = Sender(engine=self.engine, policy=lambda: self.policy, clock=self.clock,
                         config=SenderConfig(retry_base_seconds=1.0),
                         duty=self.timeline.availability)
-        return Notifier(sender, DigestComposer(self.engine, self.timeline.availability, BASE))
+        return Notifier(sender, DigestComposer(self.engine, self.timeline.availability, BASE,
+                                               clock=self.clock))
 
     async def post(self, *texts: str) -> list[int]:
         async with self.engine.begin() as conn:
@@ -188,7 +193,7 @@ async def test_a_power_line_at_three_pages_with_an_ack_link_escalates_and_stops_
     assert "ACK " in page_text  # the reply code
     # Unanswered after the chain's delay: the next step (the team lead) is paged.
     town.at(madrid(11, 25, 3, 16))
-    await Escalator(town.engine, clock=town.clock, notify=town.pages).run_once()
+    await Escalator(town.engine, clock=town.clock, notify=town.pages).advance()
     await town.deliver()
     async with town.engine.connect() as conn:
         page = (await conn.execute(select(pages_table))).mappings().one()
@@ -203,7 +208,7 @@ async def test_a_power_line_at_three_pages_with_an_ack_link_escalates_and_stops_
         assert await acknowledge(conn=conn, page_id=claim.page_id, actor=claim.person,
                                  now=town.clock.now) is not None
     town.at(madrid(11, 25, 4))
-    assert await Escalator(town.engine, clock=town.clock, notify=town.pages).run_once() == []
+    assert await Escalator(town.engine, clock=town.clock, notify=town.pages).advance() == []
     await town.deliver()
     assert len(town.receiver.posts) == 2
     assert message_id == page["message_id"]
@@ -311,13 +316,14 @@ async def test_a_held_message_dismissed_by_a_moderator_reaches_staff_masked(
     assert town.receiver.posts == []  # held: staff see nothing yet
     async with town.engine.connect() as conn:
         [item_id] = (await conn.execute(select(review_table.c.id))).scalars().all()
-    releaser = Releaser(town.engine, town.timeline, Notifying(BASE, town.pages))
-    assert await releaser.run_once(town.clock.now) == []  # not dismissed yet
+    releaser = DismissedDelivery(town.engine, town.timeline, Notifying(BASE, town.pages))
+    assert await releaser.deliver(town.clock.now) == []  # not dismissed yet
     async with town.engine.begin() as conn:
         await decide_review(conn=conn, item_ids=[item_id], decision=ReviewDecision.dismiss,
-                            moderator="moderator:raquel", now=town.clock.now)
-    assert await releaser.run_once(town.clock.now) == [message_id]
-    assert await releaser.run_once(town.clock.now) == []  # once
+                            moderator="moderator:raquel", now=town.clock.now,
+                            moderation=town.policy.moderation)
+    assert await releaser.deliver(town.clock.now) == [message_id]
+    assert await releaser.deliver(town.clock.now) == []  # once
     await town.deliver()
     [request] = town.got("carmen")
     assert "La farola ▒▒▒ está apagada" in request
@@ -338,9 +344,10 @@ async def test_a_shielded_message_dismissed_later_is_not_sent_twice(town: Town) 
         item_ids = (await conn.execute(select(review_table.c.id))).scalars().all()
     async with town.engine.begin() as conn:
         await decide_review(conn=conn, item_ids=item_ids, decision=ReviewDecision.dismiss,
-                            moderator="moderator:raquel", now=town.clock.now)
-    releaser = Releaser(town.engine, town.timeline, Notifying(BASE, town.pages))
-    assert await releaser.run_once(town.clock.now) == []
+                            moderator="moderator:raquel", now=town.clock.now,
+                            moderation=town.policy.moderation)
+    releaser = DismissedDelivery(town.engine, town.timeline, Notifying(BASE, town.pages))
+    assert await releaser.deliver(town.clock.now) == []
     await town.deliver()
     assert len(town.got("carmen")) == 1
 

@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.notify import outbox
 from guardian.notify.sender import Sender, SenderConfig
-from guardian.policy.loader import load_policy
 from guardian.policy.model import Policy
-from guardian.storage.models import DeliveryAttempt, Notification, NotificationStatus
+from guardian.policy_files.loader import load_policy
+from guardian.storage import outbox
+from guardian.storage.models import DeliveryAttempt, Notification
+from guardian.types import NotificationStatus
 from tests.conftest import POLICIES
 from tests.receivers import JsonReceiver, closed_port
 
@@ -48,7 +49,7 @@ def policy_with(channels: dict[str, Sequence[str]]) -> Policy:
 def sender(engine: AsyncEngine, policy: Policy, clock: Clock, name: str = "sender",
            **config: object) -> Sender:
     settings = SenderConfig(retry_base_seconds=1.0, **config)  # type: ignore[arg-type]
-    return Sender(engine=engine, policy=lambda: policy, config=settings, name=name,
+    return Sender(engine=engine, policy=lambda: policy, config=settings, owner=name,
                   clock=clock, environ={"HOOK_PASSWORD": SECRET})
 
 

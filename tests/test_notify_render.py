@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guardian.notify import render as render_module
+from guardian.notify.channels import apprise_module
 from guardian.notify.render import (
     KINDS,
     PLAIN,
@@ -24,7 +25,6 @@ from guardian.notify.render import (
     render,
     resolve_language,
 )
-from guardian.policy.channels import apprise_module
 
 ACK_URL = "https://guardian.example.org/ack/eyJwIjoxMn0.Zx9q1w.Q2hhbmdlTWU-kTq_8yN"
 LINK = "https://guardian.example.org/api/v1/messages/12"

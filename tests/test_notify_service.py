@@ -10,12 +10,12 @@ from collections import Counter
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.decision_stage import DutyTimeline
-from guardian.notify import outbox
+from guardian.engine.notifier import Notifier
+from guardian.engine.timeline import DutyTimeline
 from guardian.notify.digest import DigestComposer
 from guardian.notify.sender import Sender, SenderConfig
-from guardian.notify.service import Notifier
 from guardian.policy.model import Policy
+from guardian.storage import outbox
 from guardian.storage.db import utcnow
 from tests.receivers import JsonReceiver, wait_for_count
 from tests.test_notify_outbox import policy_with

@@ -9,10 +9,10 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guardian.decide.availability import Availability
 from guardian.notify.timing import Later, Send, when_to_send
-from guardian.policy.loader import load_policy
-from guardian.storage.models import NotificationKind
+from guardian.policy_files.loader import load_policy
+from guardian.schedule.availability import Availability
+from guardian.types import NotificationKind
 from tests.conftest import POLICIES
 
 POLICY = load_policy(POLICIES).policy

@@ -10,8 +10,8 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy.engine import make_url
 
-from guardian.config import Settings
-from guardian.storage.models import Role
+from guardian.config.settings import Settings
+from guardian.types import Role
 from guardian.web.app import init_app
 from guardian.web.openapi import build_openapi
 from tests.conftest import AiohttpClient, Client, Database, bearer, message, with_settings

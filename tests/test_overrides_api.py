@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.auth import create_token
-from guardian.storage.models import Role
+from guardian.storage.tokens import create_token
+from guardian.types import Role
 from tests.conftest import Client, bearer
 
 SICK_LEAVE = {"team": "lighting", "kind": "replace", "person": "carmen", "replaces": "antonio",

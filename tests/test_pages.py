@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.auth import create_token
-from guardian.escalation import Escalator
-from guardian.links import LinkError, ack_token, read_ack_token
-from guardian.storage.models import Role
+from guardian.acks.links import LinkError, ack_token, read_ack_token
+from guardian.engine.escalation import Escalator
 from guardian.storage.pages import Step, advance_due, open_page, page_events
-from guardian.web.typedefs import settings_key
+from guardian.storage.tokens import create_token
+from guardian.types import Role
+from guardian.web.keys import settings_key
 from tests.conftest import Client, Database, bearer
 
 T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)   # 03:00 in Madrid
@@ -55,7 +55,7 @@ async def test_timers_survive_a_restart_and_concurrent_workers_fire_once(
     # "Restart": new escalators, long after the first delay; several at once.
     late = T0 + dt.timedelta(minutes=16)
     escalators = [Escalator(engine, clock=lambda: late) for _ in range(4)]
-    results = await asyncio.gather(*(e.run_once() for e in escalators))
+    results = await asyncio.gather(*(e.advance() for e in escalators))
     assert sum(len(r) for r in results) == 1
     assert await _kinds(engine, page_id) == [("paged", "antonio"), ("escalated", "carmen")]
 

@@ -19,25 +19,26 @@ import pytest
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from guardian import recent
-from guardian.auth import create_token
-from guardian.config import Settings
+from guardian.config.settings import Settings
 from guardian.decide import Recent, count_window
-from guardian.pipeline import (
+from guardian.engine import memory as recent
+from guardian.engine.loop import Loop, LoopConfig
+from guardian.engine.memory import GAP_SECONDS, DecisionMemory
+from guardian.engine.pipeline import (
     Batched,
-    Outcome,
     StageHandler,
+    StageResult,
     Worker,
     WorkerConfig,
     Writer,
-    announce,
     pass_through,
 )
-from guardian.recent import GAP_SECONDS, RecentDecisions
 from guardian.schemas import MessageIn
 from guardian.storage.db import create_engine, utcnow
-from guardian.storage.messages import events_table, messages_table, store_messages
-from guardian.storage.models import FINAL_STAGE, PIPELINE, Message, Role, Stage
+from guardian.storage.messages import announce, events_table, messages_table, store_messages
+from guardian.storage.models import Message
+from guardian.storage.tokens import create_token
+from guardian.types import FINAL_STAGE, PIPELINE, Role, Stage
 from guardian.web.app import init_app
 from tests.conftest import POLICIES, ROOT, AiohttpClient, Client, Database, bearer, message
 
@@ -99,7 +100,7 @@ async def test_a_failing_stage_is_retried_with_back_off_then_completes(
     [message_id] = await _store(engine, 1)
     calls = 0
 
-    async def flaky(batch: Sequence[Message]) -> Sequence[Outcome]:
+    async def flaky(batch: Sequence[Message]) -> Sequence[StageResult]:
         nonlocal calls
         calls += 1
         if calls == 1:
@@ -126,8 +127,8 @@ async def test_a_failing_stage_is_retried_with_back_off_then_completes(
 async def test_a_message_that_keeps_failing_is_parked_not_lost(engine: AsyncEngine) -> None:
     await _store(engine, 1)
 
-    async def broken(batch: Sequence[Message]) -> Sequence[Outcome]:
-        return [Outcome(message_id=m.id or 0, error="cannot score") for m in batch]
+    async def broken(batch: Sequence[Message]) -> Sequence[StageResult]:
+        return [StageResult(message_id=m.id or 0, error="cannot score") for m in batch]
 
     now = [utcnow()]
     worker = Worker(engine, handlers={Stage.received: broken}, clock=lambda: now[0],
@@ -146,17 +147,17 @@ async def test_a_worker_whose_lease_expired_cannot_complete_twice(engine: AsyncE
     release = asyncio.Event()
     started = asyncio.Event()
 
-    async def slow(batch: Sequence[Message]) -> Sequence[Outcome]:
+    async def slow(batch: Sequence[Message]) -> Sequence[StageResult]:
         started.set()
         await release.wait()
         return await pass_through(batch)
 
-    slow_worker = Worker(engine, handlers={Stage.received: slow}, name="slow",
+    slow_worker = Worker(engine, handlers={Stage.received: slow}, worker_id="slow",
                          config=WorkerConfig(lease_seconds=5))
     slow_task = asyncio.create_task(slow_worker.run_once())
     await started.wait()
     # Later than the lease: a second worker takes the message over and completes it.
-    later = Worker(engine, name="fast", clock=lambda: utcnow() + dt.timedelta(seconds=6))
+    later = Worker(engine, worker_id="fast", clock=lambda: utcnow() + dt.timedelta(seconds=6))
     await later.drain()
     release.set()
     await slow_task
@@ -170,14 +171,14 @@ async def test_a_stopped_worker_hands_its_lease_back(engine: AsyncEngine) -> Non
     await _store(engine, 1)
     started = asyncio.Event()
 
-    async def forever(batch: Sequence[Message]) -> Sequence[Outcome]:
+    async def forever(batch: Sequence[Message]) -> Sequence[StageResult]:
         started.set()
         await asyncio.sleep(3600)
         return []
 
     worker = Worker(engine, handlers={Stage.received: forever},
                     config=WorkerConfig(lease_seconds=600))
-    task = asyncio.create_task(worker.run())
+    task = asyncio.create_task(Loop(worker).run())
     await started.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -235,14 +236,14 @@ async def _share_the_queue(engine: AsyncEngine) -> None:
     ids = await _store(engine, 300)
     seen: list[tuple[int, str]] = []
 
-    async def record(batch: Sequence[Message]) -> Sequence[Outcome]:
+    async def record(batch: Sequence[Message]) -> Sequence[StageResult]:
         seen.extend((m.id or 0, m.stage) for m in batch)
         await asyncio.sleep(0.001)
         return await pass_through(batch)
 
     handlers = {stage: record for stage in PIPELINE[:-1]}
-    workers = [Worker(engine, handlers=handlers, name=f"w{i}", config=WorkerConfig(batch_size=8))
-               for i in range(4)]
+    workers = [Worker(engine, handlers=handlers, worker_id=f"w{i}",
+                      config=WorkerConfig(batch_size=8)) for i in range(4)]
     await asyncio.gather(*(w.drain() for w in workers))
     assert len(seen) == len(set(seen)) == 300 * 3
     assert await _events_per_message(engine) == {i: EXACTLY_ONCE for i in ids}
@@ -257,24 +258,25 @@ async def test_a_burst_gathers_into_one_batch_before_scoring(engine: AsyncEngine
     so one model call scores it, instead of a batch of one and then the others."""
     sizes: list[int] = []
 
-    async def record(batch: Sequence[Message]) -> Sequence[Outcome]:
+    async def record(batch: Sequence[Message]) -> Sequence[StageResult]:
         sizes.append(len(batch))
         return await pass_through(batch)
 
     worker = Worker(engine, handlers={Stage.received: record, Stage.scored: pass_through,
                                       Stage.decided: pass_through},
-                    config=WorkerConfig(poll_seconds=5, gather_seconds=0.3))
-    task = asyncio.create_task(worker.run())
+                    config=WorkerConfig())
+    loop = Loop(worker, LoopConfig(poll_seconds=5, gather_seconds=0.3))
+    task = asyncio.create_task(loop.run())
     await asyncio.sleep(0.05)  # idle, waiting to be woken
     await _store(engine, 1, prefix="first")
-    worker.wake()
+    loop.wake()
     await asyncio.sleep(0.05)  # the rest of the burst arrives while it gathers
     await _store(engine, 4, prefix="rest")
     for _ in range(100):
         if sum(sizes) >= 5:
             break
         await asyncio.sleep(0.05)
-    worker.stop()
+    loop.stop()
     await task
     assert sizes == [5]
 
@@ -285,7 +287,7 @@ def _writing(stage: Stage, seen: list[tuple[str, list[int], list[str | None]]]
              ) -> StageHandler:
     """A stage that records what it was given and writes `masked_text` = `<stage>:<id>`."""
 
-    async def handler(batch: Sequence[Message]) -> Sequence[Outcome]:
+    async def handler(batch: Sequence[Message]) -> Sequence[StageResult]:
         seen.append((stage.value, [m.id or 0 for m in batch], [m.masked_text for m in batch]))
 
         def writer(ident: int) -> Writer:
@@ -294,7 +296,7 @@ def _writing(stage: Stage, seen: list[tuple[str, list[int], list[str | None]]]
                                    .values(masked_text=f"{stage.value}:{ident}"))
             return write
 
-        return [Outcome(message_id=m.id or 0, write=writer(m.id or 0)) for m in batch]
+        return [StageResult(message_id=m.id or 0, write=writer(m.id or 0)) for m in batch]
 
     return handler
 
@@ -303,7 +305,7 @@ async def test_one_claim_carries_a_batch_through_every_stage(engine: AsyncEngine
     ids = await _store(engine, 5)
     seen: list[tuple[str, list[int], list[str | None]]] = []
     handlers = {stage: _writing(stage, seen) for stage in PIPELINE[:-1]}
-    worker = Worker(engine, handlers=handlers, name="chain")
+    worker = Worker(engine, handlers=handlers, worker_id="chain")
     assert await worker.run_once() == 5 * 3
     # Each stage ran once on the whole batch, and saw what the stage before it wrote.
     assert seen == [("received", ids, [None] * 5),
@@ -358,7 +360,7 @@ async def test_a_carried_stage_that_fails_is_retried_on_its_own(engine: AsyncEng
     [message_id] = await _store(engine, 1)
     calls: list[str] = []
 
-    async def flaky(batch: Sequence[Message]) -> Sequence[Outcome]:
+    async def flaky(batch: Sequence[Message]) -> Sequence[StageResult]:
         calls.append("scored")
         if len(calls) == 1:
             raise RuntimeError("policy not loaded")
@@ -383,16 +385,17 @@ async def test_a_carried_stage_that_fails_is_retried_on_its_own(engine: AsyncEng
 async def test_a_worker_stopped_between_stages_hands_the_next_one_back(
         engine: AsyncEngine) -> None:
     ids = await _store(engine, 2)
-    worker: Worker
+    loop: Loop
 
-    async def stop_now(batch: Sequence[Message]) -> Sequence[Outcome]:
-        worker.stop()
+    async def stop_now(batch: Sequence[Message]) -> Sequence[StageResult]:
+        loop.stop()
         return await pass_through(batch)
 
     worker = Worker(engine, handlers={Stage.received: stop_now, Stage.scored: pass_through,
                                       Stage.decided: pass_through},
                     config=WorkerConfig(lease_seconds=600))
-    await worker.run()
+    loop = Loop(worker)
+    await loop.run()
     rows = await _rows(engine)
     assert {r["stage"] for r in rows} == {"scored"}
     assert all(r["lease_owner"] is None and r["attempts"] == 0 for r in rows)
@@ -403,9 +406,9 @@ async def test_a_worker_stopped_between_stages_hands_the_next_one_back(
 KILLED_BETWEEN_STAGES = """
 import asyncio, sys
 from pathlib import Path
-from guardian.pipeline import Worker, WorkerConfig, pass_through
+from guardian.engine.pipeline import Worker, WorkerConfig, pass_through
 from guardian.storage.db import create_engine
-from guardian.storage.models import Stage
+from guardian.types import Stage
 
 async def main(url: str, marker: Path) -> None:
     async def hang(batch):
@@ -457,6 +460,8 @@ async def test_a_wake_up_during_an_empty_claim_is_not_lost(engine: AsyncEngine) 
     """A message committed just after the claim's snapshot wakes the worker while it is
     still claiming: it must look again at once, not sleep until the next poll."""
 
+    loop: Loop
+
     class Racing(Worker):
         raced = False
 
@@ -465,11 +470,12 @@ async def test_a_wake_up_during_an_empty_claim_is_not_lost(engine: AsyncEngine) 
             if not found[0] and not self.raced:
                 self.raced = True
                 await _store(engine, 1, prefix="late")
-                self.wake()
+                loop.wake()
             return found
 
-    worker = Racing(engine, config=WorkerConfig(poll_seconds=3600))
-    task = asyncio.create_task(worker.run())
+    worker = Racing(engine)
+    loop = Loop(worker, LoopConfig(poll_seconds=3600))
+    task = asyncio.create_task(loop.run())
     try:
         for _ in range(400):
             rows = await _rows(engine)
@@ -477,7 +483,7 @@ async def test_a_wake_up_during_an_empty_claim_is_not_lost(engine: AsyncEngine) 
                 break
             await asyncio.sleep(0.05)
     finally:
-        worker.stop()
+        loop.stop()
         await task
     assert [r["stage"] for r in await _rows(engine)] == ["notified"]
 
@@ -486,15 +492,15 @@ async def test_values_are_set_for_the_whole_batch_only_where_the_lease_holds(
         engine: AsyncEngine) -> None:
     first, second, third = await _store(engine, 3)
 
-    async def assess(batch: Sequence[Message]) -> Sequence[Outcome]:
+    async def assess(batch: Sequence[Message]) -> Sequence[StageResult]:
         # Meanwhile another worker took the second message over (our lease expired).
         async with engine.begin() as conn:
             await conn.execute(update(messages_table).where(messages_table.c.id == second)
                                .values(lease_owner="someone-else"))
-        return [Outcome(message_id=m.id or 0, values={
+        return [StageResult(message_id=m.id or 0, values={
             "harassment_level": "rude", "masked_text": f"masked {m.id}",
             "assessment": {"level": "rude", "labels": {"insult": 0.9}}})
-            if m.id != third else Outcome(message_id=third, values={"masked_text": "only"})
+            if m.id != third else StageResult(message_id=third, values={"masked_text": "only"})
             for m in batch]
 
     worker = Worker(engine, handlers={Stage.received: assess, Stage.scored: pass_through,
@@ -520,11 +526,11 @@ async def test_batched_writes_run_once_for_the_batch_only_where_the_lease_holds(
         # In the completing transaction: a failure here would roll the batch back.
         assert conn.in_transaction()
 
-    async def stage(batch: Sequence[Message]) -> Sequence[Outcome]:
+    async def stage(batch: Sequence[Message]) -> Sequence[StageResult]:
         async with engine.begin() as conn:   # our lease on the second one expired
             await conn.execute(update(messages_table).where(messages_table.c.id == second)
                                .values(lease_owner="someone-else"))
-        return [Outcome(message_id=m.id or 0, batched=[Batched(write, f"{m.id}a"),
+        return [StageResult(message_id=m.id or 0, batched=[Batched(write, f"{m.id}a"),
                                                        Batched(write, f"{m.id}b")])
                 for m in batch]
 
@@ -560,8 +566,8 @@ async def test_a_worker_wakes_on_what_another_process_announces(
                         models_dir=tmp_path / "models", scoring_wait_ms=0)
     client = await aiohttp_client(init_app(settings, run_worker=False))
     _, token = await create_token(engine=api_engine, name="ingest", role=Role.ingest)
-    worker = Worker(worker_engine, config=WorkerConfig(poll_seconds=3600))
-    task = asyncio.create_task(worker.run())
+    loop = Loop(Worker(worker_engine), LoopConfig(poll_seconds=3600))
+    task = asyncio.create_task(loop.run())
     try:
         await _listening(api_engine)
         posted = await client.post("/api/v1/messages", json=message("across"),
@@ -578,7 +584,7 @@ async def test_a_worker_wakes_on_what_another_process_announces(
         assert posted.status == 202
         assert await _until_final(api_engine, 2) == ["notified", "notified"]
     finally:
-        worker.stop()
+        loop.stop()
         await task
         await worker_engine.dispose()
         await api_engine.dispose()
@@ -637,7 +643,7 @@ async def test_recent_decisions_reads_only_what_is_new_and_sees_late_commits(
         engine: AsyncEngine) -> None:
     ids = await _store(engine, 6)
     await _decide(engine, ids[0], _decision("a0", T0), [(1, "scored"), (2, "decided")])
-    memory = RecentDecisions()
+    memory = DecisionMemory()
     async with engine.connect() as conn:
         await memory.read(conn, T0 - dt.timedelta(hours=1))
     assert _authors(memory.all()) == ["a0"] and memory.storm_targets() == set()
@@ -656,7 +662,7 @@ async def test_recent_decisions_reads_only_what_is_new_and_sees_late_commits(
         await memory.read(conn, T0 - dt.timedelta(hours=1))
     assert _authors(memory.all()) == ["a0", "a1", "a2", "a3"]
     # A second memory starting now reads the same from scratch.
-    fresh = RecentDecisions()
+    fresh = DecisionMemory()
     async with engine.connect() as conn:
         await fresh.read(conn, T0 - dt.timedelta(hours=1))
     assert _authors(fresh.all()) == _authors(memory.all())
@@ -665,7 +671,7 @@ async def test_recent_decisions_reads_only_what_is_new_and_sees_late_commits(
 
 async def test_recent_decisions_forget_what_leaves_the_window(engine: AsyncEngine) -> None:
     ids = await _store(engine, 40)
-    memory = RecentDecisions()
+    memory = DecisionMemory()
     decided: dict[str, dt.datetime] = {}
     for step, message_id in enumerate(ids):
         # Decision times not in id order (several workers), one storm starter among them.
@@ -692,7 +698,7 @@ async def test_recent_decisions_forget_what_leaves_the_window(engine: AsyncEngin
 def test_the_memory_of_decisions_stays_out_of_the_garbage_collectors_way() -> None:
     """An hour at 200 messages a second is 720,000 remembered decisions: as objects the
     collector tracks, every full collection would walk them all (170 ms)."""
-    memory = RecentDecisions()
+    memory = DecisionMemory()
     memory._remember((n, _decision(f"a{n % 7}", T0 + dt.timedelta(seconds=n)), "rude")
                      for n in range(1, 200))
     memory.storm_count("town", "a1", T0 + dt.timedelta(minutes=2), 60)
@@ -706,7 +712,7 @@ def test_the_memory_of_decisions_stays_out_of_the_garbage_collectors_way() -> No
 async def test_recent_decisions_read_page_by_page(engine: AsyncEngine,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     ids = await _store(engine, 7)
-    memory = RecentDecisions()
+    memory = DecisionMemory()
     async with engine.connect() as conn:
         await memory.read(conn, T0 - dt.timedelta(hours=1))
     monkeypatch.setattr(recent, "READ_PAGE", 2)
@@ -720,7 +726,7 @@ async def test_recent_decisions_read_page_by_page(engine: AsyncEngine,
 async def test_recent_decisions_give_up_a_gap_that_never_commits(engine: AsyncEngine) -> None:
     ids = await _store(engine, 2)
     now = [0.0]
-    memory = RecentDecisions(clock=lambda: now[0])
+    memory = DecisionMemory(clock=lambda: now[0])
     since = T0 - dt.timedelta(hours=1)
     async with engine.connect() as conn:
         await memory.read(conn, since)

@@ -10,7 +10,6 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from guardian.policy.harassment import HarassmentPolicy, Rule, Thresholds
-from guardian.policy.loader import load_policy
 from guardian.policy.model import (
     Category,
     Delivery,
@@ -30,6 +29,7 @@ from guardian.policy.model import (
     Team,
     Town,
 )
+from guardian.policy_files.loader import load_policy
 from tests.conftest import POLICIES
 
 TOWN = "town:\n  name: Test\n  timezone: Europe/Madrid\n  languages: [es]\n"

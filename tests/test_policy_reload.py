@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from guardian.config import Settings
-from guardian.policy.store import PolicyStore
+from guardian.config.settings import Settings
+from guardian.policy_files.store import PolicyStore
 from guardian.web.app import init_app
 from tests.conftest import POLICIES, AiohttpClient, Client, add_person, with_settings
 

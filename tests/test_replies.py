@@ -17,17 +17,19 @@ import paho.mqtt.publish as mqtt_publish
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.config import Settings, load_settings
+from guardian.acks.links import parse_reply, reply_code, reply_matches
+from guardian.acks.mqtt import FAILED_MESSAGE, MqttReplies
+from guardian.acks.replies import ReplyOutcome, acknowledge_reply
+from guardian.config.mqtt_url import parse_mqtt_url
+from guardian.config.settings import Settings, load_settings
+from guardian.engine.loop import Loop
 from guardian.errors import ConfigError
-from guardian.links import parse_reply, reply_code, reply_matches
-from guardian.mqtt_url import parse_mqtt_url
-from guardian.replies import ReplyOutcome, acknowledge_reply
-from guardian.replies_mqtt import FAILED_MESSAGE, MqttReplies
 from guardian.storage.db import create_engine
-from guardian.storage.models import Page, Role
+from guardian.storage.models import Page
 from guardian.storage.pages import Step, advance_due, get_page, open_page, page_events
+from guardian.types import Role
 from guardian.web.app import init_app
-from guardian.web.typedefs import settings_key
+from guardian.web.keys import settings_key
 from tests.conftest import AiohttpClient, Client, bearer, with_settings
 from tests.receivers import (
     MQTT_HOST,
@@ -286,7 +288,8 @@ async def test_a_reply_published_on_mqtt_acknowledges_and_bad_payloads_are_survi
     base = results.topic.removesuffix("/+/result")
     listener = MqttReplies(f"mqtt://{MQTT_HOST}:{MQTT_PORT}/{base}/#", engine=engine,
                            secret=SECRET)
-    await listener.start()
+    loop = Loop(listener)
+    running = asyncio.create_task(loop.run())
     try:
         assert await listener.wait_connected(10)
         await _publish(f"{base}/antonio", b"\xff\xfe not text \x00")
@@ -309,7 +312,8 @@ async def test_a_reply_published_on_mqtt_acknowledges_and_bad_payloads_are_survi
         # Its own answers (under the same filter) are not taken for replies.
         assert listener.handled == 4
     finally:
-        await listener.stop()
+        loop.stop()
+        await running
     assert not listener.connected
 
 
@@ -319,7 +323,8 @@ async def test_when_the_database_fails_the_listener_answers_so_and_keeps_going(
     base = results.topic.removesuffix("/+/result")
     listener = MqttReplies(f"mqtt://{MQTT_HOST}:{MQTT_PORT}/{base}/#", engine=broken,
                            secret=SECRET)
-    await listener.start()
+    loop = Loop(listener)
+    running = asyncio.create_task(loop.run())
     try:
         assert await listener.wait_connected(10)
         for _ in range(2):
@@ -328,7 +333,8 @@ async def test_when_the_database_fails_the_listener_answers_so_and_keeps_going(
         assert all(a.text == FAILED_MESSAGE for a in answers)
         assert listener.connected
     finally:
-        await listener.stop()
+        loop.stop()
+        await running
         await broken.dispose()
 
 
@@ -390,7 +396,8 @@ async def test_the_listener_reconnects_when_the_broker_restarts(
     base = _topic()
     listener = MqttReplies(f"mqtt://127.0.0.1:{own.port}/{base}/#", engine=engine,
                            secret=SECRET, reconnect_max_seconds=1, publish_results=False)
-    await listener.start()
+    loop = Loop(listener)
+    running = asyncio.create_task(loop.run())
     try:
         assert await listener.wait_connected(10)
         await asyncio.to_thread(own.stop)
@@ -405,7 +412,8 @@ async def test_the_listener_reconnects_when_the_broker_restarts(
         page = await _until_acknowledged(engine, page_id)
         assert page.acked_by == "reply:antonio"
     finally:
-        await listener.stop()
+        loop.stop()
+        await running
 
 
 async def test_the_listener_is_built_from_the_setting_and_off_without_it(
@@ -415,7 +423,7 @@ async def test_the_listener_is_built_from_the_setting_and_off_without_it(
         Settings(mqtt_replies="mqtt://broker:1884/guardian/replies/#"), engine)
     assert listener is not None and listener.url.topic == "guardian/replies/#"
     assert not listener.connected
-    await listener.stop()  # never started: nothing to do
+    await listener.close()  # never started: nothing to do
 
 
 async def test_the_service_listens_for_replies_when_the_setting_asks(

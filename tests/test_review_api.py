@@ -10,26 +10,24 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.auth import create_token
-from guardian.config import Settings
-from guardian.schemas import MessageIn
-from guardian.storage.db import utcnow
-from guardian.storage.messages import messages_table, store_messages
-from guardian.storage.models import Role
-from guardian.storage.overrides import audit_table
-from guardian.storage.review import (
-    AUTO_MUTE_DAYS,
+from guardian.config.settings import Settings
+from guardian.review.exposure import exposure_table
+from guardian.review.queue import (
     PIPELINE_ACTOR,
-    STRIKES_TO_MUTE,
-    AuthorStatus,
     NewReview,
-    author_status,
+    dismissed_undelivered,
     enqueue_review,
     enqueue_reviews,
-    exposure_table,
-    releasable_messages,
     review_table,
 )
+from guardian.review.rules import AuthorStatus
+from guardian.review.sanctions import author_status
+from guardian.schemas import MessageIn
+from guardian.storage.audit import audit_table
+from guardian.storage.db import utcnow
+from guardian.storage.messages import messages_table, store_messages
+from guardian.storage.tokens import create_token
+from guardian.types import Role
 from guardian.web.app import init_app
 from tests.conftest import POLICIES, AiohttpClient, Client, bearer, message, with_settings
 
@@ -37,6 +35,9 @@ A = "moderator:test-moderator"
 RAW = "Eres un imbécil, la farola sigue rota"
 MASKED = "Eres un [insulto], la farola sigue rota"
 LIMIT = 60  # policies/limits.yaml: exposure_limits.max_abusive_items_per_day
+# policies/limits.yaml: moderation.strikes_to_mute and mute_days (the strike rule's only source)
+STRIKES_TO_MUTE = 3
+AUTO_MUTE_DAYS = 30
 
 
 async def _held(engine: AsyncEngine, external_id: str, *, level: str = "abusive",
@@ -284,7 +285,7 @@ async def test_decisions_change_the_authors_status(
     assert "already decided" in again["error"]["message"]
     async with engine.connect() as conn:
         # Only the dismissed one goes on to staff (the release worker is not running here).
-        assert await releasable_messages(conn=conn, limit=10) == [1]
+        assert await dismissed_undelivered(conn=conn, limit=10) == [1]
     decided = await _json(await client.get("/api/v1/review?status=decided", headers=mod))
     assert len(decided["items"]) == 6
     assert (await client.post("/api/v1/review/999/decide", json={"decision": "dismiss"},

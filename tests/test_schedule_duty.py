@@ -8,8 +8,8 @@ from itertools import pairwise
 
 import pytest
 
-from guardian.policy.loader import load_policy
 from guardian.policy.model import Policy
+from guardian.policy_files.loader import load_policy
 from guardian.schedule.duty import Source, on_call, on_duty, team_shifts
 from guardian.schedule.localtime import NaiveDatetimeError, zone
 from guardian.schedule.overrides import Override

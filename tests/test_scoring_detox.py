@@ -16,7 +16,8 @@ import pytest
 
 from guardian.scoring import detox
 from guardian.scoring.detox import DetoxifyModel, ModelUnavailable
-from guardian.scoring.types import LABELS, LabelScores, Model
+from guardian.scoring.types import Model
+from guardian.types import LABELS, LabelScores
 from tests.detoxify_tiny import TinyVariant, build_tiny_checkpoint, tiny_words
 
 WORDS = tiny_words()

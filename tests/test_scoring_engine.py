@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import pytest
 
 from guardian.policy.harassment import HarassmentPolicy
-from guardian.scoring.engine import Assessor
+from guardian.scoring.assessor import Assessor
 from guardian.scoring.lite import LiteModel
-from guardian.scoring.types import LABELS, LabelScores
+from guardian.types import LABELS, LabelScores
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from pytest_aiohttp import AiohttpClient
 
-from guardian.config import Settings
-from guardian.policy.loader import load_policy
+from guardian.config.settings import Settings
+from guardian.engine.scoring_stage import ScoringState
 from guardian.policy.model import Policy
-from guardian.scoring.stage import ScoringState
-from guardian.storage.models import Role
+from guardian.policy_files.loader import load_policy
+from guardian.types import Role
 from guardian.web.app import init_app
-from guardian.web.typedefs import scoring_key
+from guardian.web.keys import scoring_key
 from tests.conftest import POLICIES, bearer, message
 
 TEXTS = ["la farola de la plaza no enciende", "Sois unos inútiles, la farola sigue rota",

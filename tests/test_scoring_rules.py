@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from guardian.policy.harassment import HarassmentPolicy, Rule, Thresholds
 from guardian.scoring.level import judge, leave_one_out, mask
 from guardian.scoring.rules import compile_rules, valid_id_number
-from guardian.scoring.types import LABELS
+from guardian.types import LABELS
 
 DEFAULT = compile_rules(HarassmentPolicy())
 ZERO = dict.fromkeys(LABELS, 0.0)

@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from guardian.config import Settings
-from guardian.storage.models import Role
+from guardian.config.settings import Settings
+from guardian.types import Role
 from guardian.web.app import init_app
 from tests.conftest import AiohttpClient, bearer, message, with_settings
 from tests.detoxify_tiny import build_tiny_checkpoint

@@ -10,14 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.pipeline import StageHandler, Worker, pass_through
+from guardian.engine.pipeline import StageHandler, Worker, pass_through
+from guardian.engine.scoring_stage import ScoringStage, in_executor
 from guardian.schemas import MessageIn
-from guardian.scoring.engine import Assessor
+from guardian.scoring.assessor import Assessor
 from guardian.scoring.lite import LiteModel
-from guardian.scoring.stage import ScoringStage, in_executor
-from guardian.scoring.types import LabelScores
 from guardian.storage.messages import messages_table, store_messages
-from guardian.storage.models import Role, Stage
+from guardian.types import LabelScores, Role, Stage
 from tests.conftest import Client, bearer, message
 
 

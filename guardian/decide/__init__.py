@@ -15,7 +15,6 @@ from guardian.decide.decision import (
     PlanStep,
     StormInfo,
 )
-from guardian.decide.engine import decide
 from guardian.decide.inputs import (
     AssessmentLike,
     Context,
@@ -27,6 +26,7 @@ from guardian.decide.inputs import (
     StormCount,
     author_key,
 )
+from guardian.decide.rules import decide
 from guardian.decide.storm import Storm, StormTally, count_window, storm_at, storm_of, storms
 from guardian.decide.text import fingerprint
 

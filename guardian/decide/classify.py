@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from guardian.decide.availability import QuietCache, rotation_duty
 from guardian.decide.inputs import AssessmentLike, MessageLike
 from guardian.decide.text import (
     fold,
@@ -33,6 +32,7 @@ from guardian.decide.text import (
     pattern_regex,
 )
 from guardian.policy.model import URGENCIES, Policy, Urgency
+from guardian.schedule.availability import QuietCache, rotation_duty
 
 DEFAULT_CATEGORY = "general"
 ANY = "any"

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from guardian.decide.availability import Availability
 from guardian.decide.decision import EscalationPlan, PlanStep
 from guardian.policy.model import EscalationStep, Policy
+from guardian.schedule.availability import Availability
 from guardian.schedule.localtime import zone
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -36,7 +36,7 @@ class MessageLike(Protocol):
 
 
 class AssessmentLike(Protocol):
-    """The fields of an assessment the engine reads; `guardian.scoring.engine.Assessment`
+    """The fields of an assessment the engine reads; `guardian.scoring.assessor.Assessment`
     has them, and so has `Judged` (rebuilt from what the scoring stage stored)."""
 
     @property

@@ -12,15 +12,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from guardian.policy.channels import (
+from guardian.notify.channels import (
     apprise_module,
     missing_secrets,
-    redact,
     resolve,
     scrub,
     secret_values,
 )
 from guardian.policy.model import StaffMember
+from guardian.policy.urls import redact
 
 TITLES = {"es": "Prueba de Guardian", "en": "Guardian test"}
 BODIES = {

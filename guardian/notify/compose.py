@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from guardian.decide import Decision
 from guardian.decide.decision import Outcome
 from guardian.policy.model import Policy
-from guardian.storage.models import NotificationKind, NotificationStatus
+from guardian.types import NotificationKind, NotificationStatus
 
 URGENCY_ORDER = {"emergency": 0, "high": 1, "normal": 2, "low": 3}
 

@@ -10,11 +10,11 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.decide.availability import Availability
-from guardian.notify import outbox, queue
+from guardian.notify import queue
 from guardian.notify.compose import (
     Planned,
     WaitingItem,
@@ -23,18 +23,28 @@ from guardian.notify.compose import (
     language_of,
 )
 from guardian.notify.timing import RETRY_WITHOUT_START
-from guardian.storage.models import NotificationKind, NotificationStatus
+from guardian.schedule.availability import Availability
+from guardian.storage import outbox
+from guardian.storage.db import utcnow
+from guardian.types import NotificationKind, NotificationStatus
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class DigestComposer:
+    """Composes the digests that are due, a job of the engine."""
+
     engine: AsyncEngine
     duty: Callable[[dt.datetime], Awaitable[Availability | None]]
     base_url: str
+    clock: Callable[[], dt.datetime] = utcnow
+    name: ClassVar[str] = "digests"
 
-    async def run_once(self, now: dt.datetime) -> list[int]:
+    async def run_once(self) -> int:
+        return len(await self.compose_due(self.clock()))
+
+    async def compose_due(self, now: dt.datetime) -> list[int]:
         """Compose every digest due at `now`; return the new digests' ids."""
         made: list[int] = []
         avail = await self.duty(now)

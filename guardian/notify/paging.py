@@ -8,14 +8,13 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guardian.links import ack_token, reply_code
+from guardian.acks.links import ack_token, reply_code
 from guardian.notify import queue
 from guardian.notify.compose import MessageView, PageView, for_page_event
 from guardian.policy.model import Policy
-from guardian.storage.messages import messages_table
+from guardian.storage.messages import read_message
 from guardian.storage.models import Page, PageEvent
 
 NOTIFIED_EVENTS = frozenset({"paged", "escalated", "last_resort"})
@@ -26,10 +25,7 @@ async def message_view(conn: AsyncConnection, message_id: int | None
     """The page's message as notifications show it, and its urgency."""
     if message_id is None:
         return None, "emergency"
-    m = messages_table.c
-    row = (await conn.execute(select(m.id, m.author_handle, m.text, m.masked_text,
-                                     m.received_at, m.decision)
-                              .where(m.id == message_id))).first()
+    row = await read_message(conn=conn, message_id=message_id)
     if row is None:
         return None, "emergency"
     urgency = (row.decision or {}).get("urgency", "emergency")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guardian.notify import outbox
 from guardian.notify.compose import Planned
 from guardian.notify.render import render
+from guardian.storage import outbox
 from guardian.storage.models import Notification
 
 

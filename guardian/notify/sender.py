@@ -24,23 +24,24 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian import metrics
-from guardian.decide.availability import Availability
-from guardian.notify import outbox
+from guardian.notify.channels import apprise_module, resolve, scrub, secret_values
 from guardian.notify.compose import language_of
-from guardian.notify.outbox import Alert, Attempt, Next
 from guardian.notify.render import ChannelStyle, render
 from guardian.notify.timing import CAPPED_KINDS, Later, when_to_send
-from guardian.pipeline import worker_name
-from guardian.policy.channels import apprise_module, redact, resolve, scrub, secret_values
 from guardian.policy.model import Policy
-from guardian.storage.db import utcnow
-from guardian.storage.models import Notification, NotificationKind, NotificationStatus, PageStatus
-from guardian.storage.pages import pages_table
+from guardian.policy.urls import redact
+from guardian.schedule.availability import Availability
+from guardian.storage import outbox
+from guardian.storage.db import utcnow, worker_name
+from guardian.storage.models import Notification
+from guardian.storage.outbox import Alert, Attempt, Next
+from guardian.storage.pages import page_status
+from guardian.types import NotificationKind, NotificationStatus, PageStatus
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,14 @@ class SendResult:
 
 @dataclass
 class Sender:
+    """The outbox's sender, a job of the engine: each round claims a batch of due
+    notifications and tries each once."""
+
+    name: ClassVar[str] = "sender"
     engine: AsyncEngine
     policy: Callable[[], Policy]
     config: SenderConfig = field(default_factory=SenderConfig)
-    name: str = field(default_factory=worker_name)
+    owner: str = field(default_factory=worker_name)   # signs the leases it takes
     clock: Callable[[], dt.datetime] = utcnow
     rand: Callable[[], float] = random.random
     environ: Mapping[str, str] | None = None  # default: os.environ, then the secrets file
@@ -92,12 +97,12 @@ class Sender:
         """Claim one batch and try each notification once; return how many were claimed."""
         claimed, lease = await outbox.claim_due(self.engine, self.clock(),
                                                 self.config.batch_size,
-                                                self.config.lease_seconds, owner=self.name)
+                                                self.config.lease_seconds, owner=self.owner)
         if claimed:
             try:
                 await asyncio.gather(*(self.process(n, lease) for n in claimed))
             except BaseException:
-                await outbox.release(engine=self.engine, lease=lease, now=self.clock())
+                await outbox.hand_back(engine=self.engine, lease=lease, now=self.clock())
                 raise
         return len(claimed)
 
@@ -132,8 +137,7 @@ class Sender:
         now = self.clock()
         if notification.kind == NotificationKind.page.value and notification.page_id:
             async with self.engine.connect() as conn:
-                status = (await conn.execute(select(pages_table.c.status).where(
-                    pages_table.c.id == notification.page_id))).scalar()
+                status = await page_status(conn=conn, page_id=notification.page_id)
             if status is not None and status != PageStatus.open.value:
                 nxt = Next(status=NotificationStatus.cancelled,
                            channel_index=notification.channel_index,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from guardian.decide.availability import Availability
-from guardian.storage.models import NotificationKind
+from guardian.schedule.availability import Availability
+from guardian.types import NotificationKind
 
 # When a person has no working period or shift ahead, look again after this long.
 RETRY_WITHOUT_START = dt.timedelta(hours=24)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from guardian.scoring.types import LABELS
+from guardian.types import LABELS
 
 Level = Literal["none", "rude", "abusive", "threat"]
 LEVELS: tuple[Level, ...] = ("none", "rude", "abusive", "threat")

@@ -28,8 +28,8 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
-from guardian.policy.channels import ENV_REF, redact
 from guardian.policy.harassment import HarassmentPolicy, valid_regex
+from guardian.policy.urls import ENV_REF, redact
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]

@@ -48,7 +48,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from guardian.scoring.types import LABELS, LabelScores
+from guardian.types import LABELS, LabelScores
 
 if TYPE_CHECKING:
     import torch

@@ -12,7 +12,7 @@ from typing import Any
 
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from guardian.scoring.engine import Assessor
+from guardian.scoring.assessor import Assessor
 from guardian.scoring.obfuscate import obfuscate
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from guardian.policy.harassment import LEVELS, Level, Thresholds
 from guardian.scoring.rules import Match
-from guardian.scoring.types import LABELS, LabelScores
+from guardian.types import LABELS, LabelScores
 
 # What a lexicon word alone is worth: an insult aimed at someone is abusive, a swear word
 # is rude (with the default thresholds).

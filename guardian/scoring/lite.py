@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from guardian.scoring.linear import HashedNgramModel
-from guardian.scoring.types import LABELS, LabelScores
+from guardian.types import LABELS, LabelScores
 
 SPANISH_WEIGHTS = Path(str(resources.files("guardian.scoring").joinpath("data/lite-es.npz")))
 LIMITATIONS = ("The lite scorer knows English and Spanish only, gives one offensive-language "

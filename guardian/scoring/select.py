@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from guardian.config import Settings
+from guardian.config.settings import Settings
 from guardian.errors import ScorerUnavailable
 from guardian.scoring.types import Model
 

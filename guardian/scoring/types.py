@@ -1,21 +1,12 @@
-"""What every scorer speaks: Detoxify's labels and a probability for each."""
+"""What every scorer is: a model that gives a probability for each of Detoxify's labels
+(`guardian.types.LABELS`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-LABELS: tuple[str, ...] = (
-    "toxicity",
-    "severe_toxicity",
-    "obscene",
-    "threat",
-    "insult",
-    "identity_attack",
-    "sexual_explicit",
-)
-
-LabelScores = dict[str, float]
+from guardian.types import LabelScores
 
 
 class Model(Protocol):

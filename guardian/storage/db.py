@@ -7,6 +7,8 @@ drivers (aiosqlite, asyncpg) are chosen here so the rest of the code never spell
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def worker_name() -> str:
+    """How this process signs the leases it takes (messages, notifications): host and pid."""
+    return f"{socket.gethostname()[:24]}:{os.getpid()}"

@@ -1,19 +1,23 @@
-"""Data access for messages: keyword-only functions over an async engine."""
+"""Data access for messages and their stage events (the tables `messages` and
+`stage_events`): ingest, the pipeline's work queue, what the decision stage remembers.
+Keyword-only functions."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Insert, func, select, tuple_
+from sqlalchemy import Insert, and_, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian.schemas import MessageIn
 from guardian.storage.db import utcnow
-from guardian.storage.models import FINAL_STAGE, Message, Stage, StageEvent
+from guardian.storage.models import Message, StageEvent
+from guardian.types import FINAL_STAGE, PIPELINE, Stage
 
 messages_table = Message.__table__  # type: ignore[attr-defined]
 events_table = StageEvent.__table__  # type: ignore[attr-defined]
@@ -124,3 +128,187 @@ async def count_by_stage(*, engine: AsyncEngine) -> dict[str, int]:
 
 def pending_count(counts: dict[str, int]) -> int:
     return sum(n for stage, n in counts.items() if stage not in (FINAL_STAGE.value, "failed"))
+
+
+# --- the work queue (`guardian.engine.pipeline`) ------------------------------------------
+#
+# A message is claimable while its stage is not the last, it is not parked, and
+# `available_at` has passed; a claim writes a lease (`lease_owner`, and `available_at`
+# pushed to the lease's expiry). See docs/architecture.md, "The pipeline and its guarantee".
+
+# Ingest without a worker in its own process announces new messages on this PostgreSQL
+# channel (`announce`); every worker listens, so none waits for its poll.
+CHANNEL = "guardian_new_messages"
+_NOTIFY = text(f"NOTIFY {CHANNEL}")
+_PENDING = [stage.value for stage in PIPELINE[:-1]]
+
+
+async def announce(conn: AsyncConnection) -> None:
+    """In the transaction that stored new messages: wake the workers of every process when
+    it commits (PostgreSQL delivers a NOTIFY at commit, and not at all on rollback). On
+    SQLite, a single process, nothing to do."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_NOTIFY)
+
+
+async def claim(*, engine: AsyncEngine, now: dt.datetime, lease: str, lease_seconds: float,
+                limit: int) -> list[Message]:
+    """Lease up to `limit` claimable messages to `lease`, in id order; each claim counts as
+    an attempt. On PostgreSQL `FOR UPDATE SKIP LOCKED`: concurrent claims never overlap."""
+    m = messages_table.c
+    # `stage IN (...)` rather than `stage != final`, so that ix_messages_pending (stage,
+    # available_at) finds the few pending rows however many have gone through.
+    pending = (
+        select(m.id)
+        .where(m.stage.in_(_PENDING), m.failed_at.is_(None), m.available_at <= now)
+        .order_by(m.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(messages_table)
+        .where(m.id.in_(pending.scalar_subquery()))
+        .values(lease_owner=lease, available_at=now + dt.timedelta(seconds=lease_seconds),
+                attempts=m.attempts + 1)
+        .returning(*messages_table.c)
+    )
+    async with engine.begin() as conn:
+        rows = (await conn.execute(statement)).mappings().all()
+    return sorted((Message.model_validate(dict(r)) for r in rows), key=lambda x: x.id or 0)
+
+
+async def move_on(*, conn: AsyncConnection, ids: Sequence[int], stage: Stage, target: Stage,
+                  lease: str, queue: Mapping[str, object]) -> set[int]:
+    """Move the messages of `ids` still in `stage` and still leased to `lease` on to
+    `target`, with the queue columns `queue`; return the ids that moved (one statement)."""
+    m = messages_table.c
+    return set((await conn.execute(
+        update(messages_table)
+        .where(and_(m.id.in_(list(ids)), m.stage == stage.value, m.lease_owner == lease))
+        .values(stage=target.value, last_error=None, **queue)
+        .returning(m.id)
+    )).scalars())
+
+
+async def set_columns(*, conn: AsyncConnection, rows: Sequence[tuple[int, Mapping[str, Any]]]
+                      ) -> None:
+    """Set columns of many messages, (id, {column: value}) each: one executemany per set of
+    columns (on PostgreSQL, asyncpg sends the whole batch in one round trip)."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for message_id, values in rows:
+        if values:
+            columns = tuple(sorted(values))
+            by_columns.setdefault(columns, []).append(
+                {"_id": message_id, **{f"_{c}": values[c] for c in columns}})
+    m = messages_table.c
+    for columns, params in by_columns.items():
+        await conn.execute(
+            update(messages_table).where(m.id == bindparam("_id"))
+            .values({c: bindparam(f"_{c}", type_=m[c].type) for c in columns}), params)
+
+
+async def record_stages(*, conn: AsyncConnection, events: Sequence[Mapping[str, Any]]) -> None:
+    """One `stage_events` row per completed stage; the unique (message, stage) key makes a
+    second completion fail the transaction."""
+    if events:
+        await conn.execute(insert(events_table), list(events))
+
+
+async def read_messages(*, conn: AsyncConnection, ids: Sequence[int]) -> list[Message]:
+    """The messages of `ids` as stored now, in id order."""
+    rows = (await conn.execute(
+        select(messages_table).where(messages_table.c.id.in_(list(ids)))
+        .order_by(messages_table.c.id))).mappings().all()
+    return [Message.model_validate(dict(r)) for r in rows]
+
+
+async def read_message(*, conn: AsyncConnection, message_id: int) -> Message | None:
+    found = await read_messages(conn=conn, ids=[message_id])
+    return found[0] if found else None
+
+
+async def retry_later(*, conn: AsyncConnection, message_id: int, lease: str, error: str,
+                      available_at: dt.datetime, failed_at: dt.datetime | None) -> None:
+    """A failed stage: back to the queue at `available_at`, or parked (`failed_at`)."""
+    m = messages_table.c
+    await conn.execute(
+        update(messages_table)
+        .where(and_(m.id == message_id, m.lease_owner == lease))
+        .values(lease_owner=None, last_error=error, available_at=available_at,
+                failed_at=failed_at))
+
+
+async def hand_back(*, engine: AsyncEngine, leases: Sequence[str], now: dt.datetime) -> None:
+    """Give leased messages back to the queue at once, their claim not counted."""
+    m = messages_table.c
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(messages_table).where(m.lease_owner.in_(list(leases)))
+            .values(lease_owner=None, available_at=now, attempts=m.attempts - 1))
+
+
+async def set_decision(*, conn: AsyncConnection, message_id: int,
+                       decision: dict[str, Any]) -> None:
+    await conn.execute(update(messages_table).where(messages_table.c.id == message_id)
+                       .values(decision=decision))
+
+
+# --- what the decision stage remembers (`guardian.engine.memory`) ------------------------
+#
+# Look-ups by primary key only, whatever the planner's statistics say: a join with an OR,
+# on tables growing by hundreds of rows a second, was planned as sequential scans of both.
+
+async def last_event_id(*, conn: AsyncConnection) -> int:
+    e = events_table.c
+    return int((await conn.execute(select(func.max(e.id)))).scalar_one_or_none() or 0)
+
+
+async def event_ids_between(*, conn: AsyncConnection, low: int, top: int) -> set[int]:
+    """The `stage_events` ids in (low, top] that exist (committed)."""
+    e = events_table.c
+    return set((await conn.execute(select(e.id).where(and_(e.id > low, e.id <= top))))
+               .scalars())
+
+
+async def events_after(*, conn: AsyncConnection, after: int, limit: int
+                       ) -> list[tuple[int, int, str]]:
+    """(event id, message id, stage) of the events after `after`, in id order."""
+    e = events_table.c
+    rows = await conn.execute(select(e.id, e.message_id, e.stage).where(e.id > after)
+                              .order_by(e.id).limit(limit))
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def events_by_id(*, conn: AsyncConnection, ids: Sequence[int]
+                       ) -> list[tuple[int, int, str]]:
+    e = events_table.c
+    rows = await conn.execute(select(e.id, e.message_id, e.stage).where(e.id.in_(list(ids))))
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def decisions_of(*, conn: AsyncConnection, ids: Sequence[int]
+                       ) -> dict[int, tuple[dict[str, Any] | None, str | None]]:
+    """message id -> (stored decision, harassment level)."""
+    m = messages_table.c
+    rows = await conn.execute(select(m.id, m.decision, m.harassment_level)
+                              .where(m.id.in_(list(ids))))
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+async def decided_since(*, conn: AsyncConnection, since: dt.datetime
+                        ) -> list[tuple[int, dict[str, Any], str | None]]:
+    """(message id, decision, level) of the decided messages received since `since`."""
+    m = messages_table.c
+    rows = await conn.execute(select(m.id, m.decision, m.harassment_level)
+                              .where(m.decision.is_not(None), m.received_at >= since)
+                              .order_by(m.id))
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def authors_of(*, conn: AsyncConnection, message_ids: Sequence[int]
+                     ) -> dict[int, tuple[str, str]]:
+    """message id -> (source, author handle)."""
+    m = messages_table.c
+    rows = await conn.execute(select(m.id, m.source, m.author_handle)
+                              .where(m.id.in_(list(message_ids))))
+    return {r[0]: (r[1], r[2]) for r in rows}

@@ -1,43 +1,25 @@
-"""Tables. Stages and roles are stored as plain strings: native enums are painful to migrate."""
+"""Tables. Stages, roles and statuses (`guardian.types`) are stored as plain strings: native
+enums are painful to migrate."""
 
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from guardian.storage.db import UTCDateTime, utcnow
+from guardian.types import (
+    NotificationStatus,
+    OverrideStatus,
+    PageStatus,
+    ReviewStatus,
+    Stage,
+)
 
 # BIGINT on PostgreSQL, but INTEGER on SQLite so that it stays the rowid alias.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Stage(StrEnum):
-    """Where a message is in the pipeline; each worker step moves it one stage on."""
-
-    received = "received"
-    scored = "scored"
-    decided = "decided"
-    notified = "notified"
-
-
-PIPELINE: tuple[Stage, ...] = (Stage.received, Stage.scored, Stage.decided, Stage.notified)
-FINAL_STAGE = PIPELINE[-1]
-
-
-def next_stage(stage: Stage) -> Stage:
-    return PIPELINE[PIPELINE.index(stage) + 1]
-
-
-class Role(StrEnum):
-    ingest = "ingest"
-    staff = "staff"
-    moderator = "moderator"
-    hr = "hr"
-    admin = "admin"
 
 
 class Message(SQLModel, table=True):
@@ -73,7 +55,7 @@ class Message(SQLModel, table=True):
     stage_times: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
     # Written by the scoring stage: labels, reasons, language and scorer (see
-    # guardian.scoring.engine.Assessment.as_json), the level, and the text staff may see.
+    # guardian.scoring.assessor.Assessment.as_json), the level, and the text staff may see.
     assessment: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     harassment_level: str | None = Field(default=None, max_length=16, index=True)
     masked_text: str | None = Field(default=None, sa_type=Text)
@@ -113,13 +95,6 @@ class ApiToken(SQLModel, table=True):
     last_used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class OverrideStatus(StrEnum):
-    active = "active"
-    proposed = "proposed"    # a swap waiting for the other person (or HR) to accept
-    declined = "declined"
-    cancelled = "cancelled"
-
-
 class DutyOverride(SQLModel, table=True):
     """A change to who is on duty for a period (sick leave, holiday, swap)."""
 
@@ -153,12 +128,6 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     subject: str = Field(max_length=128)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-
-
-class PageStatus(StrEnum):
-    open = "open"                  # waiting for an acknowledgement
-    acknowledged = "acknowledged"
-    exhausted = "exhausted"        # the chain ran out; the last-resort contact was told
 
 
 class Page(SQLModel, table=True):
@@ -203,20 +172,6 @@ class PageEvent(SQLModel, table=True):
     person: str | None = Field(default=None, max_length=64)
     actor: str | None = Field(default=None, max_length=128)
     at: dt.datetime = Field(sa_type=UTCDateTime)
-
-
-class ReviewStatus(StrEnum):
-    open = "open"
-    claimed = "claimed"     # by one moderator until `claim_expires_at`; then open again
-    decided = "decided"
-
-
-class ReviewDecision(StrEnum):
-    dismiss = "dismiss"     # not abusive after all: released to staff as a normal request
-    confirm = "confirm"     # abusive: one strike for the author
-    escalate = "escalate"   # to HR or the police team (`escalated_to`)
-    mute = "mute"           # the author's messages are dropped until `muted_until`
-    block = "block"         # the author's messages are dropped for good
 
 
 class ReviewItem(SQLModel, table=True):
@@ -287,29 +242,6 @@ class ModeratorExposure(SQLModel, table=True):
     moderator: str = Field(max_length=128)  # the audit actor, e.g. `moderator:ana`
     day: dt.date
     views: int = 0
-
-
-class NotificationKind(StrEnum):
-    deliver = "deliver"
-    digest = "digest"
-    page = "page"
-    storm_notice = "storm_notice"
-    admin_alert = "admin_alert"
-    test = "test"           # `guardian channels test`
-
-
-# Kinds that travel at once even in quiet hours and beyond the hourly cap: pages (the
-# contract's one exception) and alerts about undelivered pages go to the last resort.
-URGENT_KINDS: frozenset[str] = frozenset({"page"})
-
-
-class NotificationStatus(StrEnum):
-    pending = "pending"
-    sent = "sent"
-    failed = "failed"       # every channel of the person failed; an admin alert was queued
-    waiting = "waiting"     # an item for the recipient's digest at `due_at`; never sent alone
-    digested = "digested"   # carried by the digest notification `digest_id`
-    cancelled = "cancelled"  # no longer needed (a page acknowledged before this was sent)
 
 
 class Notification(SQLModel, table=True):

@@ -1,5 +1,5 @@
 """Reading the notification outbox and its delivery log (the API's view; the sender writes
-through `guardian.notify.outbox`)."""
+through `guardian.storage.outbox`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from guardian.storage.models import DeliveryAttempt, Notification, NotificationStatus
+from guardian.storage.models import DeliveryAttempt, Notification
+from guardian.types import NotificationStatus
 
 notifications_table = Notification.__table__  # type: ignore[attr-defined]
 attempts_table = DeliveryAttempt.__table__  # type: ignore[attr-defined]

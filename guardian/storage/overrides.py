@@ -1,39 +1,20 @@
-"""Data access for duty overrides and the audit log (keyword-only functions)."""
+"""Data access for duty overrides (keyword-only functions); every change is audited in
+the same transaction (`guardian.storage.audit`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from guardian.schedule.overrides import Override
+from guardian.storage.audit import audit
 from guardian.storage.db import utcnow
-from guardian.storage.models import AuditEvent, DutyOverride, OverrideStatus
+from guardian.storage.models import DutyOverride
+from guardian.types import OverrideStatus
 
 overrides_table = DutyOverride.__table__  # type: ignore[attr-defined]
-audit_table = AuditEvent.__table__  # type: ignore[attr-defined]
-
-
-_AUDIT_INSERT = insert(audit_table)
-
-
-async def audit(*, conn: AsyncConnection, actor: str, action: str, subject: str,
-                details: dict[str, Any]) -> None:
-    # A plain insert executed with parameters: compiled once, not once per call.
-    await conn.execute(_AUDIT_INSERT, {"at": utcnow(), "actor": actor, "action": action,
-                                       "subject": subject, "details": details})
-
-
-async def audit_many(*, conn: AsyncConnection, actor: str, action: str,
-                     entries: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """One audit row per (subject, details), in one statement."""
-    if entries:
-        at = utcnow()
-        await conn.execute(_AUDIT_INSERT, [
-            {"at": at, "actor": actor, "action": action, "subject": subject, "details": details}
-            for subject, details in entries])
 
 
 async def create_override(*, conn: AsyncConnection, team: str, kind: str, person: str,
@@ -96,11 +77,13 @@ async def list_overrides(*, engine: AsyncEngine, team: str | None = None,
     return [DutyOverride.model_validate(dict(r)) for r in rows]
 
 
-async def list_audit(*, engine: AsyncEngine, limit: int = 100, before_id: int | None = None
-                     ) -> list[AuditEvent]:
-    query = select(audit_table).order_by(audit_table.c.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(audit_table.c.id < before_id)
-    async with engine.connect() as conn:
-        rows = (await conn.execute(query)).mappings().all()
-    return [AuditEvent.model_validate(dict(r)) for r in rows]
+def to_override(row: DutyOverride) -> Override:
+    return Override(id=row.id or 0, kind=row.kind, person=row.person,
+                    replaces=row.replaces, start=row.starts_at, end=row.ends_at,
+                    reason=row.reason, team=row.team)
+
+
+async def active_overrides(engine: AsyncEngine, *, start: dt.datetime, end: dt.datetime
+                           ) -> list[Override]:
+    return [to_override(r) for r in await list_overrides(engine=engine, starts=start,
+                                                         ends=end)]

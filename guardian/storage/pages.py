@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from guardian.notify.outbox import cancel_for_page
-from guardian.storage.models import Page, PageEvent, PageStatus
+from guardian.storage.models import Page, PageEvent
+from guardian.storage.outbox import cancel_for_page
+from guardian.types import PageStatus
 
 # Called with each event in the transaction that records it (to queue its notification).
 PageHook = Callable[[AsyncConnection, Page, PageEvent, dt.datetime], Awaitable[None]]
@@ -130,3 +131,15 @@ async def list_pages(*, engine: AsyncEngine, status: str | None = None, limit: i
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
     return [Page.model_validate(dict(r)) for r in rows]
+
+
+async def open_pages(*, conn: AsyncConnection) -> list[Page]:
+    """The pages waiting for an acknowledgement."""
+    rows = (await conn.execute(select(pages_table).where(
+        pages_table.c.status == PageStatus.open.value))).mappings().all()
+    return [Page.model_validate(dict(r)) for r in rows]
+
+
+async def page_status(*, conn: AsyncConnection, page_id: int) -> str | None:
+    return (await conn.execute(select(pages_table.c.status).where(
+        pages_table.c.id == page_id))).scalar()

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from guardian.storage.models import Role
+from guardian.types import Role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)

@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from guardian.auth import TokenVerifier
-from guardian.background import build as build_background
-from guardian.config import Settings
-from guardian.policy.store import PolicyStore
-from guardian.scoring.stage import ScoringState
+from guardian.config.settings import Settings
+from guardian.engine.build import build as build_engine
+from guardian.engine.scoring_stage import ScoringState
+from guardian.policy_files.store import PolicyStore
 from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import upgrade
 from guardian.web import (
@@ -29,8 +28,8 @@ from guardian.web import (
     review,
 )
 from guardian.web.access import access_of
-from guardian.web.middleware import auth_middleware, error_middleware
-from guardian.web.typedefs import (
+from guardian.web.auth import TokenVerifier
+from guardian.web.keys import (
     engine_key,
     policy_key,
     scorer_key,
@@ -39,6 +38,7 @@ from guardian.web.typedefs import (
     verifier_key,
     worker_key,
 )
+from guardian.web.middleware import auth_middleware, error_middleware
 
 log = logging.getLogger(__name__)
 
@@ -114,15 +114,13 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
             yield
             return
         store = app[policy_key]
-        background = build_background(app[engine_key], settings, lambda: store.policy,
-                                      app[scoring_key])
-        app[worker_key] = background.workers[0]
-        task = asyncio.create_task(background.run(), name="guardian-background")
+        jobs = build_engine(app[engine_key], settings, lambda: store.policy, app[scoring_key])
+        app[worker_key] = jobs.pipeline[0]
+        task = asyncio.create_task(jobs.run(), name="guardian-engine")
         yield
-        background.stop()
+        jobs.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=30)
-        await background.close()
 
     app.cleanup_ctx.extend([database, policies, scoring, worker])
     return app

@@ -6,26 +6,25 @@ import datetime as dt
 
 from aiohttp import web
 
-from guardian.duty import (
-    CALENDAR_AHEAD,
-    CALENDAR_PAST,
-    active_overrides,
-    calendar_token,
-    calendar_token_valid,
-    person_calendar,
-    shift_json,
-    team_calendar,
-    who_is_on,
-)
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.policy.model import Policy
 from guardian.schedule import team_shifts
-from guardian.storage.models import Role
+from guardian.schedule.views import shift_json, who_is_on
+from guardian.storage.overrides import active_overrides
+from guardian.types import Role
 from guardian.web.access import public, requires
 from guardian.web.bodies import invalid
+from guardian.web.calendar import (
+    CALENDAR_AHEAD,
+    CALENDAR_PAST,
+    calendar_token,
+    calendar_token_valid,
+    person_calendar,
+    team_calendar,
+)
+from guardian.web.keys import engine_key, principal_key, settings_key
 from guardian.web.overrides import policy_of
 from guardian.web.params import optional_instant
-from guardian.web.typedefs import engine_key, principal_key, settings_key
 
 routes = web.RouteTableDef()
 MAX_SHIFTS_WINDOW = dt.timedelta(days=92)

@@ -9,7 +9,6 @@ from pydantic import ValidationError
 
 from guardian import metrics
 from guardian.errors import ApiError, FieldError, not_found
-from guardian.pipeline import announce
 from guardian.schemas import (
     AcceptedMessage,
     AssessmentPublic,
@@ -19,12 +18,12 @@ from guardian.schemas import (
     MessagePublic,
     StageEventPublic,
 )
-from guardian.storage.messages import get_message, store_messages
-from guardian.storage.models import Role
+from guardian.storage.messages import announce, get_message, store_messages
 from guardian.storage.notifications import was_notified
+from guardian.types import Role
 from guardian.web.access import requires
 from guardian.web.bodies import field_path, invalid, read_payload, validation_errors
-from guardian.web.typedefs import engine_key, principal_key, settings_key, worker_key
+from guardian.web.keys import engine_key, principal_key, settings_key, worker_key
 
 routes = web.RouteTableDef()
 

@@ -11,7 +11,7 @@ from aiohttp.web_urldispatcher import SystemRoute
 from guardian import metrics
 from guardian.errors import ApiError, forbidden, unauthorized
 from guardian.web.access import PUBLIC, Handler, access_of
-from guardian.web.typedefs import principal_key, settings_key, verifier_key
+from guardian.web.keys import principal_key, settings_key, verifier_key
 
 log = logging.getLogger(__name__)
 

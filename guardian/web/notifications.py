@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from guardian.auth import Principal
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.schemas import DeliveryAttemptPublic, NotificationListPublic, NotificationPublic
-from guardian.storage.models import NotificationKind, NotificationStatus, Role
 from guardian.storage.notifications import (
     LoggedNotification,
     NotificationQuery,
     get_logged,
     list_notifications,
 )
+from guardian.types import NotificationKind, NotificationStatus, Role
 from guardian.web.access import requires
+from guardian.web.auth import Principal
 from guardian.web.bodies import invalid
+from guardian.web.keys import engine_key, principal_key
 from guardian.web.params import choices, optional_instant
-from guardian.web.typedefs import engine_key, principal_key
 
 routes = web.RouteTableDef()
 MAX_PAGE = 500

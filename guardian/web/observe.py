@@ -13,10 +13,10 @@ from guardian.schemas import HealthCheck, HealthResponse
 from guardian.storage.db import dialect_name
 from guardian.storage.messages import count_by_stage, pending_count
 from guardian.storage.migrate import current_revision, head_revision
-from guardian.storage.models import Role
 from guardian.storage.notifications import count_by_status
+from guardian.types import Role
 from guardian.web.access import public, requires
-from guardian.web.typedefs import (
+from guardian.web.keys import (
     engine_key,
     policy_key,
     scorer_key,

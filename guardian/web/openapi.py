@@ -33,7 +33,7 @@ from guardian.schemas import (
     ReviewItemPublic,
     SwapIn,
 )
-from guardian.storage.models import Role
+from guardian.types import Role
 from guardian.web.access import access_of, requires
 from guardian.web.replies import REPLY_FORM_SCHEMA, REPLY_RESPONSE_SCHEMA, ReplyIn
 

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from guardian.auth import Principal
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.policy.model import Policy
 from guardian.schemas import AuditEventPublic, OverrideIn, OverridePublic, SwapIn
-from guardian.storage.models import DutyOverride, OverrideStatus, Role
+from guardian.storage.audit import list_audit
+from guardian.storage.models import DutyOverride
 from guardian.storage.overrides import (
     create_override,
     decide_override,
     get_override,
-    list_audit,
     list_overrides,
 )
+from guardian.types import OverrideStatus, Role
 from guardian.web.access import requires
+from guardian.web.auth import Principal
 from guardian.web.bodies import invalid, read_model
+from guardian.web.keys import engine_key, policy_key, principal_key
 from guardian.web.params import optional_instant
-from guardian.web.typedefs import engine_key, policy_key, principal_key
 
 routes = web.RouteTableDef()
 

@@ -7,14 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
+from guardian.acks.links import AckClaim, LinkError, read_ack_token
 from guardian.errors import ApiError, FieldError, not_found
-from guardian.links import AckClaim, LinkError, read_ack_token
 from guardian.storage.db import utcnow
-from guardian.storage.models import Page, PageStatus, Role
+from guardian.storage.models import Page
 from guardian.storage.pages import acknowledge, get_page, list_pages, page_events
+from guardian.types import PageStatus, Role
 from guardian.web.access import public, requires
 from guardian.web.bodies import invalid
-from guardian.web.typedefs import engine_key, principal_key, settings_key
+from guardian.web.keys import engine_key, principal_key, settings_key
 
 routes = web.RouteTableDef()
 

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from guardian.acks.replies import MAX_REPLY_CHARS, ReplyOutcome, ReplyResult, acknowledge_reply
 from guardian.errors import ApiError, FieldError
-from guardian.replies import MAX_REPLY_CHARS, ReplyOutcome, ReplyResult, acknowledge_reply
 from guardian.storage.db import utcnow
-from guardian.storage.models import Role
+from guardian.types import Role
 from guardian.web.access import requires
 from guardian.web.bodies import invalid, read_payload, validation_errors
-from guardian.web.typedefs import engine_key, settings_key
+from guardian.web.keys import engine_key, settings_key
 
 routes = web.RouteTableDef()
 

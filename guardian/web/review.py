@@ -9,6 +9,18 @@ from aiohttp import web
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.policy.harassment import LEVELS
 from guardian.policy.model import Policy
+from guardian.review.decisions import Decided, decide_review
+from guardian.review.exposure import ExposureLimitReached, exposure_on
+from guardian.review.queue import (
+    QueuedItem,
+    ReviewConflict,
+    claim_review,
+    get_review,
+    list_review,
+    reveal_review,
+    unclaim_review,
+)
+from guardian.review.rules import EXPOSING_LEVELS, AuthorStatus
 from guardian.schemas import (
     AuthorStatusPublic,
     ExposurePublic,
@@ -18,27 +30,12 @@ from guardian.schemas import (
     ReviewItemPublic,
 )
 from guardian.storage.db import utcnow
-from guardian.storage.models import ReviewDecision, ReviewStatus, Role
-from guardian.storage.review import (
-    EXPOSING_LEVELS,
-    AuthorStatus,
-    Decided,
-    ExposureLimitReached,
-    QueuedItem,
-    ReviewConflict,
-    claim_review,
-    decide_review,
-    exposure_on,
-    get_review,
-    list_review,
-    release_review,
-    reveal_review,
-)
+from guardian.types import ReviewDecision, ReviewStatus, Role
 from guardian.web.access import requires
 from guardian.web.bodies import invalid, read_model
+from guardian.web.keys import engine_key, principal_key
 from guardian.web.overrides import policy_of
 from guardian.web.params import choices
-from guardian.web.typedefs import engine_key, principal_key
 
 routes = web.RouteTableDef()
 MAX_PAGE = 200
@@ -219,7 +216,7 @@ async def release(request: web.Request) -> web.Response:
             raise not_found(f"Review item {item_id}")
     try:
         async with request.app[engine_key].begin() as conn:
-            await release_review(conn=conn, item_id=item_id, moderator=moderator)
+            await unclaim_review(conn=conn, item_id=item_id, moderator=moderator)
     except ReviewConflict as exc:
         raise ApiError(409, "conflict", f"Review item {item_id} cannot be released: {exc}."
                        ) from None
@@ -244,8 +241,7 @@ async def _decide(request: web.Request, data: ReviewDecisionIn, ids: list[int]) 
             conn=conn, item_ids=ids, decision=ReviewDecision(data.decision),
             moderator=request[principal_key].actor, note=data.note or None,
             mute_days=data.mute_days, escalated_to=escalated_to,
-            strikes_to_mute=policy.moderation.strikes_to_mute,
-            auto_mute_days=policy.moderation.mute_days)
+            moderation=policy.moderation)
 
 
 @routes.post("/api/v1/review/{id}/decide", name="decide_review")

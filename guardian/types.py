@@ -1,0 +1,104 @@
+"""Enums and protocols shared across the layers. Imports nothing of Guardian's own.
+
+Tables store these as plain strings (`guardian.storage.models`); the pure core, the
+adapters and the entry points all speak them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+# --- harassment scores --------------------------------------------------------------------
+
+# Detoxify's labels: every scorer gives a probability in [0, 1] for each.
+LABELS: tuple[str, ...] = (
+    "toxicity",
+    "severe_toxicity",
+    "obscene",
+    "threat",
+    "insult",
+    "identity_attack",
+    "sexual_explicit",
+)
+
+LabelScores = dict[str, float]
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+class Stage(StrEnum):
+    """Where a message is in the pipeline; each worker step moves it one stage on."""
+
+    received = "received"
+    scored = "scored"
+    decided = "decided"
+    notified = "notified"
+
+
+PIPELINE: tuple[Stage, ...] = (Stage.received, Stage.scored, Stage.decided, Stage.notified)
+FINAL_STAGE = PIPELINE[-1]
+
+
+def next_stage(stage: Stage) -> Stage:
+    return PIPELINE[PIPELINE.index(stage) + 1]
+
+
+class Role(StrEnum):
+    ingest = "ingest"
+    staff = "staff"
+    moderator = "moderator"
+    hr = "hr"
+    admin = "admin"
+
+
+
+# --- duty, pages, review, notifications -----------------------------------------------------
+
+class OverrideStatus(StrEnum):
+    active = "active"
+    proposed = "proposed"    # a swap waiting for the other person (or HR) to accept
+    declined = "declined"
+    cancelled = "cancelled"
+
+
+class PageStatus(StrEnum):
+    open = "open"                  # waiting for an acknowledgement
+    acknowledged = "acknowledged"
+    exhausted = "exhausted"        # the chain ran out; the last-resort contact was told
+
+
+class ReviewStatus(StrEnum):
+    open = "open"
+    claimed = "claimed"     # by one moderator until `claim_expires_at`; then open again
+    decided = "decided"
+
+
+class ReviewDecision(StrEnum):
+    dismiss = "dismiss"     # not abusive after all: released to staff as a normal request
+    confirm = "confirm"     # abusive: one strike for the author
+    escalate = "escalate"   # to HR or the police team (`escalated_to`)
+    mute = "mute"           # the author's messages are dropped until `muted_until`
+    block = "block"         # the author's messages are dropped for good
+
+
+class NotificationKind(StrEnum):
+    deliver = "deliver"
+    digest = "digest"
+    page = "page"
+    storm_notice = "storm_notice"
+    admin_alert = "admin_alert"
+    test = "test"           # `guardian channels test`
+
+
+# Kinds that travel at once even in quiet hours and beyond the hourly cap: pages (the
+# contract's one exception) and alerts about undelivered pages go to the last resort.
+URGENT_KINDS: frozenset[str] = frozenset({"page"})
+
+
+class NotificationStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"       # every channel of the person failed; an admin alert was queued
+    waiting = "waiting"     # an item for the recipient's digest at `due_at`; never sent alone
+    digested = "digested"   # carried by the digest notification `digest_id`
+    cancelled = "cancelled"  # no longer needed (a page acknowledged before this was sent)

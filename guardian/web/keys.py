@@ -1,0 +1,24 @@
+"""Every `web.AppKey` of the application, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from guardian.config.settings import Settings
+from guardian.engine.loop import Loop
+from guardian.engine.scoring_stage import ScoringState
+from guardian.policy_files.store import PolicyStore
+from guardian.scoring.select import ScorerStatus
+from guardian.web.auth import Principal, TokenVerifier
+
+settings_key = web.AppKey("settings", Settings)
+engine_key = web.AppKey("engine", AsyncEngine)
+verifier_key = web.AppKey("verifier", TokenVerifier)
+policy_key = web.AppKey("policy", PolicyStore)
+# The pipeline's loop in this process (when it runs one): ingest wakes it.
+worker_key = web.AppKey("worker", Loop)
+scorer_key = web.AppKey("scorer", ScorerStatus)
+scoring_key = web.AppKey("scoring", ScoringState)
+
+principal_key = web.RequestKey("principal", Principal)
