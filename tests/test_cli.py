@@ -1,4 +1,5 @@
-"""The `guardian` command, run as a user runs it: real processes, real databases."""
+"""The `guardian` command, run as a user runs it, on real databases: in this process
+(click's runner) where a process adds nothing, as real processes for `serve` and `worker`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import Ran, invoke
 from tests.conftest import POLICIES, ROOT, Database, add_person
 from tests.receivers import closed_port
 
@@ -34,9 +36,9 @@ def _env(database: Database | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-def run(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*GUARDIAN, *args], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=60, check=False)
+def run(*args: str, env: dict[str, str], cwd: Path = ROOT) -> Ran:
+    """`guardian ARGS` in this process."""
+    return invoke(*args, env=env, cwd=cwd)
 
 
 def test_tokens_create_list_and_revoke(database: Database) -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import re
 import shutil
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from guardian.notify.channels_check import message_for
 from guardian.policy_files.loader import load_policy
+from tests.commands import invoke
 from tests.conftest import POLICIES, ROOT
 from tests.receivers import JsonReceiver, closed_port
 
@@ -56,18 +55,14 @@ def policies_with(tmp_path: Path, channels: Sequence[str]) -> Path:
 
 
 async def guardian(*args: str, policies: Path, secrets_file: Path | None = None) -> Run:
-    """The command in a process of its own, while this test's loop serves the receiver."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIAN_")}
-    env.update({"GUARDIAN_ENV": "development", "GUARDIAN_POLICIES_DIR": str(policies)})
-    env.pop("HOOK_PASSWORD", None)
+    """The command in a thread of this process, while this test's loop serves the
+    receiver."""
+    env: dict[str, str | None] = {"GUARDIAN_ENV": "development",
+                                  "GUARDIAN_POLICIES_DIR": str(policies), "HOOK_PASSWORD": None}
     if secrets_file is not None:
         env["GUARDIAN_SECRETS_FILE"] = str(secrets_file)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "guardian", *args, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return Run(process.returncode, stdout.decode(), stderr.decode())
+    ran = await asyncio.wait_for(asyncio.to_thread(invoke, *args, env=env, cwd=ROOT), 60)
+    return Run(ran.returncode, ran.stdout, ran.stderr)
 
 
 async def test_every_channel_works(receiver: JsonReceiver, tmp_path: Path) -> None:

@@ -1,0 +1,41 @@
+"""The `guardian` command: everything an operator scripts. One module per command group;
+`common` holds what they share (settings, the database they open and dispose)."""
+
+from __future__ import annotations
+
+import click
+
+from guardian import __version__
+from guardian.cli.channels import channels
+from guardian.cli.db import db
+from guardian.cli.decisions import explain, simulate
+from guardian.cli.duty import oncall, shifts
+from guardian.cli.policies import policies
+from guardian.cli.scoring import eval_command, models, score, train_lite_command
+from guardian.cli.service import serve, worker
+from guardian.cli.tokens import tokens
+from guardian.config.settings import SETTINGS
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Settings come from GUARDIAN_* environment variables; "
+                    "see `guardian settings`.")
+@click.version_option(__version__, prog_name="guardian")
+def main() -> None:
+    """Guardian: scores public messages for harassment and routes requests to the staff
+    member on duty, on the channel they chose, outside their quiet hours."""
+
+
+@main.command()
+def settings() -> None:
+    """List every GUARDIAN_* setting with its default and meaning."""
+    for setting in SETTINGS:
+        default = setting.default or "(none)"
+        click.echo(f"{setting.name}={default}\n    {setting.help}")
+
+
+for command in (serve, worker, db, tokens, score, eval_command, train_lite_command, models,
+                oncall, shifts, simulate, explain, policies, channels):
+    main.add_command(command)
+
+__all__ = ["main"]

@@ -1,0 +1,133 @@
+"""`guardian score`, `eval`, `train-lite` and `models`: the harassment scorer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from guardian.cli.common import settings_or_exit, warn_scorer
+from guardian.config.settings import DETOXIFY_VARIANTS, Settings
+from guardian.errors import ScorerUnavailable
+from guardian.policy_files.loader import load_policy
+from guardian.scoring.assessor import Assessor, assessor_for
+from guardian.scoring.select import ScorerStatus, load_model
+
+SCORERS = click.Choice(["auto", "lite", "detoxify"])
+
+
+def assessor_or_exit(settings: Settings, scorer: str | None) -> tuple[Assessor, ScorerStatus]:
+    """The scorer the service would use, with the policy's harassment rules."""
+    try:
+        model, status = load_model(settings, scorer)
+    except ScorerUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    loaded = load_policy(settings.policies_dir)
+    return assessor_for(model, loaded.policy, status.attributor), status
+
+
+@click.command()
+@click.option("--scorer", type=SCORERS, default=None, help="Override GUARDIAN_SCORER.")
+@click.option("--lang", default=None, help="Language hint (otherwise detected).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per text.")
+@click.argument("texts", nargs=-1, required=True)
+def score(scorer: str | None, lang: str | None, as_json: bool, texts: tuple[str, ...]) -> None:
+    """Score TEXTS for harassment: labels, level, masked text and reasons."""
+    settings = settings_or_exit()
+    assessor, status = assessor_or_exit(settings, scorer)
+    warn_scorer(status)
+    for text, result in zip(texts, assessor.assess(list(texts), [lang] * len(texts)),
+                            strict=True):
+        if as_json:
+            click.echo(json.dumps({"text": text, **result.as_json(),
+                                   "masked_text": result.masked_text}, ensure_ascii=False))
+            continue
+        labels = "  ".join(f"{k}={v:.2f}" for k, v in result.labels.items())
+        click.echo(f"level: {result.level}   language: {result.lang or 'unknown'}"
+                   f"{'' if result.covered else ' (not covered)'}   scorer: "
+                   f"{result.scorer.name} {result.scorer.variant}\n  {labels}\n"
+                   f"  masked: {result.masked_text}")
+        for reason in result.reasons:
+            click.echo(f"  - {reason}")
+
+
+@click.command("eval")
+@click.option("--data", "data_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A labelled CSV or TSV file.")
+@click.option("--text-column", required=True, help="Column holding the text.")
+@click.option("--label-column", required=True, help="Column holding the label.")
+@click.option("--positive", required=True,
+              help="Label value(s) that mean abusive, comma-separated (e.g. 0,1 or OFP,OFG).")
+@click.option("--delimiter", default=",", show_default=True,
+              help="Field separator; `\\t` (or `tab`) for TSV.")
+@click.option("--scorer", type=SCORERS, default=None)
+@click.option("--obfuscate", is_flag=True,
+              help="Obfuscate every text first (seeded) to measure robustness.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Obfuscation seed.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N rows.")
+def eval_command(data_path: Path, text_column: str, label_column: str, positive: str,
+                 delimiter: str, scorer: str | None, obfuscate: bool, seed: int,
+                 limit: int | None) -> None:
+    """Measure the scorer on labelled data; print ROC-AUC, precision, recall, F1 and
+    texts/s as JSON."""
+    from guardian.scoring.evaluate import DataError, evaluate, read_labelled
+
+    settings = settings_or_exit()
+    separator = "\t" if delimiter in ("\\t", "tab", "\t") else delimiter
+    try:
+        data = read_labelled(data_path, text_column=text_column, label_column=label_column,
+                             positive=positive.split(","), delimiter=separator, limit=limit)
+    except DataError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    assessor, status = assessor_or_exit(settings, scorer)
+    warn_scorer(status)
+    report = evaluate(assessor, data, obfuscate_seed=seed if obfuscate else None)
+    click.echo(json.dumps({"data": str(data_path), **report}, indent=2))
+
+
+@click.command("train-lite")
+@click.option("--lang", type=click.Choice(["es"]), required=True,
+              help="Language of the model (Spanish: trained on OffendES).")
+@click.option("--data", "data_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="OffendES-style TSV: columns comment and label (OFP/OFG offensive).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Cross-validation folds reported before the final fit.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the weights (.npz); a .json report goes beside it.")
+def train_lite_command(lang: str, data_path: Path, seed: int, folds: int, out: Path) -> None:
+    """Train the lite scorer's model for LANG, deterministically; print the CV report."""
+    from guardian.scoring.linear import save_trained, train_lite
+
+    if out.suffix != ".npz":
+        click.echo("error: --out must name a .npz file.", err=True)
+        raise SystemExit(2)
+    model, report = train_lite(lang=lang, data=data_path, seed=seed, folds=folds)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report_path = save_trained(model, report, out)
+    click.echo(report_path.read_text(encoding="utf-8"), nl=False)
+
+
+@click.group()
+def models() -> None:
+    """Detoxify model weights."""
+
+
+@models.command("pull")
+@click.argument("variant", type=click.Choice(list(DETOXIFY_VARIANTS)))
+def models_pull(variant: str) -> None:
+    """Download VARIANT's weights into GUARDIAN_MODELS_DIR, with a progress bar."""
+    import guardian.scoring.detox as detox
+
+    settings = settings_or_exit()
+    try:
+        path = detox.pull(variant, settings.models_dir, progress=True)
+    except detox.ModelUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"{variant} is ready in {path}; `guardian score` and the service use it now.")
