@@ -112,7 +112,7 @@ DEFAULT_POLL = Settings().worker_poll_seconds
 
 def bench_policy(port: int) -> Policy:
     """The example policy, every person's only channel a path of their own on the receiver
-    (the few lines of `tests.test_notify_outbox.policy_with`)."""
+    (the few lines of `tests.notify.test_sender.policy_with`)."""
     base = load_policy(POLICIES).policy  # fresh: its cached indexes are not built yet
     assert base is not None, "the example policy does not load"
     staff = tuple(s.model_copy(update={"channels": [f"json://{LOOPBACK}:{port}/{s.id}"]})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from guardian.cli import main
+from tests.conftest import POLICIES, ROOT, Database
+from tests.receivers import closed_port
 
-ROOT = Path(__file__).resolve().parents[1]
+# The command as a process of its own (serve, worker).
+GUARDIAN = [sys.executable, "-m", "guardian"]
 
 
 @dataclass
@@ -46,3 +50,20 @@ def invoke(*args: str, env: Mapping[str, str | None], cwd: Path = ROOT) -> Ran:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def env_for(database: Database | None = None, **extra: str) -> dict[str, str]:
+    """A development environment on the example policies (and `database`), every
+    notification sent to a closed loopback port (never the example's real-looking hosts)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIAN_")}
+    env.update({"GUARDIAN_ENV": "development", "GUARDIAN_POLICIES_DIR": str(POLICIES),
+                "GUARDIAN_DELIVER_TO": f"json://127.0.0.1:{closed_port()}/{{person}}"})
+    if database is not None:
+        env["GUARDIAN_DATABASE_URL"] = database.url
+    env.update(extra)
+    return env
+
+
+def run(*args: str, env: Mapping[str, str | None], cwd: Path = ROOT) -> Ran:
+    """`guardian ARGS` in this process."""
+    return invoke(*args, env=env, cwd=cwd)

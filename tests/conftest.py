@@ -8,8 +8,11 @@ turns the skip into a failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
+import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +35,8 @@ from tests.receivers import JsonReceiver, closed_port
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
+# The labelled data beside the project (../shared/data); tests that need it skip without it.
+SHARED_DATA = ROOT.parent / "shared" / "data"
 POSTGRES_URL = os.environ.get("GUARDIAN_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("GUARDIAN_REQUIRE_POSTGRES") == "1"
@@ -95,19 +100,30 @@ def postgres_session_url() -> Iterator[str]:
     asyncio.run(remove_postgres_database(url))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database migrated once for the session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "guardian.db"
+
+    async def migrate() -> None:
+        engine = create_engine(f"sqlite:///{path}")
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    # One self-contained file (no write-ahead log beside it), so a copy is the database.
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=DELETE")
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty database of each kind."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'guardian.db'}"
-
-        async def migrate() -> None:
-            engine = create_engine(url)
-            await upgrade(engine)
-            await engine.dispose()
-
-        asyncio.run(migrate())
-        yield Database("sqlite", url)
+        path = tmp_path / "guardian.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield Database("sqlite", f"sqlite:///{path}")
         return
     yield request.getfixturevalue("postgres_database")
 

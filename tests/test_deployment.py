@@ -19,11 +19,12 @@ from jsonschema.validators import (  # type: ignore[import-untyped,unused-ignore
     validator_for,
 )
 
+from tests.conftest import SHARED_DATA
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
-COMPOSE_SCHEMA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "compose-spec"
-                  / "compose-spec.json")
+COMPOSE_SCHEMA = SHARED_DATA / "compose-spec" / "compose-spec.json"
 # `${NAME:?message}`: Compose stops with the message when NAME is unset or empty.
 REQUIRED_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]+\}")
 

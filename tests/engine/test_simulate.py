@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.commands import env_for, run
 from tests.conftest import ROOT
-from tests.test_cli import _env, run
 
 REPLAY = ROOT / "docs" / "replay-town.jsonl"
 
 
 def _events() -> list[dict[str, Any]]:
-    shown = run("simulate", "--messages", str(REPLAY), "--json", env=_env())
+    shown = run("simulate", "--messages", str(REPLAY), "--json", env=env_for())
     assert shown.returncode == 0, shown.stderr
     return [json.loads(line) for line in shown.stdout.splitlines()]
 
@@ -56,5 +56,5 @@ def test_a_bad_replay_line_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"source": "twitter", "external_id": "1", "author": {"handle": "@a"}, '
                    '"text": "hola", "created_at": "2026-11-25T10:00:00Z"}\n')
-    shown = run("simulate", "--messages", str(bad), env=_env())
+    shown = run("simulate", "--messages", str(bad), env=env_for())
     assert shown.returncode == 1 and "line 1" in shown.stderr and "received_at" in shown.stderr

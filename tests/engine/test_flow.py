@@ -41,8 +41,8 @@ from guardian.storage.pages import acknowledge, pages_table
 from guardian.types import ReviewDecision, Role, Stage
 from guardian.web.app import init_app
 from tests.conftest import AiohttpClient, bearer, message, with_settings
+from tests.notify.test_sender import policy_with
 from tests.receivers import JsonReceiver, wait_until
-from tests.test_notify_outbox import policy_with
 
 MADRID = ZoneInfo("Europe/Madrid")
 SECRET = "a-test-secret-that-is-long-enough-for-links"

@@ -6,12 +6,12 @@ import csv
 import json
 from pathlib import Path
 
-from tests.test_cli import _env, run
+from tests.commands import env_for, run
 
 
 def test_score_prints_level_masked_text_and_reasons_without_any_download(
         tmp_path: Path) -> None:
-    env = _env(GUARDIAN_MODELS_DIR=str(tmp_path / "models"))
+    env = env_for(GUARDIAN_MODELS_DIR=str(tmp_path / "models"))
     shown = run("score", "Sois unos inútiles, la farola sigue rota", "Book the hall, please",
                 env=env)
     assert shown.returncode == 0, shown.stderr
@@ -30,7 +30,7 @@ def test_score_prints_level_masked_text_and_reasons_without_any_download(
 
 
 def test_asking_for_detoxify_without_weights_names_the_fix(tmp_path: Path) -> None:
-    env = _env(GUARDIAN_MODELS_DIR=str(tmp_path / "models"))
+    env = env_for(GUARDIAN_MODELS_DIR=str(tmp_path / "models"))
     refused = run("score", "--scorer", "detoxify", "hola", env=env)
     assert refused.returncode == 2
     assert "guardian models pull multilingual" in refused.stderr
@@ -55,7 +55,7 @@ def _write_csv(path: Path, delimiter: str) -> None:
 def test_eval_reads_labelled_csv_or_tsv_and_reports_json(tmp_path: Path) -> None:
     data = tmp_path / "labelled.tsv"
     _write_csv(data, "\t")
-    env = _env(GUARDIAN_MODELS_DIR=str(tmp_path / "models"))
+    env = env_for(GUARDIAN_MODELS_DIR=str(tmp_path / "models"))
     shown = run("eval", "--data", str(data), "--text-column", "comment", "--label-column",
                 "label", "--positive", "OFP,OFG", "--delimiter", "\\t", "--scorer", "lite",
                 env=env)
@@ -77,7 +77,7 @@ def test_eval_reads_labelled_csv_or_tsv_and_reports_json(tmp_path: Path) -> None
 def test_train_lite_is_deterministic_and_writes_weights_and_report(tmp_path: Path) -> None:
     data = tmp_path / "train.tsv"
     _write_csv(data, "\t")
-    env = _env()
+    env = env_for()
     first = run("train-lite", "--lang", "es", "--data", str(data), "--seed", "3", "--folds",
                 "2", "--out", str(tmp_path / "a" / "lite-es.npz"), env=env)
     assert first.returncode == 0, first.stderr

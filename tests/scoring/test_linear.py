@@ -25,8 +25,9 @@ from guardian.scoring.linear import (
     shipped_path,
     train_lite,
 )
+from tests.conftest import SHARED_DATA
 
-OFFENDES = Path(__file__).resolve().parents[2] / "shared" / "data" / "offendes"
+OFFENDES = SHARED_DATA / "offendes"
 
 # Small settings keep the invented-corpus models fast and their files tiny.
 SMALL = LiteSettings(n_features=2**12)

@@ -17,8 +17,8 @@ from guardian.notify.sender import Sender, SenderConfig
 from guardian.policy.model import Policy
 from guardian.storage import outbox
 from guardian.storage.db import utcnow
+from tests.notify.test_sender import policy_with
 from tests.receivers import JsonReceiver, wait_for_count
-from tests.test_notify_outbox import policy_with
 
 BASE = "https://guardian.town.test"
 
