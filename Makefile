@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test unit check lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,15 @@ run: $(STAMP)
 	GUARDIAN_ENV=$${GUARDIAN_ENV:-development} $(BIN)/guardian serve --inbox 8025
 
 ## Set up and run lint, types and the whole test suite (SQLite and PostgreSQL).
-test: $(STAMP) lint typecheck
+test: $(STAMP) check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The fast inner loop: the tests of the pure modules (no database, no server), in seconds.
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m pure -q $(PYTEST_ARGS)
+
+## Lint and type checks only.
+check: lint typecheck
 
 lint: $(STAMP)
 	$(BIN)/ruff check guardian tests benchmarks

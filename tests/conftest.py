@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import secrets
 import shutil
@@ -26,6 +27,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.config.settings import Settings
+from guardian.policy.model import Policy
+from guardian.policy_files.loader import load_policy
 from guardian.storage.db import create_engine
 from guardian.storage.migrate import upgrade
 from guardian.storage.tokens import create_token
@@ -46,6 +49,44 @@ TABLES = ("messages", "stage_events", "api_tokens", "overrides", "audit_log", "p
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 Client = TestClient[web.Request, web.Application]
+
+
+# Fixtures that reach a database, a server or the real app: a test using one is not pure.
+IO_FIXTURES = frozenset({"database", "engine", "postgres_database", "postgres_session_url",
+                         "sqlite_template", "settings", "client", "live_client", "receiver",
+                         "tokens", "aiohttp_client", "aiohttp_server"})
+
+
+def _mirrors_pure_module(path: Path) -> bool:
+    """`tests/decide/test_rules.py` mirrors `guardian.decide.rules`: pure when the import
+    contract (tests/test_layers.py) lists that module among the pure ones."""
+    from tests.test_layers import PURE_PREFIXES
+
+    relative = path.relative_to(ROOT / "tests").with_suffix("")
+    module = ".".join(["guardian", *relative.parent.parts, relative.name.removeprefix("test_")])
+    return any(module == p or module.startswith(p + ".") for p in PURE_PREFIXES)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `pure` the tests of pure modules that use no database or server: `make unit`
+    runs them alone, in seconds."""
+    for item in items:
+        if (item.get_closest_marker("pure") is None and _mirrors_pure_module(item.path)
+                and IO_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))):
+            item.add_marker(pytest.mark.pure)
+
+
+@functools.cache
+def example_policy() -> Policy:
+    """The example town of policies/, loaded once for the session (the model is frozen)."""
+    loaded = load_policy(POLICIES)
+    assert loaded.policy is not None, [str(p) for p in loaded.errors]
+    return loaded.policy
+
+
+@pytest.fixture(scope="session")
+def town() -> Policy:
+    return example_policy()
 
 
 @dataclass(frozen=True)

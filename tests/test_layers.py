@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.pure
+
 PACKAGE = Path(__file__).resolve().parents[1] / "guardian"
 
 # (unit, the modules in it by prefix), in order: a module may import its own unit and the

@@ -2,9 +2,9 @@
 
 `decide(message, assessment, context, policy, now, timeline=None) -> Decision`; see
 docs/decisions.md for the semantics. Modules: `inputs` (message, assessment, context),
-`classify` (category, team, person, urgency), `storm` (pile-on detection), `availability`
-(who can be reached when), `escalation` (the page's plan), `decision` (the result and its
-JSON), `engine` (`decide`).
+`classify` (category, team, person, urgency), `storm` (pile-on detection), `escalation`
+(the page's plan), `decision` (the result and its JSON), `rules` (`decide`). Who can be
+reached when is `guardian.schedule.availability`.
 """
 
 from guardian.decide.classify import Classification, classify

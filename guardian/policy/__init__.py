@@ -1,1 +1,2 @@
-"""HR's duty policy: the model (pure) and the loader that reads `policies/*.yaml`."""
+"""HR's duty policy as a model, pure: validation only, no I/O, no clock. The files are
+read and watched by `guardian.policy_files`."""

@@ -4,7 +4,8 @@ in (naive ones raise `NaiveDatetimeError`).
 Modules by concept: `localtime` (wall clock <-> instants, the DST rule), `windows`
 (weekly windows), `holidays`, `people` (working and quiet hours), `rotation` (one layer's
 turns), `layers` (a rotation's layers), `overrides`, `duty` (a team's on-duty and on-call
-people and shifts), `timeline` (precomputed look-ups), `coverage` (checks for the loader).
+people and shifts), `timeline` (precomputed look-ups), `availability` (who can be reached
+when, for decisions and sends), `coverage` (checks for the loader), `views` (duty as JSON).
 """
 
 from guardian.schedule.duty import Duty, Shift, Source, on_call, on_duty, team_shifts

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from guardian.notify.channels_check import message_for
-from guardian.policy_files.loader import load_policy
 from tests.commands import invoke
-from tests.conftest import POLICIES, ROOT
+from tests.conftest import POLICIES, ROOT, example_policy
 from tests.receivers import JsonReceiver, closed_port
 
 SECRET = "cl1-S3cret-value"
@@ -130,9 +129,7 @@ async def test_an_unknown_person_or_one_without_channels_is_a_usage_error(
 
 
 def test_the_message_is_in_the_persons_first_language() -> None:
-    policy = load_policy(POLICIES).policy
-    assert policy is not None
-    antonio = policy.people["antonio"]
+    antonio = example_policy().people["antonio"]
     assert message_for(antonio)[1] == SPANISH
     english = antonio.model_copy(update={"languages": ["en", "es"]})
     assert message_for(english)[1] == ("Guardian test message for Antonio Molina: if you read "

@@ -13,7 +13,7 @@ from guardian.decide import Judged, Post, classify
 from guardian.decide.text import fingerprint, fold, keyword_regex, mentions_in, pattern_regex
 from guardian.policy.model import Category, Moderation, Policy, UrgencyPolicy, UrgencyRule
 from guardian.policy_files.loader import load_policy
-from tests.conftest import POLICIES, ROOT
+from tests.conftest import ROOT, example_policy
 
 TOWN = "town:\n  name: Test\n  timezone: Europe/Madrid\n  languages: [es]\n"
 STAFF = ("staff:\n"
@@ -32,8 +32,7 @@ def _write(directory: Path, **files: str) -> None:
 
 
 def test_the_example_town_sets_the_decision_sections() -> None:
-    policy = load_policy(POLICIES).policy
-    assert policy is not None
+    policy = example_policy()
     assert policy.urgency.category_defaults == {"police": "high"}
     assert {r.urgency for r in policy.urgency.rules} == {"emergency", "high"}
     assert policy.moderation.moderators == ["maria"] and policy.moderation.hr == ["lucia"]
@@ -116,12 +115,6 @@ def test_every_decision_policy_field_is_documented() -> None:
 
 
 # --- classification and text ---------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def town() -> Policy:
-    policy = load_policy(POLICIES).policy
-    assert policy is not None
-    return policy
 
 
 @pytest.mark.parametrize(("text", "lang", "category", "urgency"), [

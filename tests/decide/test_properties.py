@@ -35,10 +35,9 @@ from guardian.decide import (
 from guardian.decide.inputs import ABUSIVE
 from guardian.policy.harassment import LEVELS, Level
 from guardian.policy.model import Policy
-from guardian.policy_files.loader import load_policy
 from guardian.schedule import Timeline, in_quiet_hours, is_working
 from guardian.schedule.duty import duty_at
-from tests.conftest import POLICIES
+from tests.conftest import example_policy
 
 MADRID = ZoneInfo("Europe/Madrid")
 SECOND = dt.timedelta(seconds=1)
@@ -48,9 +47,7 @@ EXAMPLES = int(os.environ.get("GUARDIAN_PROPERTY_EXAMPLES", "40"))
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
-_BASE = load_policy(POLICIES).policy
-assert _BASE is not None
-BASE: Policy = _BASE
+BASE: Policy = example_policy()
 STAFF = [s.id for s in BASE.staff]
 HANDLES = {s.id: s.handles["twitter"] for s in BASE.staff}
 

@@ -30,9 +30,7 @@ from guardian.decide import (
 )
 from guardian.policy.harassment import Level
 from guardian.policy.model import Policy
-from guardian.policy_files.loader import load_policy
 from guardian.schedule import Timeline
-from tests.conftest import POLICIES
 
 MADRID = ZoneInfo("Europe/Madrid")
 
@@ -42,10 +40,8 @@ def madrid(day: int, hour: int, minute: int = 0, month: int = 11) -> dt.datetime
 
 
 @pytest.fixture(scope="module")
-def policy() -> Policy:
-    loaded = load_policy(POLICIES).policy
-    assert loaded is not None
-    return loaded
+def policy(town: Policy) -> Policy:
+    return town
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,10 @@ from pytest_aiohttp import AiohttpClient
 from guardian.config.settings import Settings
 from guardian.engine.scoring_stage import ScoringState
 from guardian.policy.model import Policy
-from guardian.policy_files.loader import load_policy
 from guardian.types import Role
 from guardian.web.app import init_app
 from guardian.web.keys import scoring_key
-from tests.conftest import POLICIES, bearer, message
+from tests.conftest import bearer, example_policy, message
 
 TEXTS = ["la farola de la plaza no enciende", "Sois unos inútiles, la farola sigue rota",
          "the bin on Main Street is full", "el vecino es un zascandil"]
@@ -30,8 +29,7 @@ HINTS: list[str | None] = ["es", "es", None, "es"]
 
 
 def _policy(extra_insult: str | None = None) -> Policy:
-    policy = load_policy(POLICIES).policy
-    assert policy is not None
+    policy = example_policy()
     if extra_insult is None:
         return policy
     data = policy.model_dump(mode="json")

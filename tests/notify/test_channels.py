@@ -27,11 +27,10 @@ from guardian.errors import ConfigError
 from guardian.notify.channels import resolve
 from guardian.notify.sender import Sender, SenderConfig
 from guardian.policy.model import Policy
-from guardian.policy_files.loader import load_policy
 from guardian.storage import outbox
 from guardian.storage.models import DeliveryAttempt, Notification
 from guardian.types import NotificationStatus
-from tests.conftest import POLICIES
+from tests.conftest import example_policy
 from tests.receivers import JsonReceiver, MqttReceiver, SmtpReceiver, closed_port, require_mqtt
 
 START = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
@@ -49,8 +48,7 @@ class Clock:
 
 def policy_with(channels: dict[str, Sequence[str]]) -> Policy:
     """The example policy with some people's channels replaced."""
-    base = load_policy(POLICIES).policy
-    assert base is not None
+    base = example_policy()
     staff = tuple(s.model_copy(update={"channels": list(channels[s.id])})
                   if s.id in channels else s for s in base.staff)
     return base.model_copy(update={"staff": staff})

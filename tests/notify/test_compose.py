@@ -10,13 +10,10 @@ from guardian.decide import Context, Judged, Post, decide
 from guardian.decide.decision import Audience, StormInfo
 from guardian.notify.compose import MessageView, Planned, for_decision
 from guardian.policy.harassment import Level
-from guardian.policy_files.loader import load_policy
 from guardian.types import NotificationStatus
-from tests.conftest import POLICIES
+from tests.conftest import example_policy
 
-_LOADED = load_policy(POLICIES).policy
-assert _LOADED is not None
-POLICY = _LOADED
+POLICY = example_policy()
 TEN = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)  # 10:00 in Madrid, a Wednesday
 ORIGINAL = "La farola de la calle Real está rota, tontos"
 MASKED = "La farola de la calle Real está rota, ▒▒▒▒▒▒"

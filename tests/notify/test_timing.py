@@ -10,13 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guardian.notify.timing import Later, Send, when_to_send
-from guardian.policy_files.loader import load_policy
 from guardian.schedule.availability import Availability
 from guardian.types import NotificationKind
-from tests.conftest import POLICIES
+from tests.conftest import example_policy
 
-POLICY = load_policy(POLICIES).policy
-assert POLICY is not None
+POLICY = example_policy()
 AVAIL = Availability(POLICY, None)
 PEOPLE = sorted(POLICY.people)
 LIMIT = POLICY.rate_limits.max_per_person_per_hour

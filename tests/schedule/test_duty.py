@@ -9,13 +9,11 @@ from itertools import pairwise
 import pytest
 
 from guardian.policy.model import Policy
-from guardian.policy_files.loader import load_policy
 from guardian.schedule.duty import Source, on_call, on_duty, team_shifts
 from guardian.schedule.localtime import NaiveDatetimeError, zone
 from guardian.schedule.overrides import Override
 from guardian.schedule.people import in_quiet_hours, is_working, next_working_start
 from guardian.schedule.timeline import OutOfRangeError, Timeline
-from tests.conftest import POLICIES
 
 MADRID = zone("Europe/Madrid")
 
@@ -23,12 +21,6 @@ MADRID = zone("Europe/Madrid")
 def wall(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=MADRID)
 
-
-@pytest.fixture(scope="module")
-def town() -> Policy:
-    result = load_policy(POLICIES)
-    assert result.policy is not None, [str(p) for p in result.errors]
-    return result.policy
 
 
 @pytest.mark.parametrize(("team", "local", "duty", "call"), [

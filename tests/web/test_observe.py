@@ -85,6 +85,9 @@ async def test_metrics_show_stages_queue_depth_and_latency(
     assert 'guardian_stage_seconds_bucket{le="0.001",stage="scored"}' in text
     assert "guardian_pipeline_seconds_count" in text
     assert "guardian_messages_ingested_total" in text
+    # Each engine job's rounds and work, by name (the loop counts them).
+    assert 'guardian_job_work_total{job="pipeline"}' in text
+    assert 'guardian_job_round_seconds_count{job="sender"}' in text
     assert "_created" not in text
 
 
