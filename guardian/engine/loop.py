@@ -101,10 +101,11 @@ class Loop:
 
     async def run(self) -> None:
         job = self.job
-        if isinstance(job, Lifecycle):
-            await job.start(self.wake)
-        log.debug("%s started", self.name)
         try:
+            # Inside the `try`: a start that fails half-way is closed like any other.
+            if isinstance(job, Lifecycle):
+                await job.start(self.wake)
+            log.debug("%s started", self.name)
             while not self._stopping.is_set():
                 # Cleared before the round, never after: work committed while the round
                 # runs wakes the next one instead of waiting for the poll.
