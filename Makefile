@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
+# Test processes for `make test` (pytest-xdist): `auto` is one per core; 0 runs in one.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test unit check lint typecheck bench clean
 
@@ -21,7 +23,7 @@ run: $(STAMP)
 
 ## Set up and run lint, types and the whole test suite (SQLite and PostgreSQL).
 test: $(STAMP) check
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## The fast inner loop: the tests of the pure modules (no database, no server), in seconds.
 unit: $(STAMP)

@@ -27,10 +27,11 @@ from guardian.errors import ConfigError
 from guardian.notify.channels import resolve
 from guardian.notify.sender import Sender, SenderConfig
 from guardian.policy.model import Policy
+from guardian.policy_files.loader import load_policy
 from guardian.storage import outbox
 from guardian.storage.models import DeliveryAttempt, Notification
 from guardian.types import NotificationStatus
-from tests.conftest import example_policy
+from tests.conftest import POLICIES
 from tests.receivers import JsonReceiver, MqttReceiver, SmtpReceiver, closed_port, require_mqtt
 
 START = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
@@ -48,7 +49,8 @@ class Clock:
 
 def policy_with(channels: dict[str, Sequence[str]]) -> Policy:
     """The example policy with some people's channels replaced."""
-    base = example_policy()
+    base = load_policy(POLICIES).policy  # fresh: a copy would keep built indexes (people)
+    assert base is not None
     staff = tuple(s.model_copy(update={"channels": list(channels[s.id])})
                   if s.id in channels else s for s in base.staff)
     return base.model_copy(update={"staff": staff})
