@@ -5,7 +5,7 @@
 Every module of `guardian/` is parsed (never imported) and each of its imports checked
 against the order below; a failure names the file and line of the import that breaks it.
 The pure core (and the pure modules among the adapters) must not reach the database, the
-network, threads or the clock. Packages must not import each other in a circle.
+network, threads or the clock. No packages, nor modules, import each other in a circle.
 docs/architecture.md shows the same layers.
 """
 
@@ -15,7 +15,7 @@ import ast
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,17 +151,9 @@ def _package(module: str) -> str:
     return ".".join(parts[:2]) if len(parts) > 1 else module
 
 
-def package_cycles(modules: dict[str, Path]) -> list[str]:
-    """Circles between packages (`guardian.x` imports `guardian.y` imports ... `guardian.x`),
+def _circles(edges: dict[str, dict[str, Import]], what: str) -> list[str]:
+    """The circles of a graph (Tarjan's strongly connected components of more than one),
     each named with one import of every edge, file and line."""
-    edges: dict[str, dict[str, Import]] = defaultdict(dict)
-    for module, path in modules.items():
-        for imp in imports_of(module, path, modules):
-            if imp.target.startswith("guardian.") and imp.target != FACE:
-                source, target = _package(module), _package(imp.target)
-                if source != target:
-                    edges[source].setdefault(target, imp)
-    # Tarjan's strongly connected components: a component of more than one is a circle.
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -197,9 +189,30 @@ def package_cycles(modules: dict[str, Path]) -> list[str]:
             members = set(component)
             links = [f"{imp.where()} ({a} -> {b})" for a in sorted(members)
                      for b, imp in sorted(edges[a].items()) if b in members]
-            found.append(f"packages in a circle: {', '.join(sorted(members))}; "
+            found.append(f"{what} in a circle: {', '.join(sorted(members))}; "
                          f"imports: {'; '.join(links)}")
     return found
+
+
+def _edges(modules: dict[str, Path], node: Callable[[str], str]) -> dict[str, dict[str, Import]]:
+    edges: dict[str, dict[str, Import]] = defaultdict(dict)
+    for module, path in modules.items():
+        for imp in imports_of(module, path, modules):
+            if imp.target.startswith("guardian.") and imp.target != FACE:
+                source, target = node(module), node(imp.target)
+                if source != target:
+                    edges[source].setdefault(target, imp)
+    return edges
+
+
+def package_cycles(modules: dict[str, Path]) -> list[str]:
+    """Circles between packages (`guardian.x` imports `guardian.y` imports ... `guardian.x`)."""
+    return _circles(_edges(modules, _package), "packages")
+
+
+def module_cycles(modules: dict[str, Path]) -> list[str]:
+    """Circles between modules, within a package too (type-checking imports included)."""
+    return _circles(_edges(modules, lambda module: module), "modules")
 
 
 def impurities(modules: dict[str, Path]) -> list[str]:
@@ -234,6 +247,10 @@ def test_every_import_follows_the_layers() -> None:
 
 def test_no_packages_import_each_other_in_a_circle() -> None:
     assert package_cycles(_modules()) == []
+
+
+def test_no_modules_import_each_other_in_a_circle() -> None:
+    assert module_cycles(_modules()) == []
 
 
 def test_the_pure_core_does_no_io_and_reads_no_clock() -> None:
@@ -296,6 +313,18 @@ def test_a_circle_between_packages_is_named(fake: Path) -> None:
     [found] = package_cycles(_modules())
     assert "guardian.notify, guardian.storage" in found
     assert "guardian/storage/pages.py:1" in found and "guardian/notify/outbox.py:1" in found
+
+
+def test_a_circle_within_a_package_is_named(fake: Path) -> None:
+    _write(fake, "guardian.config.settings", "from guardian.config.secrets import X\n")
+    _write(fake, "guardian.config.secrets",
+           "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+           "    from guardian.config.settings import Settings\n")
+    assert package_cycles(_modules()) == []
+    [found] = module_cycles(_modules())
+    assert found.startswith("modules in a circle: guardian.config.secrets, "
+                            "guardian.config.settings")
+    assert "guardian/config/secrets.py:4" in found
 
 
 def test_io_or_the_clock_in_the_core_is_named(fake: Path) -> None:

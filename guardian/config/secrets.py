@@ -12,10 +12,7 @@ import re
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from guardian.config.settings import Settings
+from typing import Protocol
 
 SECRETS_FILE_SETTING = "GUARDIAN_SECRETS_FILE"
 _SECRET_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)")
@@ -152,7 +149,14 @@ def _shared_file(path: str) -> SecretsFile:
     return SecretsFile(path)
 
 
-def secret_source(settings: Settings | None = None,
+class WithSecretsFile(Protocol):
+    """What `secret_source` reads of the settings (`guardian.config.settings.Settings`)."""
+
+    @property
+    def secrets_file(self) -> Path | None: ...
+
+
+def secret_source(settings: WithSecretsFile | None = None,
                   environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
     """The mapping `{env:NAME}` is resolved against: `environ` (default `os.environ`) over
     the secrets file of `settings` (default: `GUARDIAN_SECRETS_FILE` in the environment).
