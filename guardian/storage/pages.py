@@ -133,11 +133,21 @@ async def list_pages(*, engine: AsyncEngine, status: str | None = None, limit: i
     return [Page.model_validate(dict(r)) for r in rows]
 
 
-async def open_pages(*, conn: AsyncConnection) -> list[Page]:
-    """The pages waiting for an acknowledgement."""
-    rows = (await conn.execute(select(pages_table).where(
-        pages_table.c.status == PageStatus.open.value))).mappings().all()
-    return [Page.model_validate(dict(r)) for r in rows]
+@dataclass(frozen=True)
+class OpenPageRow:
+    id: int
+    team: str
+    category: str | None
+    created_at: dt.datetime
+
+
+async def open_pages(*, conn: AsyncConnection) -> list[OpenPageRow]:
+    """The pages waiting for an acknowledgement (the columns the decision stage reads,
+    for every batch: no plans, no validation)."""
+    p = pages_table.c
+    rows = (await conn.execute(select(p.id, p.team, p.category, p.created_at)
+                               .where(p.status == PageStatus.open.value))).all()
+    return [OpenPageRow(r.id, r.team, r.category, r.created_at) for r in rows]
 
 
 async def page_status(*, conn: AsyncConnection, page_id: int) -> str | None:
