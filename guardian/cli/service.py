@@ -12,7 +12,7 @@ import click
 from aiohttp import web
 
 from guardian import __version__
-from guardian.cli.common import database, settings_or_exit, setup_logging, warn_scorer
+from guardian.cli.common import database, settings_or_exit, setup_logging
 from guardian.config.settings import Settings
 from guardian.errors import ScorerUnavailable
 from guardian.notify.inbox import Inbox
@@ -146,8 +146,8 @@ def worker(concurrency: int) -> None:
     async def run() -> None:
         async with database(settings) as engine:
             store = PolicyStore(settings.policies_dir)
+            # The scorer's warning is in the log already (`load_model`): said once.
             scoring = await ScoringState.start(settings, store.policy)
-            warn_scorer(scoring.status)
             store.on_change(scoring.use_policy)
             jobs = build(engine, settings, lambda: store.policy, scoring,
                          concurrency=concurrency)

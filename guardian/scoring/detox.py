@@ -8,7 +8,15 @@ Files. `pull` (and `guardian models pull`) leaves, per variant::
     <cache>/<variant>/manifest.json     where the checkpoint came from: url, file, sha256
 
 An offline install may instead name a checkpoint file and a config directory of that shape
-(GUARDIAN_DETOXIFY_CHECKPOINT and GUARDIAN_DETOXIFY_CONFIG_DIR).
+(GUARDIAN_DETOXIFY_CHECKPOINT and GUARDIAN_DETOXIFY_CONFIG_DIR), or copy the two into
+`<cache>/<variant>/` by hand: `pull` then checks them and writes the manifest (`adopt`).
+
+Checks. Before loading, and when `pull` adopts a copy, `check_files` reads the checkpoint's
+classifier head (its outputs) and model class and the config directory's config.json and
+tokenizer file names, and refuses, in one sentence naming the file, a checkpoint that is not
+the variant's (saying which variant it looks like), a config of another model or label
+count, or missing tokenizer files. A config.json that states no label count (a base model's
+config) is loaded with the head's.
 
 Loading goes through `detoxify.Detoxify(variant, checkpoint=..., huggingface_config_path=...)`.
 Detoxify also builds a config from the checkpoint's `model_type` (e.g. "bert-base-uncased")
@@ -43,11 +51,12 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from guardian.errors import ScorerUnavailable
 from guardian.types import LABELS, LabelScores
 
 if TYPE_CHECKING:
@@ -71,6 +80,23 @@ BASE_MODELS: dict[str, tuple[str, int]] = {
     "original-small": ("albert-base-v2", 6),
     "unbiased-small": ("albert-base-v2", 16),
 }
+# Each release checkpoint's model class and the `model_type` its config.json must have.
+ARCHITECTURES: dict[str, tuple[str, str]] = {
+    "original": ("BertForSequenceClassification", "bert"),
+    "unbiased": ("RobertaForSequenceClassification", "roberta"),
+    "multilingual": ("XLMRobertaForSequenceClassification", "xlm-roberta"),
+    "original-small": ("AlbertForSequenceClassification", "albert"),
+    "unbiased-small": ("AlbertForSequenceClassification", "albert"),
+}
+# The tokenizer files each base model loads from: all the files of any one group.
+TOKENIZER_GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "bert": (("tokenizer.json",), ("vocab.txt",)),
+    "roberta": (("tokenizer.json",), ("vocab.json", "merges.txt")),
+    "xlm-roberta": (("tokenizer.json",), ("sentencepiece.bpe.model",)),
+    "albert": (("tokenizer.json",), ("spiece.model",)),
+}
+# The classifier's final layer: its weight has one row per output.
+_HEAD_KEYS = ("classifier.out_proj.weight", "classifier.weight")  # RoBERTa family; BERT, ALBERT
 MAX_WINDOW = 512  # every Detoxify base model was trained on at most 512 tokens
 DEFAULT_OVERLAP = 64
 # RoBERTa-family models number positions from padding_idx + 1, so fewer fit.
@@ -78,8 +104,11 @@ _OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "camembert"})
 _HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,})\.")  # torch.hub's convention: sha256 prefix
 
 
-class ModelUnavailable(Exception):
-    """Weights cannot be found or fetched; the message says what to do about it."""
+class ModelUnavailable(ScorerUnavailable):
+    """Weights cannot be found, fetched or used; the message says what to do about it.
+
+    A `ScorerUnavailable`: `load_model` falls back to lite (auto) or refuses (detoxify).
+    """
 
 
 class LoadedDetoxify(Protocol):
@@ -135,6 +164,7 @@ class DetoxifyModel:
                  overlap: int | None = None) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
+        from_cache = cache_dir if checkpoint is None else None
         if checkpoint is None:
             if cache_dir is None:
                 raise ValueError("give checkpoint and config_dir, or cache_dir")
@@ -146,7 +176,7 @@ class DetoxifyModel:
         elif config_dir is None:
             raise ValueError("an explicit checkpoint needs its config_dir (config.json and "
                              "tokenizer files)")
-        loaded = load_detoxify(variant, Path(checkpoint), Path(config_dir))
+        loaded = load_detoxify(variant, Path(checkpoint), Path(config_dir), cache_dir=from_cache)
         self._setup(loaded, variant, checkpoint_version(Path(checkpoint)), quantize=quantize,
                     batch_size=batch_size, window=window, overlap=overlap)
 
@@ -322,10 +352,15 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     import torch
 
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-    except RuntimeError:  # the pre-1.6 format cannot be memory-mapped
-        with _legacy_load_warnings():
-            loaded = torch.load(path, map_location="cpu", weights_only=False)
+        try:
+            loaded = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        except RuntimeError:  # the pre-1.6 format cannot be memory-mapped
+            with _legacy_load_warnings():
+                loaded = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a truncated or foreign file: pickle, zip and OS errors alike
+        raise ModelUnavailable(
+            f"{path} cannot be read as a Detoxify checkpoint ({type(exc).__name__}: {exc}): "
+            "copy it again, or download it with `guardian models pull`") from exc
     if not isinstance(loaded, dict) or "config" not in loaded or "state_dict" not in loaded:
         raise ModelUnavailable(f"{path} is not a Detoxify checkpoint (no config/state_dict)")
     return loaded
@@ -354,44 +389,162 @@ def _quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
-def _declared_labels(config_dir: Path) -> int | None:
-    try:
-        config = json.loads((config_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+def _declared_labels(config: Mapping[str, Any]) -> int | None:
     if isinstance(config.get("id2label"), dict):
         return len(config["id2label"])
     num = config.get("num_labels")
     return num if isinstance(num, int) else None
 
 
-def load_detoxify(variant: str, checkpoint: Path, config_dir: Path) -> Any:
-    """A `detoxify.Detoxify` loaded offline from a checkpoint file and a config directory."""
-    from detoxify import Detoxify
+def head_outputs(state_dict: Mapping[str, Any]) -> int | None:
+    """The outputs of a checkpoint's classifier (rows of its final layer), or None."""
+    for suffix in _HEAD_KEYS:
+        for key, tensor in state_dict.items():
+            shape: Sequence[int] = tuple(getattr(tensor, "shape", ()))
+            if (key == suffix or key.endswith(f".{suffix}")) and len(shape) == 2:
+                return int(shape[0])
+    return None
 
-    if not checkpoint.is_file():
-        raise ModelUnavailable(f"no Detoxify checkpoint at {checkpoint}")
-    if not _config_dir_complete(config_dir):
+
+def _looks_like(model_class: str, outputs: int) -> str | None:
+    """The variant whose release checkpoint has this model class and number of outputs."""
+    return next((v for v in VARIANTS
+                 if (ARCHITECTURES[v][0], BASE_MODELS[v][1]) == (model_class, outputs)), None)
+
+
+def _check(variant: str, checkpoint: Path, config_dir: Path, loaded: Mapping[str, Any],
+           cache_dir: Path | None) -> tuple[int, int | None]:
+    """(the checkpoint's outputs, the labels its config.json states or None); see check_files."""
+    base, expected_outputs = BASE_MODELS[variant]
+    expected_class, expected_type = ARCHITECTURES[variant]
+    pull = f"`guardian models pull {variant}`"
+    arch = loaded["config"].get("arch") if isinstance(loaded["config"], dict) else None
+    args = arch.get("args") if isinstance(arch, dict) else None
+    if not isinstance(args, dict) or not isinstance(args.get("model_name"), str):
+        raise ModelUnavailable(f"{checkpoint} is not a Detoxify checkpoint (its config names no "
+                               f"model class): use the {variant} release checkpoint ({pull}).")
+    outputs = head_outputs(loaded["state_dict"])
+    if outputs is None:
         raise ModelUnavailable(
-            f"{config_dir} needs config.json and the tokenizer files of the checkpoint's base "
-            f"model (one of {', '.join(TOKENIZER_FILES)})")
-    loaded = read_checkpoint(checkpoint)
-    args = loaded["config"]["arch"]["args"]
+            f"{checkpoint} has no classifier layer ({' or '.join(_HEAD_KEYS)}) whose outputs "
+            f"can be counted, so it is no Detoxify checkpoint: use the {variant} release "
+            f"checkpoint ({pull}).")
+    if args.get("num_classes") != outputs:
+        raise ModelUnavailable(
+            f"{checkpoint} says num_classes={args.get('num_classes')} but its classifier has "
+            f"{outputs} outputs, so it is damaged or was edited: use the {variant} release "
+            f"checkpoint ({pull}).")
+    model_class = args["model_name"]
+    if (model_class, outputs) != (expected_class, expected_outputs):
+        looks = _looks_like(model_class, outputs)
+        shape = f"{model_class}, {outputs} outputs"
+        wanted = f"{expected_class}, {expected_outputs} outputs"
+        if looks is None:
+            raise ModelUnavailable(
+                f"{checkpoint} ({shape}) looks like no Detoxify release, not the {variant} "
+                f"checkpoint ({wanted}): use the {variant} release checkpoint ({pull}).")
+        if cache_dir is not None:
+            fix = (f"move {checkpoint.parent} to {Path(cache_dir) / looks} and set "
+                   f"GUARDIAN_DETOXIFY_VARIANT={looks} to use it, or put the {variant} "
+                   "checkpoint in its place")
+        else:
+            fix = (f"set GUARDIAN_DETOXIFY_VARIANT={looks} to use it, or point "
+                   f"GUARDIAN_DETOXIFY_CHECKPOINT at the {variant} checkpoint")
+        raise ModelUnavailable(
+            f"{checkpoint} looks like the Detoxify {looks} checkpoint ({shape}), not the "
+            f"{variant} one ({wanted}): {fix}.")
+    config_file = config_dir / "config.json"
+    copy = f"copy the config.json and tokenizer files of {base} into {config_dir}"
+    if not config_file.is_file():
+        raise ModelUnavailable(f"{config_file} is missing: {copy}.")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"{config_file} cannot be read as JSON ({exc}): {copy}.") from exc
+    if not isinstance(config, dict):
+        raise ModelUnavailable(f"{config_file} is not a model config (no JSON object): {copy}.")
+    found_type = config.get("model_type")
+    if found_type is not None and found_type != expected_type:
+        raise ModelUnavailable(
+            f"{config_file} is the config of a {found_type} model but the {variant} checkpoint "
+            f"is {expected_class} ({expected_type}): {copy}.")
+    groups = TOKENIZER_GROUPS[expected_type]
+    if not any(all((config_dir / name).is_file() for name in group) for group in groups):
+        names = ", or ".join(" and ".join(group) for group in groups)
+        raise ModelUnavailable(
+            f"{config_dir} has no tokenizer files for {base} ({names}): copy them there, "
+            "beside config.json.")
     # With a config directory, Detoxify takes the model's shape from its config.json: a
     # config saved with the base model's default 2 labels would fail on the classifier.
-    declared = _declared_labels(config_dir)
-    if declared is not None and declared != args["num_classes"]:
+    declared = _declared_labels(config)
+    if declared is not None and declared != outputs:
         raise ModelUnavailable(
-            f"{config_dir / 'config.json'} declares {declared} labels but the checkpoint has "
-            f"{args['num_classes']} outputs: save the config with "
-            f"num_labels={args['num_classes']} (`guardian models pull` does)")
-    source: str | IO[bytes] = str(checkpoint)
-    if not Path(str(args["model_type"])).is_dir():
-        source = _with_local_model_type(loaded, config_dir)
-    del loaded, args  # let go of the memory map before Detoxify reads the file itself
-    with _quiet_transformers(), _legacy_load_warnings():
-        return Detoxify(variant, checkpoint=source, huggingface_config_path=str(config_dir),
-                        device="cpu")
+            f"{config_file} declares {declared} labels but the checkpoint has {outputs} "
+            f"outputs: save the config with num_labels={outputs}, or remove its num_labels "
+            "and id2label (`guardian models pull` writes it right).")
+    return outputs, declared
+
+
+def check_files(variant: str, checkpoint: Path, config_dir: Path, *,
+                cache_dir: Path | None = None) -> int:
+    """The checkpoint's outputs, once it and the config directory are found to be `variant`'s.
+
+    Reads the checkpoint's memory map and config.json only (no model is built). Raises
+    `ModelUnavailable` naming the file at fault and what to do; `cache_dir` (a `pull` cache)
+    makes the advice about a checkpoint of another variant say where to move it.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
+    if not checkpoint.is_file():
+        raise ModelUnavailable(f"no Detoxify checkpoint at {checkpoint}")
+    return _check(variant, checkpoint, config_dir, read_checkpoint(checkpoint), cache_dir)[0]
+
+
+@contextlib.contextmanager
+def _config_with_labels(config_dir: Path, outputs: int) -> Iterator[Path]:
+    """`config_dir` as a temporary directory whose config.json states `outputs` labels; the
+    other files are linked (copied where links cannot be made)."""
+    config = json.loads((config_dir / "config.json").read_text(encoding="utf-8"))
+    config["num_labels"] = outputs
+    with tempfile.TemporaryDirectory(prefix="guardian-detoxify-config-") as tmp:
+        staged = Path(tmp)
+        for entry in config_dir.iterdir():
+            if entry.name == "config.json":
+                continue
+            try:
+                (staged / entry.name).symlink_to(entry.resolve())
+            except OSError:
+                if entry.is_dir():
+                    shutil.copytree(entry, staged / entry.name)
+                else:
+                    shutil.copy2(entry, staged / entry.name)
+        (staged / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+        yield staged
+
+
+def load_detoxify(variant: str, checkpoint: Path, config_dir: Path, *,
+                  cache_dir: Path | None = None) -> Any:
+    """A `detoxify.Detoxify` loaded offline from a checkpoint file and a config directory,
+    once `check_files` has found them to be `variant`'s."""
+    from detoxify import Detoxify
+
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
+    if not checkpoint.is_file():
+        raise ModelUnavailable(f"no Detoxify checkpoint at {checkpoint}")
+    loaded = read_checkpoint(checkpoint)
+    outputs, declared = _check(variant, checkpoint, config_dir, loaded, cache_dir)
+    with contextlib.ExitStack() as stack:
+        if declared is None:
+            # A base model's config.json: transformers would give it its default 2 labels.
+            config_dir = stack.enter_context(_config_with_labels(config_dir, outputs))
+        source: str | IO[bytes] = str(checkpoint)
+        if not Path(str(loaded["config"]["arch"]["args"]["model_type"])).is_dir():
+            source = _with_local_model_type(loaded, config_dir)
+        del loaded  # let go of the memory map before Detoxify reads the file itself
+        with _quiet_transformers(), _legacy_load_warnings():
+            return Detoxify(variant, checkpoint=source,
+                            huggingface_config_path=str(config_dir), device="cpu")
 
 
 def _with_local_model_type(loaded: dict[str, Any], config_dir: Path) -> IO[bytes]:
@@ -430,19 +583,25 @@ def pull(variant: str, cache_dir: Path, *, progress: bool = True, url: str | Non
     The checkpoint comes from Detoxify's release URL (or `url`), is checked against the hash
     prefix in its file name and renamed into place only when complete; the base model's
     config and tokenizer are fetched with transformers and saved beside it, again through a
-    temporary directory. What is already there is kept unless `force`. Raises
-    `ModelUnavailable` when the network cannot be reached, with offline instructions.
+    temporary directory. What is already there is kept unless `force`: a checkpoint copied
+    there by hand (no manifest) is checked and recorded instead (`adopt`), never downloaded
+    over. The result is checked as loading checks it (`check_files`). Raises
+    `ModelUnavailable` when the network cannot be reached, with offline instructions, or
+    when the files there are not `variant`'s.
     """
     from detoxify.detoxify import MODEL_URLS
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
     source = url or str(MODEL_URLS[variant])
+    if not force and copied_by_hand(variant, cache_dir):
+        return adopt(variant, cache_dir, url=source)
     target = Path(cache_dir) / variant
     target.mkdir(parents=True, exist_ok=True)
     checkpoint, config_dir = cached_files(variant, cache_dir)
     manifest = _read_manifest(target / MANIFEST_FILE)
-    if force or not checkpoint.is_file() or manifest.get("url") != source:
+    if (force or not checkpoint.is_file()
+            or (manifest.get("url") != source and not manifest.get("copied_by_hand"))):
         sha256 = _download(source, checkpoint, timeout=timeout, progress=progress,
                            on_network_error=lambda reason: ModelUnavailable(
                                f"Cannot download the Detoxify {variant} model here: {source} "
@@ -453,7 +612,41 @@ def pull(variant: str, cache_dir: Path, *, progress: bool = True, url: str | Non
              "sha256": sha256, "detoxify": _detoxify_version()}, indent=2).encode() + b"\n")
     if force or not _config_dir_complete(config_dir):
         _fetch_config(variant, cache_dir, source, progress=progress)
+    check_files(variant, checkpoint, config_dir, cache_dir=cache_dir)
     return target
+
+
+def copied_by_hand(variant: str, cache_dir: Path) -> bool:
+    """Whether `<cache_dir>/<variant>/` holds a checkpoint that `pull` did not write (no
+    manifest beside it)."""
+    checkpoint, _ = cached_files(variant, cache_dir)
+    return checkpoint.is_file() and not (checkpoint.parent / MANIFEST_FILE).exists()
+
+
+def adopt(variant: str, cache_dir: Path, *, url: str | None = None) -> Path:
+    """Check the files copied by hand into `<cache_dir>/<variant>/`, write their manifest;
+    return that directory.
+
+    The checkpoint and config directory must pass `check_files` (the variant's model class
+    and outputs, a config.json of that model, its tokenizer files). The manifest records
+    the release URL (`url`, else Detoxify's) and file name only when the checkpoint's sha256
+    matches the hash prefix in that name; otherwise the file is named after its own hash.
+    """
+    from detoxify.detoxify import MODEL_URLS
+
+    checkpoint, config_dir = cached_files(variant, cache_dir)
+    check_files(variant, checkpoint, config_dir, cache_dir=cache_dir)
+    sha256 = _sha256(checkpoint)
+    source = url or str(MODEL_URLS[variant])
+    name = source.rsplit("/", 1)[-1]
+    expected = _HASH_IN_NAME.search(name)
+    release = expected is not None and sha256.startswith(expected.group(1))
+    _write_atomic(checkpoint.parent / MANIFEST_FILE, json.dumps(
+        {"variant": variant, "url": source if release else None,
+         "file": name if release else f"{checkpoint.stem}-{sha256[:8]}{checkpoint.suffix}",
+         "sha256": sha256, "detoxify": _detoxify_version(), "copied_by_hand": True},
+        indent=2).encode() + b"\n")
+    return checkpoint.parent
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

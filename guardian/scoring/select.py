@@ -10,6 +10,10 @@ from guardian.errors import ScorerUnavailable
 from guardian.scoring.types import Model
 
 log = logging.getLogger(__name__)
+# The fallback warning goes to the service's log (serve, worker, the scoring process). A
+# command that configures no logging prints the status itself (`warn_scorer`): without a
+# handler here, Python's last-resort handler would print the warning to stderr a second time.
+log.addHandler(logging.NullHandler())
 __all__ = ["ScorerStatus", "ScorerUnavailable", "load_model"]
 
 

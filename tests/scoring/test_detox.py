@@ -9,8 +9,9 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -269,3 +270,211 @@ def test_pull_refuses_a_file_that_does_not_match_its_hash(serve: tuple[Path, str
         detox.pull("original", tmp_path / "cache", progress=False,
                    url=f"{base}/toxic_original-c1212f89.ckpt")
     assert list((tmp_path / "cache" / "original").iterdir()) == []
+
+
+# --- what is loaded is the variant's: the head, the config, the tokenizer files ------------
+
+
+def _strip_label_count(config_dir: Path) -> None:
+    """config.json as a base model's (e.g. bert-base-uncased's): no label count at all."""
+    config = json.loads((config_dir / "config.json").read_text())
+    for key in ("num_labels", "id2label", "label2id"):
+        config.pop(key, None)
+    (config_dir / "config.json").write_text(json.dumps(config))
+
+
+def _edited_checkpoint(source: Path, target: Path, edit: Callable[[dict[str, Any]], None]
+                       ) -> Path:
+    import torch
+
+    loaded = torch.load(source, weights_only=False)
+    edit(loaded)
+    torch.save(loaded, target)
+    return target
+
+
+@pytest.mark.parametrize("variant", ["original", "multilingual"])
+def test_a_config_without_a_label_count_loads_with_the_checkpoints_head(
+        tiny: dict[str, tuple[Path, Path]], models: dict[str, DetoxifyModel], tmp_path: Path,
+        variant: str) -> None:
+    # Before: transformers built its default 2-label head and failed on the checkpoint's.
+    config_dir = tmp_path / "hf"
+    shutil.copytree(tiny[variant][1], config_dir)
+    _strip_label_count(config_dir)
+    model = DetoxifyModel(variant, checkpoint=tiny[variant][0], config_dir=config_dir)
+    config: Any = model._model.config
+    assert config.num_labels == {"original": 6, "multilingual": 16}[variant]
+    # The checkpoint's own head, not a new random one: the same scores.
+    assert_close(model.score(SHORT), models[variant].score(SHORT))
+    assert "num_labels" not in json.loads((config_dir / "config.json").read_text())
+
+
+def test_a_checkpoint_whose_head_cannot_be_read_is_refused(
+        tiny: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
+    def headless(loaded: dict[str, Any]) -> None:
+        for key in ("classifier.weight", "classifier.bias"):
+            del loaded["state_dict"][key]
+
+    checkpoint = _edited_checkpoint(tiny["original"][0], tmp_path / "headless.ckpt", headless)
+    with pytest.raises(ModelUnavailable) as caught:
+        DetoxifyModel("original", checkpoint=checkpoint, config_dir=tiny["original"][1])
+    assert str(caught.value).startswith(f"{checkpoint} has no classifier layer")
+    assert "`guardian models pull original`" in str(caught.value)
+
+
+def test_a_head_that_disagrees_with_the_variants_labels_is_refused(
+        tiny: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
+    config_dir = tmp_path / "hf"
+    shutil.copytree(tiny["original"][1], config_dir)
+    _strip_label_count(config_dir)
+
+    def four_labels(loaded: dict[str, Any]) -> None:
+        state = loaded["state_dict"]
+        state["classifier.weight"] = state["classifier.weight"][:4].clone()
+        state["classifier.bias"] = state["classifier.bias"][:4].clone()
+        loaded["config"]["arch"]["args"]["num_classes"] = 4
+
+    checkpoint = _edited_checkpoint(tiny["original"][0], tmp_path / "four.ckpt", four_labels)
+    with pytest.raises(ModelUnavailable, match=r"4 outputs\) looks like no Detoxify release, "
+                       r"not the original checkpoint \(BertForSequenceClassification, 6"):
+        DetoxifyModel("original", checkpoint=checkpoint, config_dir=config_dir)
+
+    def says_six(loaded: dict[str, Any]) -> None:
+        four_labels(loaded)
+        loaded["config"]["arch"]["args"]["num_classes"] = 6
+
+    edited = _edited_checkpoint(tiny["original"][0], tmp_path / "edited.ckpt", says_six)
+    with pytest.raises(ModelUnavailable, match="num_classes=6 but its classifier has 4 outputs"):
+        DetoxifyModel("original", checkpoint=edited, config_dir=config_dir)
+
+
+@pytest.mark.parametrize(("variant", "files", "looks"), [
+    ("multilingual", "original", "original"), ("unbiased", "original", "original"),
+    ("original", "multilingual", "multilingual"), ("unbiased", "multilingual", "multilingual"),
+])
+def test_a_checkpoint_of_another_variant_is_refused_saying_which_it_looks_like(
+        tiny: dict[str, tuple[Path, Path]], variant: str, files: str, looks: str) -> None:
+    checkpoint, config_dir = tiny[files]
+    with pytest.raises(ModelUnavailable) as caught:
+        DetoxifyModel(variant, checkpoint=checkpoint, config_dir=config_dir)
+    message = str(caught.value)
+    assert message.startswith(f"{checkpoint} looks like the Detoxify {looks} checkpoint (")
+    assert f"not the {variant} one (" in message
+    assert f"GUARDIAN_DETOXIFY_VARIANT={looks}" in message and message.endswith(".")
+
+
+def test_a_cached_checkpoint_of_another_variant_says_where_to_move_it(
+        tiny: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
+    _as_cache(tmp_path, "multilingual", *tiny["original"])
+    with pytest.raises(ModelUnavailable) as caught:
+        DetoxifyModel("multilingual", cache_dir=tmp_path)
+    assert (f"move {tmp_path / 'multilingual'} to {tmp_path / 'original'} and set "
+            "GUARDIAN_DETOXIFY_VARIANT=original") in str(caught.value)
+
+
+def test_a_config_directory_of_another_model_is_refused(
+        tiny: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
+    # The multilingual checkpoint beside BERT's config.json and tokenizer.
+    with pytest.raises(ModelUnavailable, match=r"config.json is the config of a bert model but "
+                       r"the multilingual checkpoint is XLMRobertaForSequenceClassification"):
+        DetoxifyModel("multilingual", checkpoint=tiny["multilingual"][0],
+                      config_dir=tiny["original"][1])
+    # XLM-R's config with a BERT vocabulary only: vocab.txt is no XLM-R tokenizer.
+    config_dir = tmp_path / "hf"
+    config_dir.mkdir()
+    shutil.copy(tiny["multilingual"][1] / "config.json", config_dir)
+    shutil.copy(tiny["original"][1] / "vocab.txt", config_dir)
+    with pytest.raises(ModelUnavailable, match=r"has no tokenizer files for xlm-roberta-base "
+                       r"\(tokenizer.json, or sentencepiece.bpe.model\)"):
+        DetoxifyModel("multilingual", checkpoint=tiny["multilingual"][0], config_dir=config_dir)
+
+
+def test_a_refused_checkpoint_stops_detoxify_and_auto_falls_back_to_lite(
+        tiny: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
+    from guardian.config.settings import Settings
+    from guardian.errors import ScorerUnavailable
+    from guardian.scoring.select import load_model
+
+    checkpoint, config_dir = tiny["original"]
+    settings = Settings(scorer="detoxify", detoxify_variant="multilingual",
+                        models_dir=tmp_path / "models", detoxify_checkpoint=checkpoint,
+                        detoxify_config_dir=config_dir)
+    with pytest.raises(ScorerUnavailable, match="looks like the Detoxify original checkpoint"):
+        load_model(settings)
+    model, status = load_model(settings, "auto")
+    assert model.name == "lite"
+    assert "looks like the Detoxify original checkpoint" in (status.warning or "")
+
+
+# --- pull: a copy made by hand is checked and recorded, not downloaded again ---------------
+
+
+def test_pull_adopts_a_copy_made_by_hand_without_downloading(
+        tiny: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
+    _as_cache(tmp_path, "original", *tiny["original"])
+    assert detox.copied_by_hand("original", tmp_path)
+    unreachable = f"http://127.0.0.1:{_closed_port()}/toxic_original-c1212f89.ckpt"
+    assert detox.pull("original", tmp_path, progress=False, url=unreachable) == (
+        tmp_path / "original")
+    assert not detox.copied_by_hand("original", tmp_path)
+    sha = hashlib.sha256(tiny["original"][0].read_bytes()).hexdigest()
+    manifest = json.loads((tmp_path / "original" / "manifest.json").read_text())
+    # Not the release file (its hash is not c1212f89...): named after its own hash.
+    assert manifest == {"variant": "original", "url": None,
+                        "file": f"checkpoint-{sha[:8]}.ckpt", "sha256": sha,
+                        "detoxify": manifest["detoxify"], "copied_by_hand": True}
+    model = DetoxifyModel("original", cache_dir=tmp_path)
+    assert model.version.endswith(f"+checkpoint-{sha[:8]}")
+    # Pulled again: still nothing to download.
+    detox.pull("original", tmp_path, progress=False, url=unreachable)
+
+
+def test_pull_records_a_copy_of_the_release_file_as_the_release(
+        tiny: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
+    _as_cache(tmp_path, "multilingual", *tiny["multilingual"])
+    sha = hashlib.sha256(tiny["multilingual"][0].read_bytes()).hexdigest()
+    url = f"http://127.0.0.1:{_closed_port()}/multilingual_debiased-{sha[:8]}.ckpt"
+    detox.pull("multilingual", tmp_path, progress=False, url=url)
+    manifest = json.loads((tmp_path / "multilingual" / "manifest.json").read_text())
+    assert (manifest["url"], manifest["file"]) == (url, f"multilingual_debiased-{sha[:8]}.ckpt")
+
+
+@pytest.mark.parametrize(("breakage", "named"), [
+    ("no config", "original/hf/config.json is missing: copy the config.json and tokenizer "
+                  "files of bert-base-uncased into "),
+    ("no tokenizer", "original/hf has no tokenizer files for bert-base-uncased "
+                     "(tokenizer.json, or vocab.txt)"),
+    ("truncated", "original/checkpoint.ckpt cannot be read as a Detoxify checkpoint"),
+    ("labels", "original/hf/config.json declares 2 labels but the checkpoint has 6 outputs"),
+], ids=["no config.json", "no tokenizer", "truncated", "two labels"])
+def test_pull_refuses_a_broken_copy_naming_the_file(
+        tiny: dict[str, tuple[Path, Path]], tmp_path: Path, breakage: str, named: str) -> None:
+    _as_cache(tmp_path, "original", *tiny["original"])
+    hf = tmp_path / "original" / "hf"
+    if breakage == "no config":
+        (hf / "config.json").unlink()
+    elif breakage == "no tokenizer":
+        (hf / "tokenizer.json").unlink()
+        (hf / "vocab.txt").unlink()
+    elif breakage == "truncated":
+        ckpt = tmp_path / "original" / "checkpoint.ckpt"
+        ckpt.write_bytes(ckpt.read_bytes()[:5000])
+    else:
+        config = json.loads((hf / "config.json").read_text())
+        config["id2label"] = {"0": "LABEL_0", "1": "LABEL_1"}
+        (hf / "config.json").write_text(json.dumps(config))
+    unreachable = f"http://127.0.0.1:{_closed_port()}/toxic_original-c1212f89.ckpt"
+    with pytest.raises(ModelUnavailable) as caught:
+        detox.pull("original", tmp_path, progress=False, url=unreachable)
+    assert f"{tmp_path}/{named}" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "original" / "manifest.json").exists()
+
+
+def test_pull_refuses_a_copy_of_another_variant(tiny: dict[str, tuple[Path, Path]],
+                                                tmp_path: Path) -> None:
+    _as_cache(tmp_path, "multilingual", *tiny["original"])
+    with pytest.raises(ModelUnavailable, match="looks like the Detoxify original checkpoint"):
+        detox.pull("multilingual", tmp_path, progress=False,
+                   url=f"http://127.0.0.1:{_closed_port()}/x-0b549669.ckpt")
+    assert not (tmp_path / "multilingual" / "manifest.json").exists()
