@@ -121,13 +121,23 @@ def models() -> None:
 @models.command("pull")
 @click.argument("variant", type=click.Choice(list(DETOXIFY_VARIANTS)))
 def models_pull(variant: str) -> None:
-    """Download VARIANT's weights into GUARDIAN_MODELS_DIR, with a progress bar."""
+    """Download VARIANT's weights into GUARDIAN_MODELS_DIR, with a progress bar.
+
+    Files already copied there by hand (GUARDIAN_MODELS_DIR/VARIANT/checkpoint.ckpt and
+    hf/) are checked and recorded instead of downloaded again.
+    """
     import guardian.scoring.detox as detox
 
     settings = settings_or_exit()
+    by_hand = detox.copied_by_hand(variant, settings.models_dir)
     try:
         path = detox.pull(variant, settings.models_dir, progress=True)
     except detox.ModelUnavailable as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
+    if by_hand:
+        click.echo(f"{variant}: the files copied into {path} are the {variant} model's; "
+                   f"recorded them in {path / detox.MANIFEST_FILE}, nothing was downloaded; "
+                   "`guardian score` and the service use them now.")
+        return
     click.echo(f"{variant} is ready in {path}; `guardian score` and the service use it now.")
