@@ -304,6 +304,31 @@ class ReviewItemDetail(ReviewItemPublic):
     text_hidden_because: str | None
 
 
+class FlagIn(BaseModel):
+    """Staff say a message they were told about was abusive (optionally, why)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = (
+        Field(default=None, description="Optional, up to 500 characters: why, for the "
+                                        "moderators."))
+
+
+class FlaggedItemPublic(BaseModel):
+    """The review item a flag put the message in: what the person who flagged may see of it
+    (no text, no moderator names, no notes)."""
+
+    id: int
+    message_id: int
+    reason: str = Field(description="`flagged`.")
+    level: str = Field(description="The message's harassment level as scored.")
+    category: str | None
+    target: str | None = Field(description="The staff or team id the message is aimed at.")
+    status: str = Field(description="`open`, `claimed` or `decided`.")
+    decision: str | None = Field(description="The moderator's decision, once decided.")
+    created_at: dt.datetime
+
+
 class AuthorStatusPublic(BaseModel):
     source: str
     handle: str

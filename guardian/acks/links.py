@@ -1,5 +1,6 @@
-"""Signed, expiring links carried by notifications (acknowledge a page with one click), and
-the short reply codes a page carries for acknowledging by replying on the channel."""
+"""Signed, expiring links carried by notifications (acknowledge a page with one click; flag
+a message as abusive), and the short reply codes a page carries for acknowledging by
+replying on the channel."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 ACK_SALT = "guardian.ack"
 ACK_MAX_AGE_SECONDS = 24 * 3600
+FLAG_SALT = "guardian.flag"
+# A flag link stays valid longer than an ack link: staff may read a digest days later, and
+# saying "this was abusive" is not urgent.
+FLAG_MAX_AGE_SECONDS = 30 * 24 * 3600
 REPLY_SALT = "guardian.reply"
 REPLY_MAC_CHARS = 8
 # `12-4f9a2b7c` anywhere in a reply, `ACK` or not: not glued to other letters or digits (a
@@ -24,6 +29,12 @@ _REPLY_CODE = re.compile(r"(?<![0-9a-z_-])([0-9]{1,9})\s*[-\u2010-\u2015]\s*"
 @dataclass(frozen=True)
 class AckClaim:
     page_id: int
+    person: str
+
+
+@dataclass(frozen=True)
+class FlagClaim:
+    message_id: int
     person: str
 
 
@@ -52,6 +63,46 @@ def read_ack_token(secret: str, token: str, *, max_age: int = ACK_MAX_AGE_SECOND
     if not isinstance(data, dict) or not isinstance(data.get("p"), int):
         raise LinkError("This acknowledgement link is not valid.")
     return AckClaim(page_id=int(data["p"]), person=str(data.get("u", "")))
+
+
+def _flag_serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=FLAG_SALT)
+
+
+def flag_token(secret: str, message_id: int, person: str) -> str:
+    """A token naming the message and the person it was sent to (who flags it)."""
+    return str(_flag_serializer(secret).dumps({"m": message_id, "u": person}))
+
+
+def read_flag_token(secret: str, token: str, *, max_age: int = FLAG_MAX_AGE_SECONDS
+                    ) -> FlagClaim:
+    """The message and person a flag link names; `LinkError` (forged, damaged, expired)
+    says why there are none, in a sentence for the person."""
+    try:
+        data = _flag_serializer(secret).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise LinkError("This flag link has expired (they last 30 days); flag the message "
+                        "in Guardian, or tell a moderator.") from None
+    except BadSignature:
+        raise LinkError("This flag link is not valid.") from None
+    if (not isinstance(data, dict) or not isinstance(data.get("m"), int)
+            or not isinstance(data.get("u"), str) or not data["u"]):
+        raise LinkError("This flag link is not valid.")
+    return FlagClaim(message_id=int(data["m"]), person=str(data["u"]))
+
+
+@dataclass(frozen=True)
+class FlagLinks:
+    """The flag link of a message for one person: `links(message_id, person)` is a URL.
+
+    What notifications are composed with (`guardian.notify.compose` is given this callable
+    and never the secret)."""
+
+    secret: str
+    base_url: str
+
+    def __call__(self, message_id: int, person: str) -> str:
+        return f"{self.base_url}/flag/{flag_token(self.secret, message_id, person)}"
 
 
 def _reply_mac(secret: str, page_id: int, person: str) -> str:

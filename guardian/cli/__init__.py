@@ -10,6 +10,7 @@ from guardian.cli.channels import channels
 from guardian.cli.db import db
 from guardian.cli.decisions import explain, simulate
 from guardian.cli.duty import oncall, shifts
+from guardian.cli.labels import labels
 from guardian.cli.policies import policies
 from guardian.cli.scoring import eval_command, models, score, train_lite_command
 from guardian.cli.service import serve, worker
@@ -35,7 +36,7 @@ def settings() -> None:
 
 
 for command in (serve, worker, db, tokens, score, eval_command, train_lite_command, models,
-                oncall, shifts, simulate, explain, policies, channels):
+                oncall, shifts, simulate, explain, policies, channels, labels):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -83,8 +83,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GUARDIAN_MAX_ATTEMPTS", "5",
             "Tries of one stage before a message is parked as failed (kept, never deleted)."),
     Setting("GUARDIAN_PUBLIC_URL", "",
-            "The address staff reach Guardian at, for links in notifications (ack links); "
-            "empty: `http://GUARDIAN_HOST:GUARDIAN_PORT`."),
+            "The address staff reach Guardian at, for links in notifications (ack and flag "
+            "links); empty: `http://GUARDIAN_HOST:GUARDIAN_PORT`."),
     Setting("GUARDIAN_DELIVER_TO", "",
             "Send every notification to this apprise URL instead of people's channels "
             "(`{person}` is replaced by the staff id): development and staging."),

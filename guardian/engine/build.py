@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from guardian.acks.links import FlagLinks
 from guardian.acks.mqtt import MqttReplies
 from guardian.config.secrets import secret_source
 from guardian.config.settings import Settings
@@ -87,10 +88,12 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
     poll = LoopConfig(poll_seconds=settings.worker_poll_seconds)
     timeline = DutyTimeline(engine, policy)
     pages = PageNotifier(policy=policy, secret=settings.secret_key, base_url=settings.base_url)
+    # Every notification about a message carries its person's link to flag it as abusive.
+    flags = FlagLinks(secret=settings.secret_key, base_url=settings.base_url)
     # The notifier is built below; the decision stage and the timers wake it once what they
     # queued has committed.
     notifying = Notifying(base_url=settings.base_url, page_hook=pages,
-                          wake=lambda: notifier.wake())
+                          wake=lambda: notifier.wake(), flag_links=flags)
     deciding = DecisionStage(engine, timeline, notifying=notifying)
     pipeline = [Loop(Worker(engine, handlers=pipeline_handlers(scoring, deciding),
                             config=worker_config(settings)),
@@ -114,7 +117,7 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
     sender = Sender(engine=engine, policy=current, duty=timeline.availability,
                     redirect=settings.deliver_to or None, environ=secret_source(settings))
     digests = DigestComposer(engine=engine, duty=timeline.availability,
-                             base_url=settings.base_url)
+                             base_url=settings.base_url, flag_links=flags)
     notifier = Notifier(sender, digests, poll_seconds=settings.worker_poll_seconds,
                         dismissed=DismissedDelivery(engine, timeline, notifying))
     replies = MqttReplies.from_settings(settings, engine)

@@ -28,7 +28,7 @@ from guardian.engine.memory import DecisionMemory, window_for
 from guardian.engine.pipeline import Batched, StageResult
 from guardian.engine.timeline import DutyTimeline
 from guardian.notify import queue
-from guardian.notify.compose import MessageView, for_decision
+from guardian.notify.compose import FlagUrl, MessageView, for_decision
 from guardian.notify.timing import CAPPED_KINDS
 from guardian.policy.model import Policy
 from guardian.review.queue import NewReview, enqueue_reviews
@@ -44,14 +44,16 @@ LONE_PAGE_MINUTES = 30
 
 @dataclass(frozen=True)
 class Notifying:
-    """What the stage needs to queue notifications: where links point, and how a page
-    event becomes a notification (`guardian.notify.paging.PageNotifier`)."""
+    """What the stage needs to queue notifications: where links point, how a page event
+    becomes a notification (`guardian.notify.paging.PageNotifier`), and how each
+    recipient's link to flag the message is signed (`guardian.acks.links.FlagLinks`)."""
 
     base_url: str
     page_hook: PageHook | None = None
     # Called once a decision that sends something now has committed: the notifier in this
     # process looks at once instead of at its next poll (pages reach people sooner).
     wake: Callable[[], None] | None = None
+    flag_links: FlagUrl | None = None
 
 
 async def _carry_out(message: MessageView, decision: Decision, page_reason: str,
@@ -90,7 +92,7 @@ async def notify_staff(conn: AsyncConnection, message: MessageView, decision: De
                 await notifying.page_hook(conn, page, event, now)
     if notifying is not None:
         for planned in for_decision(decision, message, policy, now, notifying.base_url,
-                                    key_prefix=key_prefix):
+                                    key_prefix=key_prefix, flag_url=notifying.flag_links):
             await queue.put(conn=conn, planned=planned, message_id=message_id)
 
 

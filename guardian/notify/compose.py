@@ -5,12 +5,18 @@ The payload is the template's context (`guardian.notify.render`): it holds only 
 recipient may see. Staff payloads carry the masked text unless the decision's outcome
 says `original` (never for an abusive message: the decision's invariant 3); storm notices
 carry counts and a link, no message text.
+
+Every notification about a message (delivered, in a digest, paged) carries a link for its
+recipient to flag the message as abusive (`flag_url`). Signing needs the secret, which
+this module never sees: its callers pass a `FlagUrl`, a function from (message id, person)
+to the URL (`guardian.acks.links.FlagLinks`); without one the payload's `flag_url` is null
+and the templates leave the line out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -21,6 +27,9 @@ from guardian.policy.model import Policy
 from guardian.types import NotificationKind, NotificationStatus
 
 URGENCY_ORDER = {"emergency": 0, "high": 1, "normal": 2, "low": 3}
+
+# (message id, person) -> the URL with which that person flags that message as abusive.
+FlagUrl = Callable[[int, str], str]
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,13 @@ def message_link(base_url: str, message_id: int) -> str:
     return f"{base_url}/api/v1/messages/{message_id}"
 
 
+def flag_url_for(flag_url: FlagUrl | None, message_id: int | None, person: str) -> str | None:
+    """The person's flag link for the message, or None (no signer, or no message)."""
+    if flag_url is None or not message_id:
+        return None
+    return flag_url(message_id, person)
+
+
 def _text_for(outcome: Outcome, message: MessageView) -> tuple[str, bool]:
     """The text this outcome's audience gets, and whether it was masked."""
     if outcome.content == "original":
@@ -115,14 +131,16 @@ def _text_for(outcome: Outcome, message: MessageView) -> tuple[str, bool]:
 
 
 def _message_payload(decision: Decision, outcome: Outcome, message: MessageView,
-                     policy: Policy, person: str, base_url: str) -> dict[str, Any]:
+                     policy: Policy, person: str, base_url: str, flag_url: FlagUrl | None
+                     ) -> dict[str, Any]:
     text, shielded = _text_for(outcome, message)
     return {"category": decision.category, "urgency": outcome.urgency,
             "team": decision.team, "text": text, "shielded": shielded,
             "received_at": message.received_at.astimezone(dt.UTC).isoformat(),
             "local_time": local_time(policy, person, message.received_at),
             "link": message_link(base_url, message.id), "author": message.author,
-            "reasons": list(outcome.reasons)}
+            "reasons": list(outcome.reasons),
+            "flag_url": flag_url_for(flag_url, message.id, person)}
 
 
 def _storm_payload(decision: Decision, outcome: Outcome, policy: Policy, base_url: str
@@ -151,10 +169,11 @@ def _storm_key(decision: Decision, person: str) -> str:
 
 
 def for_decision(decision: Decision, message: MessageView, policy: Policy, now: dt.datetime,
-                 base_url: str, *, key_prefix: str = "msg") -> list[Planned]:
+                 base_url: str, *, key_prefix: str = "msg", flag_url: FlagUrl | None = None
+                 ) -> list[Planned]:
     """The notifications of a decision's push and digest outcomes. Pages are notified from
     their page's events (`for_page_event`), review items are pulled from the queue, drops
-    notify no one."""
+    notify no one. Each message notification carries its recipient's `flag_url`."""
     planned: list[Planned] = []
     for index, outcome in enumerate(decision.outcomes):
         if outcome.channel not in ("preferred", "digest") or outcome.content == "none":
@@ -165,7 +184,8 @@ def for_decision(decision: Decision, message: MessageView, policy: Policy, now: 
                   else NotificationStatus.pending)
         for person in outcome.recipients:
             payload = (_storm_payload(decision, outcome, policy, base_url) if storm else
-                       _message_payload(decision, outcome, message, policy, person, base_url))
+                       _message_payload(decision, outcome, message, policy, person, base_url,
+                                        flag_url))
             planned.append(Planned(
                 recipient=person, kind=kind, status=status, due_at=outcome.at or now,
                 payload=payload, lang=language_of(policy, person),
@@ -190,8 +210,10 @@ class PageView:
 
 
 def for_page_event(page: PageView, message: MessageView | None, policy: Policy,
-                   now: dt.datetime, base_url: str, ack_url: str, reply_code: str) -> Planned:
-    """An urgent notification for one page event, with its acknowledgement link."""
+                   now: dt.datetime, base_url: str, ack_url: str, reply_code: str,
+                   flag_url: FlagUrl | None = None) -> Planned:
+    """An urgent notification for one page event, with its acknowledgement link (and the
+    person's flag link when the page has a message)."""
     received = message.received_at if message is not None else now
     payload: dict[str, Any] = {
         "category": page.category or "unknown", "urgency": page.urgency, "team": page.team,
@@ -202,7 +224,9 @@ def for_page_event(page: PageView, message: MessageView | None, policy: Policy,
         "link": message_link(base_url, message.id) if message is not None else base_url,
         "author": message.author if message is not None else "",
         "reasons": [], "page_id": page.page_id, "step": page.step, "ack_url": ack_url,
-        "reply_code": reply_code, "escalated_from": page.escalated_from}
+        "reply_code": reply_code, "escalated_from": page.escalated_from,
+        "flag_url": flag_url_for(flag_url, message.id if message is not None else None,
+                                 page.person)}
     return Planned(recipient=page.person, kind=NotificationKind.page,
                    status=NotificationStatus.pending, due_at=now, payload=payload,
                    lang=language_of(policy, page.person), category=page.category,
@@ -211,17 +235,19 @@ def for_page_event(page: PageView, message: MessageView | None, policy: Policy,
 
 @dataclass(frozen=True)
 class WaitingItem:
-    """A notification waiting for its recipient's digest."""
+    """A notification waiting for its recipient's digest (`message_id`: what it is about)."""
 
     id: int
     category: str | None
     payload: dict[str, Any]
+    message_id: int | None = None
 
 
-def digest_payload(person: str, items: Sequence[WaitingItem], policy: Policy, base_url: str
-                   ) -> dict[str, Any]:
+def digest_payload(person: str, items: Sequence[WaitingItem], policy: Policy, base_url: str,
+                   flag_url: FlagUrl | None = None) -> dict[str, Any]:
     """One digest: what waited, grouped by category (most urgent group first, then the
-    largest), each group's items oldest first."""
+    largest), each group's items oldest first. Each message item carries the person's
+    `flag_url`, signed now (or, without a signer, the one its notification carried)."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in sorted(items, key=lambda i: i.id):
         p = item.payload
@@ -229,10 +255,12 @@ def digest_payload(person: str, items: Sequence[WaitingItem], policy: Policy, ba
             entry = {"text": f"{p.get('target', '')}: {p.get('distinct_authors', 0)} / "
                              f"{p.get('abusive_messages', 0)}",
                      "local_time": "", "link": p.get("link", base_url),
-                     "urgency": "high", "shielded": False}
+                     "urgency": "high", "shielded": False, "flag_url": None}
         else:
             entry = {key: p.get(key) for key in ("text", "local_time", "link", "urgency",
                                                  "shielded")}
+            entry["flag_url"] = (flag_url_for(flag_url, item.message_id, person)
+                                 or p.get("flag_url"))
         groups.setdefault(item.category or "other", []).append(entry)
 
     def rank(pair: tuple[str, list[dict[str, Any]]]) -> tuple[int, int, str]:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.notify import queue
 from guardian.notify.compose import (
+    FlagUrl,
     Planned,
     WaitingItem,
     digest_key,
@@ -33,12 +34,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DigestComposer:
-    """Composes the digests that are due, a job of the engine."""
+    """Composes the digests that are due, a job of the engine. `flag_links` signs each
+    item's flag link for its person (`guardian.acks.links.FlagLinks`)."""
 
     engine: AsyncEngine
     duty: Callable[[dt.datetime], Awaitable[Availability | None]]
     base_url: str
     clock: Callable[[], dt.datetime] = utcnow
+    flag_links: FlagUrl | None = None
     name: ClassVar[str] = "digests"
 
     async def run_once(self) -> int:
@@ -64,8 +67,9 @@ class DigestComposer:
                              person, now.isoformat(), len(ids), start.isoformat())
                     continue
                 payload = digest_payload(
-                    person, [WaitingItem(i.id or 0, i.category, i.payload) for i in items],
-                    policy, self.base_url)
+                    person, [WaitingItem(i.id or 0, i.category, i.payload, i.message_id)
+                             for i in items],
+                    policy, self.base_url, self.flag_links)
                 digest = await queue.put(conn=conn, planned=Planned(
                     recipient=person, kind=NotificationKind.digest,
                     status=NotificationStatus.pending, due_at=now, payload=payload,

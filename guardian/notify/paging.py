@@ -1,6 +1,7 @@
 """Page events into the outbox: the person paged (or escalated to, or the last resort)
-gets an urgent notification carrying the signed acknowledgement link and reply code,
-written in the transaction that records the event."""
+gets an urgent notification carrying the signed acknowledgement link and reply code (and
+the link to flag the page's message as abusive), written in the transaction that records
+the event."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guardian.acks.links import ack_token, reply_code
+from guardian.acks.links import FlagLinks, ack_token, reply_code
 from guardian.notify import queue
 from guardian.notify.compose import MessageView, PageView, for_page_event
 from guardian.policy.model import Policy
@@ -54,6 +55,7 @@ class PageNotifier:
         planned = for_page_event(
             view, message, policy, now, self.base_url,
             ack_url=f"{self.base_url}/ack/{ack_token(self.secret, page.id, person)}",
-            reply_code=reply_code(self.secret, page.id, person))
+            reply_code=reply_code(self.secret, page.id, person),
+            flag_url=FlagLinks(self.secret, self.base_url))
         await queue.put(conn=conn, planned=planned, message_id=page.message_id,
                         page_id=page.id)

@@ -11,7 +11,8 @@ Every payload value is treated as untrusted (citizen text, handles): HTML templa
 autoescaped, markdown templates escape every `{{ … }}` that is not marked as a URL by the
 `url` filter, and control characters are removed from every string beforehand. A short
 body is fitted to `style.max_body`: the citizen text is truncated first (with "…"), then,
-as a last guard, whatever precedes the link that must survive (a page's `ack_url`).
+as a last guard, whatever precedes the link that must survive (a page's `ack_url`). The
+link to flag a message as abusive (`flag_url`) is the first thing a short body leaves out.
 """
 
 from __future__ import annotations
@@ -62,12 +63,23 @@ PAYLOAD_KEYS: Mapping[str, tuple[str, ...]] = {
     "test": ("person",),
 }
 KINDS = frozenset(PAYLOAD_KEYS)
+# Keys a payload may lack (rows written before they existed): the templates get None.
+OPTIONAL_KEYS: Mapping[str, tuple[str, ...]] = {"deliver": ("flag_url",), "page": ("flag_url",)}
+# The same for each item of a digest.
+OPTIONAL_DIGEST_ITEM_KEYS = ("flag_url",)
 
 # The link a short body must never lose, by kind (a payload key; its value may be None).
 _KEEP: Mapping[str, str] = {"page": "ack_url", "deliver": "link", "digest": "more_link",
                             "storm_notice": "link"}
 # The payload text a short body may truncate, by kind.
 _SHRINK: Mapping[str, str] = {"page": "text", "deliver": "text"}
+# What a short body gives up, in turn: the flag link unless the whole text fits beside it,
+# then a page's reply code (`compact`) before its text gets shorter than MIN_SHORT_TEXT.
+_SHORT_STEPS: Mapping[str, tuple[Mapping[str, bool], ...]] = {
+    "page": ({"flag": True, "compact": False}, {"flag": False, "compact": False},
+             {"flag": False, "compact": True}),
+    "deliver": ({"flag": True, "compact": False}, {"flag": False, "compact": False}),
+}
 
 
 class PayloadError(ValueError):
@@ -144,7 +156,7 @@ def render(kind: str, lang: str, payload: Mapping[str, Any],
         raise ValueError(f"unknown notification kind {kind!r} (known: {sorted(KINDS)})")
     lang = resolve_language(lang)
     _check(kind, payload)
-    data: dict[str, Any] = _clean(dict(payload))
+    data: dict[str, Any] = _clean(_with_optional(kind, payload))
     title = _one_line(_render(kind, lang, "title", data))
     if style.max_body is not None:
         body = _render_short(kind, lang, data, style.max_body)
@@ -171,6 +183,28 @@ def _check(kind: str, payload: Mapping[str, Any]) -> None:
                            f"(known: {sorted(PAGE_STEPS)})")
     if kind == "page" and not payload["ack_url"]:
         raise PayloadError("page payload has an empty ack_url")
+
+
+def _with_optional(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload with its missing optional keys (and its digest items') set to None."""
+    data: dict[str, Any] = {key: None for key in OPTIONAL_KEYS.get(kind, ())}
+    data.update(payload)
+    groups = data.get("groups") if kind == "digest" else None
+    if isinstance(groups, list):
+        data["groups"] = [_group_with_optional(group) for group in groups]
+    return data
+
+
+def _group_with_optional(group: Any) -> Any:
+    items = group.get("items") if isinstance(group, Mapping) else None
+    if not isinstance(items, list):
+        return group  # the template names what is wrong
+    filled = []
+    for item in items:
+        if isinstance(item, Mapping):
+            item = {**{key: None for key in OPTIONAL_DIGEST_ITEM_KEYS}, **item}
+        filled.append(item)
+    return {**group, "items": filled}
 
 
 # C0/C1 controls except tab and newline, and the bidirectional overrides and isolates
@@ -222,9 +256,9 @@ def _render_short(kind: str, lang: str, data: Mapping[str, Any], limit: int) -> 
     if shrink is not None:
         data = {**data, shrink: _one_line(str(data[shrink]))}
     body = ""
-    # First with everything (a page's reply code too), then compact.
-    for compact in (False, True):
-        context = {**data, "compact": compact}
+    # First with everything (the flag link, a page's reply code), then less and less.
+    for step in _SHORT_STEPS.get(kind, ({"flag": False, "compact": False},)):
+        context = {**data, **step}
         body = _render_template(template, kind, context)
         if shrink is None:
             break
@@ -232,7 +266,8 @@ def _render_short(kind: str, lang: str, data: Mapping[str, Any], limit: int) -> 
         while len(body) > limit and text:
             text = _truncate(text, len(text) - (len(body) - limit))
             body = _render_template(template, kind, {**context, shrink: text})
-        if len(body) <= limit and (text == full or len(text) >= MIN_SHORT_TEXT):
+        if len(body) <= limit and (text == full or (
+                not step["flag"] and len(text) >= MIN_SHORT_TEXT)):
             break
     keep_key = _KEEP.get(kind)
     keep = data.get(keep_key) if keep_key is not None else None

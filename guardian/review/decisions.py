@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guardian.policy.model import Moderation
 from guardian.review import rules
-from guardian.review.queue import review_table, why_not
+from guardian.review.queue import FLAG_REASON, review_table, why_not
 from guardian.review.rules import AuthorStatus
 from guardian.review.sanctions import block_author, mute_author, strike_author
 from guardian.storage.audit import audit
@@ -38,8 +38,9 @@ async def decide_review(*, conn: AsyncConnection, item_ids: Sequence[int],
     """Decide each item that is undecided and not claimed by someone else; skip the rest
     (with why). Then sanction the authors (`rules.sanction_of`): `confirm` adds a strike per
     item (the policy's strike rule may mute), `mute` mutes for `mute_days` (default the
-    policy's), `block` blocks. `dismiss` sets `released`: the engine delivers the message
-    to staff (`guardian.engine.dismissed`)."""
+    policy's), `block` blocks. `dismiss` sets `released` (but not on a staff member's flag,
+    whose message staff had already): the engine delivers the message to staff
+    (`guardian.engine.dismissed`)."""
     now = now or utcnow()
     wanted = list(dict.fromkeys(item_ids))
     c = review_table.c
@@ -50,7 +51,9 @@ async def decide_review(*, conn: AsyncConnection, item_ids: Sequence[int],
                    c.claimed_by == moderator))
         .values(status=ReviewStatus.decided.value, decision=decision.value,
                 decided_by=moderator, decided_at=now, note=note, escalated_to=escalated_to,
-                released=decision == ReviewDecision.dismiss)
+                # A dismissed flag releases nothing: staff had the message already.
+                released=(c.reason != FLAG_REASON) if decision == ReviewDecision.dismiss
+                else False)
         .returning(*review_table.c)
     )).mappings().all()
     position = {item_id: n for n, item_id in enumerate(wanted)}

@@ -1,8 +1,8 @@
-"""The moderators' review queue (the table `review_items`): holding messages, listing
-them masked, claims, revealing the raw text to the claim holder, and the dismissed items
-the engine delivers to staff. Keyword-only functions; every moderator action is audited in
-the same transaction (`guardian.storage.audit`); the rules they follow are
-`guardian.review.rules`."""
+"""The moderators' review queue (the table `review_items`): holding messages, staff's
+flags, listing them masked, claims, revealing the raw text to the claim holder, and the
+dismissed items the engine delivers to staff. Keyword-only functions; every moderator
+action (and every flag) is audited in the same transaction (`guardian.storage.audit`);
+the rules they follow are `guardian.review.rules`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian.review import rules
 from guardian.review.exposure import ExposureLimitReached, count_exposure, exposure_on
-from guardian.storage.audit import audit, audit_many
+from guardian.storage.audit import audit, audit_many, audit_table
 from guardian.storage.db import utcnow
 from guardian.storage.messages import messages_table
 from guardian.storage.models import ReviewItem
@@ -28,6 +28,9 @@ from guardian.types import ReviewStatus
 review_table = ReviewItem.__table__  # type: ignore[attr-defined]
 
 PIPELINE_ACTOR = "system:pipeline"
+# The reason of the item a staff member's flag ("this was abusive") puts a message in.
+FLAG_REASON = "flagged"
+FLAG_ACTION = "message.flag"
 
 
 class ReviewConflict(Exception):
@@ -123,6 +126,64 @@ async def enqueue_reviews(conn: AsyncConnection, items: list[NewReview]) -> None
                                  "level": row["level"], "category": row["category"],
                                  "target": row["target"]})
         for row in sorted(inserted, key=lambda r: r["id"])])
+
+
+def staff_flagger(staff_id: str) -> str:
+    """How the audit log names a staff member who flags, by link or by their token alike
+    (so a second flag by the same person, either way, is a repeat)."""
+    return f"person:{staff_id}"
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """The review item a flag put its message in; `new`: this person had not flagged the
+    message before (a repeat changes nothing)."""
+
+    item: ReviewItem
+    new: bool
+
+
+def _flag_fields(decision: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """The category and target (a staff or team id) of a stored decision, if any."""
+    decision = decision or {}
+    category = decision.get("category")
+    target = decision.get("target")
+    return (category if isinstance(category, str) else None,
+            (target.partition(":")[2] or None) if isinstance(target, str) else None)
+
+
+async def flag_message(*, conn: AsyncConnection, message_id: int, flagger: str, via: str,
+                       note: str | None = None, details: dict[str, Any] | None = None
+                       ) -> Flagged | None:
+    """Someone who was told about the message says it was abusive: hold it for review
+    with reason `flagged` (one item per message, however many people flag it), and audit
+    the flag (`message.flag`, `flagger` as actor: who flagged lives in the audit log).
+    The item's level is the message's stored harassment level (or `none`); its category
+    and target those of the stored decision. A second flag by the same `flagger` changes
+    nothing (`new` false). Nothing here strikes, mutes or drops: a moderator's `confirm`
+    does. None: no such message."""
+    m = messages_table.c
+    row = (await conn.execute(select(m.id, m.harassment_level, m.decision)
+                              .where(m.id == message_id))).first()
+    if row is None:
+        return None
+    category, target = _flag_fields(row.decision)
+    item = await enqueue_review(conn=conn, message_id=message_id, reason=FLAG_REASON,
+                                level=row.harassment_level or "none", category=category,
+                                target=target, actor=flagger)
+    # One flag of an item at a time (PostgreSQL; SQLite has one writer): the look below
+    # sees every flag committed before this one.
+    await conn.execute(select(review_table.c.id).where(review_table.c.id == item.id)
+                       .with_for_update())
+    a = audit_table.c
+    subject = f"message:{message_id}"
+    again = (await conn.execute(select(a.id).where(
+        a.subject == subject, a.action == FLAG_ACTION, a.actor == flagger).limit(1))).first()
+    if again is not None:
+        return Flagged(item=item, new=False)
+    await audit(conn=conn, actor=flagger, action=FLAG_ACTION, subject=subject,
+                details={"review_id": item.id, "via": via, "note": note, **(details or {})})
+    return Flagged(item=item, new=True)
 
 
 def queued_query(*, raw: bool = False) -> Any:
@@ -295,13 +356,15 @@ async def reveal_review(*, conn: AsyncConnection, item_id: int, moderator: str,
 
 async def dismissed_undelivered(*, conn: AsyncConnection, limit: int) -> list[int]:
     """Messages whose every review item was dismissed (`released` to staff) and that have
-    not been delivered to staff yet (`released_at` unset), oldest first."""
+    not been delivered to staff yet (`released_at` unset), oldest first. Flag items do not
+    count: staff had the message already, and a dismissed flag releases nothing."""
     c = review_table.c
     # Written as the partial index `ix_review_items_to_release` is, so both databases use it.
     pending = select(c.message_id).where(c.released, c.released_at.is_(None))
+    held = func.sum(case((c.reason != FLAG_REASON, 1), else_=0))
     rows = await conn.execute(
         select(c.message_id).where(c.message_id.in_(pending)).group_by(c.message_id)
-        .having(func.count() == func.sum(case((c.released, 1), else_=0)))
+        .having(held == func.sum(case((c.released, 1), else_=0)))
         .order_by(c.message_id).limit(limit))
     return [int(r) for r in rows.scalars()]
 

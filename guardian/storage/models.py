@@ -120,6 +120,8 @@ class AuditEvent(SQLModel, table=True):
     """Who changed what, when: every override, swap and token change."""
 
     __tablename__ = "audit_log"
+    # Everything about one subject, by action (who has flagged a message already).
+    __table_args__ = (Index("ix_audit_log_subject", "subject", "action"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True,
                                                            autoincrement=True))

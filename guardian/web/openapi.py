@@ -19,6 +19,8 @@ from guardian.schemas import (
     AuthorStatusPublic,
     ErrorResponse,
     ExposurePublic,
+    FlaggedItemPublic,
+    FlagIn,
     HealthResponse,
     IngestResponse,
     MessageIn,
@@ -62,6 +64,7 @@ class Operation:
     query: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
     form: dict[str, Any] | None = None  # the request may also be a form with these fields
+    body_required: bool = True
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -87,6 +90,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/api/v1/messages/{id}"): Operation(
         "One message, its stage, its assessment and the history of its stages.",
         response=MessagePublic, errors=("401", "403", "404", "422")),
+    ("post", "/api/v1/messages/{id}/flag"): Operation(
+        "Say a message was abusive: it goes to the moderators' review queue (reason "
+        "`flagged`; no strike until a moderator confirms). Staff: only messages they were "
+        "notified of (others are 404). 202 with the review item; a repeat by the same "
+        "person is 200 with the same item.", ok="202", request=FlagIn,
+        response=FlaggedItemPublic, errors=(*_WRITE, "404"), body_required=False),
+    ("get", "/flag/{token}"): Operation(
+        "The signed link (30 days) every notification about a message carries: shows the "
+        "message, masked, and a button (opening it changes nothing).",
+        response={"type": "string"}, errors=("404",), content_type="text/html"),
+    ("post", "/flag/{token}"): Operation(
+        "Flag from the link (a form with an optional `note`, up to 500 characters): the "
+        "message goes to the moderators' review queue.", response={"type": "string"},
+        errors=("404", "422"), content_type="text/html"),
     ("get", "/api/v1/openapi.json"): Operation("This document.", response={"type": "object"},
                                                errors=("401",)),
     ("get", "/health"): Operation(
@@ -223,7 +240,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 
 _MODELS: tuple[type[BaseModel], ...] = (
     MessageIn, IngestResponse, MessagePublic, ErrorResponse, HealthResponse, OverrideIn,
-    OverridePublic, SwapIn, AuditEventPublic, NotificationPublic, NotificationListPublic)
+    OverridePublic, SwapIn, AuditEventPublic, NotificationPublic, NotificationListPublic,
+    FlagIn, FlaggedItemPublic)
 
 
 def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str, Any]:
@@ -249,7 +267,7 @@ def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str
         content = {"application/json": {"schema": _schema(op.request)}}
         if op.form is not None:
             content["application/x-www-form-urlencoded"] = {"schema": op.form}
-        result["requestBody"] = {"required": True, "content": content}
+        result["requestBody"] = {"required": op.body_required, "content": content}
     for code in op.errors:
         result["responses"][code] = {"description": _ERRORS[code], "content": {
             "application/json": {"schema": _ref(ErrorResponse)}}}

@@ -86,14 +86,17 @@ async def ack_page(request: web.Request) -> web.Response:
     return web.json_response(page_json(acked))
 
 
-_HTML = """<!doctype html><html lang="es"><head><meta charset="utf-8">
+_HTML = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Guardian</title></head><body style="font-family: sans-serif; max-width: 32em;
 margin: 2em auto;">{body}</body></html>"""
 
 
-def _html(body: str, status: int = 200) -> web.Response:
-    return web.Response(text=_HTML.format(body=body), status=status, content_type="text/html",
+def html_page(body: str, status: int = 200, *, lang: str = "es") -> web.Response:
+    """A small page for a link opened from a notification (`body` is escaped HTML); never
+    cached, no scripts, forms posting only to Guardian itself."""
+    return web.Response(text=_HTML.format(body=body, lang=lang), status=status,
+                        content_type="text/html",
                         headers={"Cache-Control": "no-store",
                                  "Content-Security-Policy": "default-src 'none'; "
                                  "style-src 'unsafe-inline'; form-action 'self'"})
@@ -117,10 +120,10 @@ async def ack_link(request: web.Request) -> web.Response:
     try:
         found, _ = await _claimed_page(request)
     except LinkError as exc:
-        return _html(f"<p>{html.escape(str(exc))}</p>", 404)
+        return html_page(f"<p>{html.escape(str(exc))}</p>", 404)
     if found.status != PageStatus.open.value:
-        return _html(f"<p>This page is already {html.escape(found.status)}.</p>")
-    return _html(f"<h1>Page for {html.escape(found.team)}</h1>"
+        return html_page(f"<p>This page is already {html.escape(found.status)}.</p>")
+    return html_page(f"<h1>Page for {html.escape(found.team)}</h1>"
                  f"<p>{html.escape(found.reason)}</p>"
                  '<form method="post"><button type="submit" style="font-size: 1.5em;">'
                  "Acknowledge / Recibido</button></form>")
@@ -133,10 +136,10 @@ async def ack_link_confirm(request: web.Request) -> web.Response:
     try:
         found, claim = await _claimed_page(request)
     except LinkError as exc:
-        return _html(f"<p>{html.escape(str(exc))}</p>", 404)
+        return html_page(f"<p>{html.escape(str(exc))}</p>", 404)
     async with request.app[engine_key].begin() as conn:
         acked = await acknowledge(conn=conn, page_id=found.id or 0,
                                   actor=f"link:{claim.person}", now=utcnow())
     if acked is None:
-        return _html(f"<p>This page is already {html.escape(found.status)}.</p>", 409)
-    return _html("<p>Acknowledged. Escalation stopped. Thank you.</p>")
+        return html_page(f"<p>This page is already {html.escape(found.status)}.</p>", 409)
+    return html_page("<p>Acknowledged. Escalation stopped. Thank you.</p>")

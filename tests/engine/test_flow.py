@@ -1,7 +1,8 @@
 """From decision to delivery, on both databases, with real receivers on loopback: the
 decision stage writes the outbox, page events notify with an ack link, the notifier sends
 at the right time (quiet hours, duty, the hourly cap at send time) and digests arrive at
-the start of the working day, across a daylight-saving change too."""
+the start of the working day, across a daylight-saving change too; every notification
+about a message carries its recipient's link to flag it as abusive."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.acks.links import read_ack_token
+from guardian.acks.links import FlagLinks, read_ack_token, read_flag_token
 from guardian.config.settings import Settings
 from guardian.engine.decision_stage import DecisionStage, Notifying
 from guardian.engine.dismissed import DismissedDelivery
@@ -30,7 +31,7 @@ from guardian.notify.paging import PageNotifier
 from guardian.notify.sender import Sender, SenderConfig
 from guardian.policy.model import Policy
 from guardian.review.decisions import decide_review
-from guardian.review.queue import review_table
+from guardian.review.queue import flag_message, review_table, staff_flagger
 from guardian.schemas import MessageIn
 from guardian.scoring.assessor import assessor_for
 from guardian.scoring.lite import LiteModel
@@ -48,6 +49,7 @@ MADRID = ZoneInfo("Europe/Madrid")
 SECRET = "a-test-secret-that-is-long-enough-for-links"
 BASE = "https://guardian.town.test"
 PEOPLE = ("lucia", "antonio", "carmen", "jose", "maria", "elena", "pablo", "raquel")
+FLAGS = FlagLinks(secret=SECRET, base_url=BASE)
 
 
 def madrid(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -85,7 +87,8 @@ class Town:
         handlers: dict[Stage, StageHandler] = {
             Stage.received: ScoringStage(in_executor(lambda: assessor, self.executor)),
             Stage.scored: DecisionStage(self.engine, self.timeline, clock=self.clock,
-                                        notifying=Notifying(BASE, self.pages)),
+                                        notifying=Notifying(BASE, self.pages,
+                                                            flag_links=FLAGS)),
             Stage.decided: pass_through}
         return Worker(self.engine, handlers=handlers, config=WorkerConfig(batch_size=32))
 
@@ -95,7 +98,7 @@ class Town:
                         config=SenderConfig(retry_base_seconds=1.0),
                         duty=self.timeline.availability)
         return Notifier(sender, DigestComposer(self.engine, self.timeline.availability, BASE,
-                                               clock=self.clock))
+                                               clock=self.clock, flag_links=FLAGS))
 
     async def post(self, *texts: str) -> list[int]:
         async with self.engine.begin() as conn:
@@ -130,6 +133,13 @@ class Town:
         async with self.engine.connect() as conn:
             found = (await conn.execute(query)).mappings().all()
         return [Notification.model_validate(dict(r)) for r in found]
+
+
+def flag_claim(text: str) -> tuple[int, str]:
+    """The (message, person) the flag link in a notification's text names."""
+    link = text[text.index(f"{BASE}/flag/"):].split()[0]
+    claim = read_flag_token(SECRET, link.rsplit("/", 1)[1])
+    return claim.message_id, claim.person
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +184,7 @@ async def test_a_lamp_at_night_reaches_carmen_in_her_morning_digest_not_before(
     [digest] = town.got("carmen")
     assert "farola de la calle Real" in digest and "street_lighting" in digest
     assert f"{BASE}/api/v1/messages/{message_id}" in digest
+    assert flag_claim(digest) == (message_id, "carmen")
     assert [p.path for p in town.receiver.posts] == ["/carmen"]
     rows = await town.rows("carmen")
     assert [(r.kind, r.status) for r in rows] == [("deliver", "digested"), ("digest", "sent")]
@@ -191,6 +202,7 @@ async def test_a_power_line_at_three_pages_with_an_ack_link_escalates_and_stops_
     [page_text] = town.got("antonio")  # on call, paged in his quiet hours: the exception
     assert "cable caído" in page_text and f"{BASE}/ack/" in page_text
     assert "ACK " in page_text  # the reply code
+    assert flag_claim(page_text) == (message_id, "antonio")
     # Unanswered after the chain's delay: the next step (the team lead) is paged.
     town.at(madrid(11, 25, 3, 16))
     await Escalator(town.engine, clock=town.clock, notify=town.pages).advance()
@@ -201,6 +213,7 @@ async def test_a_power_line_at_three_pages_with_an_ack_link_escalates_and_stops_
     assert escalated_to != "antonio"
     [escalation] = town.got(escalated_to)
     assert f"{BASE}/ack/" in escalation and "antonio" in escalation
+    assert flag_claim(escalation) == (message_id, escalated_to)
     # Acknowledged through the link in the notification: the page stops escalating.
     link = escalation[escalation.index(f"{BASE}/ack/"):].split()[0]
     claim = read_ack_token(SECRET, link.rsplit("/", 1)[1])
@@ -216,13 +229,14 @@ async def test_a_power_line_at_three_pages_with_an_ack_link_escalates_and_stops_
 
 async def test_a_restart_between_decision_and_send_delivers_exactly_once(town: Town) -> None:
     town.at(madrid(11, 25, 10))
-    await town.decide(LAMP)  # carmen is on duty: delivered now
+    [message_id] = await town.decide(LAMP)  # carmen is on duty: delivered now
     [row] = await town.rows("carmen")
     assert row.status == "pending"
     # The process that decided is gone; a new notifier (another process) sends it.
     await town.deliver()
     await town.deliver()
     assert len(town.got("carmen")) == 1
+    assert flag_claim(town.got("carmen")[0]) == (message_id, "carmen")
     [row] = await town.rows("carmen")
     assert row.status == "sent" and row.sent_at == town.clock.now
 
@@ -316,7 +330,8 @@ async def test_a_held_message_dismissed_by_a_moderator_reaches_staff_masked(
     assert town.receiver.posts == []  # held: staff see nothing yet
     async with town.engine.connect() as conn:
         [item_id] = (await conn.execute(select(review_table.c.id))).scalars().all()
-    releaser = DismissedDelivery(town.engine, town.timeline, Notifying(BASE, town.pages))
+    releaser = DismissedDelivery(town.engine, town.timeline,
+                                 Notifying(BASE, town.pages, flag_links=FLAGS))
     assert await releaser.deliver(town.clock.now) == []  # not dismissed yet
     async with town.engine.begin() as conn:
         await decide_review(conn=conn, item_ids=[item_id], decision=ReviewDecision.dismiss,
@@ -327,12 +342,44 @@ async def test_a_held_message_dismissed_by_a_moderator_reaches_staff_masked(
     await town.deliver()
     [request] = town.got("carmen")
     assert "La farola ▒▒▒ está apagada" in request
+    assert flag_claim(request) == (message_id, "carmen")
     async with town.engine.connect() as conn:
         stored = (await conn.execute(select(messages_table.c.decision).where(
             messages_table.c.id == message_id))).scalar_one()
     # The lighting team on duty at 10:00, as for any request.
     assert stored["release"]["outcomes"][0]["recipients"] == ["antonio", "carmen"]
     assert "dismissed" in stored["release"]["reasons"][0]
+
+
+async def test_a_released_message_flagged_then_dismissed_again_is_not_sent_again(
+        town: Town) -> None:
+    """Staff flag what a moderator released; another moderator dismisses the flag: the
+    message is not released (delivered) a second time."""
+    town.at(madrid(11, 25, 10))
+    message_id = await _decided_as(town, "threat", "threat")
+    async with town.engine.connect() as conn:
+        [held] = (await conn.execute(select(review_table.c.id))).scalars().all()
+    releaser = DismissedDelivery(town.engine, town.timeline,
+                                 Notifying(BASE, town.pages, flag_links=FLAGS))
+    async with town.engine.begin() as conn:
+        await decide_review(conn=conn, item_ids=[held], decision=ReviewDecision.dismiss,
+                            moderator="moderator:raquel", now=town.clock.now,
+                            moderation=town.policy.moderation)
+    assert await releaser.deliver(town.clock.now) == [message_id]
+    await town.deliver()
+    [request] = town.got("carmen")
+    assert flag_claim(request) == (message_id, "carmen")
+    async with town.engine.begin() as conn:
+        flagged = await flag_message(conn=conn, message_id=message_id,
+                                     flagger=staff_flagger("carmen"), via="link")
+    assert flagged is not None and flagged.item.reason == "flagged"
+    async with town.engine.begin() as conn:
+        await decide_review(conn=conn, item_ids=[flagged.item.id or 0],
+                            decision=ReviewDecision.dismiss, moderator="moderator:ana",
+                            now=town.clock.now, moderation=town.policy.moderation)
+    assert await releaser.deliver(town.clock.now) == []
+    await town.deliver()
+    assert len(town.got("carmen")) == 1
 
 
 async def test_a_shielded_message_dismissed_later_is_not_sent_twice(town: Town) -> None:

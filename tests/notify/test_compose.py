@@ -1,14 +1,26 @@
 """What decisions put in the outbox (pure): staff never get the raw text of an abusive
-message, a deferral waits for the digest, and a storm gives one notice per window."""
+message, a deferral waits for the digest, a storm gives one notice per window, and every
+notification about a message carries its recipient's own link to flag it."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 
+import pytest
+
 from guardian.decide import Context, Judged, Post, decide
 from guardian.decide.decision import Audience, StormInfo
-from guardian.notify.compose import MessageView, Planned, for_decision
+from guardian.notify.compose import (
+    MessageView,
+    PageView,
+    Planned,
+    WaitingItem,
+    digest_payload,
+    for_decision,
+    for_page_event,
+)
+from guardian.notify.render import FORMATS, ChannelStyle, render
 from guardian.policy.harassment import Level
 from guardian.types import NotificationStatus
 from tests.conftest import example_policy
@@ -19,14 +31,20 @@ ORIGINAL = "La farola de la calle Real está rota, tontos"
 MASKED = "La farola de la calle Real está rota, ▒▒▒▒▒▒"
 
 
-def _plan(level: Level, at: dt.datetime = TEN) -> list[Planned]:
+def flag_url(message_id: int, person: str) -> str:
+    """A stand-in for the signer (`guardian.acks.links.FlagLinks`): who and what, visible."""
+    return f"https://g.test/flag/{message_id}-{person}"
+
+
+def _plan(level: Level, at: dt.datetime = TEN, *, flags: bool = False) -> list[Planned]:
     post = Post(source="twitter", external_id="1", author_handle="@vecina", text=ORIGINAL)
     judged = Judged(labels={"insult": 0.9 if level != "none" else 0.01}, level=level,
                     masked_text=MASKED if level != "none" else ORIGINAL)
     decision = decide(post, judged, Context(), POLICY, at)
     view = MessageView(id=7, author="@vecina", text=ORIGINAL, masked_text=judged.masked_text,
                        received_at=at)
-    return list(for_decision(decision, view, POLICY, at, "https://g.test"))
+    return list(for_decision(decision, view, POLICY, at, "https://g.test",
+                             flag_url=flag_url if flags else None))
 
 
 def test_staff_get_the_masked_request_of_an_abusive_message() -> None:
@@ -86,3 +104,92 @@ def test_only_moderators_get_the_review_queue_link_in_a_storm_notice() -> None:
     links = {p.recipient: p.payload["link"]
              for p in for_decision(decision, view, POLICY, TEN, "https://g.test")}
     assert links == {"raquel": "https://g.test/api/v1/review?target=antonio", "lucia": None}
+
+
+# -- the flag link -------------------------------------------------------------------------------
+
+def test_every_message_notification_carries_its_recipients_flag_link() -> None:
+    for level, at in (("none", TEN), ("abusive", TEN),
+                      ("none", dt.datetime(2026, 11, 25, 21, 48, tzinfo=dt.UTC))):
+        planned = _plan(level, at, flags=True)  # type: ignore[arg-type]
+        assert planned
+        for item in planned:
+            assert item.payload["flag_url"] == f"https://g.test/flag/7-{item.recipient}"
+    # No signer given: the key is there, null (the templates leave the line out).
+    assert all(p.payload["flag_url"] is None for p in _plan("none"))
+
+
+def test_a_storm_notice_carries_no_flag_link() -> None:
+    post = Post(source="twitter", external_id="1", author_handle="@a", text="x")
+    base = decide(post, Judged(labels={}, level="none", masked_text="x"), Context(), POLICY, TEN)
+    storm = StormInfo(target="person:antonio", distinct_authors=16, abusive_messages=3,
+                      window_minutes=60, since=TEN, first=True)
+    notice = dataclasses.replace(base.outcomes[0], content="storm_notice", channel="preferred",
+                                 recipients=("raquel",), audience="moderators")
+    decision = dataclasses.replace(base, storm=storm, outcomes=(notice,))
+    view = MessageView(id=1, author="@a", text="x", masked_text="x", received_at=TEN)
+    [planned] = for_decision(decision, view, POLICY, TEN, "https://g.test", flag_url=flag_url)
+    assert "flag_url" not in planned.payload
+
+
+def _page(person: str = "carmen") -> PageView:
+    return PageView(page_id=12, event_seq=2, step="escalated", person=person,
+                    category="street_lighting", urgency="emergency", team="lighting",
+                    escalated_from="antonio")
+
+
+def test_a_page_carries_the_flag_link_of_the_person_paged() -> None:
+    view = MessageView(id=7, author="@vecina", text=ORIGINAL, masked_text=MASKED,
+                       received_at=TEN)
+    planned = for_page_event(_page(), view, POLICY, TEN, "https://g.test", ack_url="a",
+                             reply_code="ACK 12-0", flag_url=flag_url)
+    assert planned.payload["flag_url"] == "https://g.test/flag/7-carmen"
+    # A page whose message is gone has nothing to flag.
+    gone = for_page_event(_page(), None, POLICY, TEN, "https://g.test", ack_url="a",
+                          reply_code="ACK 12-0", flag_url=flag_url)
+    assert gone.payload["flag_url"] is None
+
+
+def test_digest_items_get_the_persons_flag_link_signed_when_the_digest_is_made() -> None:
+    [waiting] = [p for p in _plan("none", dt.datetime(2026, 11, 25, 21, 48, tzinfo=dt.UTC),
+                                  flags=True) if p.recipient == "carmen"]
+    storm = {"target": "Antonio Ruiz", "distinct_authors": 7, "abusive_messages": 3,
+             "window_minutes": 60, "link": None}
+    items = [WaitingItem(1, "street_lighting", waiting.payload, message_id=7),
+             WaitingItem(2, "storm", storm, message_id=8)]
+
+    def fresh(message_id: int, person: str) -> str:
+        return f"https://g.test/flag/fresh-{message_id}-{person}"
+
+    signed = digest_payload("carmen", items, POLICY, "https://g.test", fresh)
+    flags = {g["category"]: [i["flag_url"] for i in g["items"]] for g in signed["groups"]}
+    assert flags == {"street_lighting": ["https://g.test/flag/fresh-7-carmen"],
+                     "storm": [None]}
+    # Without a signer, the link the item's notification carried is kept; none, none.
+    kept = digest_payload("carmen", items, POLICY, "https://g.test")
+    assert {g["category"]: [i["flag_url"] for i in g["items"]] for g in kept["groups"]} == {
+        "street_lighting": ["https://g.test/flag/7-carmen"], "storm": [None]}
+    old = WaitingItem(3, "street_lighting",
+                      {k: v for k, v in waiting.payload.items() if k != "flag_url"})
+    assert digest_payload("carmen", [old], POLICY, "https://g.test")["groups"][0]["items"][0][
+        "flag_url"] is None
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_composed_payloads_render_with_the_flag_link_in_every_format(lang: str,
+                                                                      fmt: str) -> None:
+    """What compose writes is what the templates show (deliver, page, digest)."""
+    [deliver, *_] = _plan("abusive", flags=True)
+    view = MessageView(id=7, author="@vecina", text=ORIGINAL, masked_text=MASKED,
+                       received_at=TEN)
+    page = for_page_event(_page(), view, POLICY, TEN, "https://g.test", ack_url="https://a",
+                          reply_code="ACK 12-0", flag_url=flag_url)
+    digest = digest_payload("carmen", [WaitingItem(1, "street_lighting", deliver.payload, 7)],
+                            POLICY, "https://g.test", flag_url)
+    style = ChannelStyle(fmt, None, True)  # type: ignore[arg-type]
+    for kind, payload, person in (("deliver", deliver.payload, deliver.recipient),
+                                  ("page", page.payload, "carmen"),
+                                  ("digest", digest, "carmen")):
+        body = render(kind, lang, payload, style).body
+        assert f"https://g.test/flag/7-{person}" in body, (kind, body)

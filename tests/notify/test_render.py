@@ -16,6 +16,7 @@ from guardian.notify import render as render_module
 from guardian.notify.channels import apprise_module
 from guardian.notify.render import (
     KINDS,
+    OPTIONAL_KEYS,
     PLAIN,
     ChannelStyle,
     PayloadError,
@@ -28,6 +29,9 @@ from guardian.notify.render import (
 
 ACK_URL = "https://guardian.example.org/ack/eyJwIjoxMn0.Zx9q1w.Q2hhbmdlTWU-kTq_8yN"
 LINK = "https://guardian.example.org/api/v1/messages/12"
+# As long as a real one (a base URL, then about 75 characters of signed token).
+FLAG_URL = ("https://guardian.example.org/flag/eyJtIjoxMiwidSI6ImFudG9uaW8ifQ.aVBx2A."
+            "Kq3Vb0s9Xy-Lm4Np7Qr1St5Uv8Wz")
 # apprise's plugins import the deprecated `imghdr`; this loads it once, quietly.
 apprise_module()
 
@@ -47,7 +51,7 @@ def deliver_payload(**changes: Any) -> dict[str, Any]:
         "category": "alumbrado", "urgency": "high", "team": "lighting",
         "text": "La farola de la calle Real no funciona", "shielded": False,
         "received_at": "2026-11-25T21:48:00+00:00", "local_time": "22:48", "link": LINK,
-        "author": "@vecina", "reasons": ["on duty for lighting"]}
+        "author": "@vecina", "reasons": ["on duty for lighting"], "flag_url": FLAG_URL}
     payload.update(changes)
     return payload
 
@@ -62,13 +66,13 @@ def page_payload(**changes: Any) -> dict[str, Any]:
 
 def digest_payload(**changes: Any) -> dict[str, Any]:
     item = {"text": "La farola de la calle Real no funciona", "local_time": "25/11 22:48",
-            "link": LINK, "urgency": "high", "shielded": True}
+            "link": LINK, "urgency": "high", "shielded": True, "flag_url": FLAG_URL}
     payload: dict[str, Any] = {
         "person": "Antonio Ruiz", "count": 4,
         "groups": [{"category": "alumbrado", "count": 3, "items": [item, item]},
                    {"category": "limpieza", "count": 1,
                     "items": [{**item, "urgency": "low", "shielded": False,
-                               "local_time": ""}]}],
+                               "local_time": "", "flag_url": None}]}],
         "more_link": "https://guardian.example.org/api/v1/notifications?recipient=antonio"}
     payload.update(changes)
     return payload
@@ -345,7 +349,7 @@ def test_unknown_kind() -> None:
 
 @pytest.mark.parametrize("kind", sorted(PAYLOADS))
 def test_a_missing_key_is_named(kind: str) -> None:
-    for key in PAYLOADS[kind]:
+    for key in set(PAYLOADS[kind]) - set(OPTIONAL_KEYS.get(kind, ())):
         payload = {k: v for k, v in PAYLOADS[kind].items() if k != key}
         with pytest.raises(PayloadError, match=rf"{kind} payload lacks {key}\b"):
             render(kind, "es", payload)
@@ -390,6 +394,80 @@ def test_language_fallback(lang: str, expected: str) -> None:
 
 def test_an_unknown_language_gets_spanish() -> None:
     assert render("test", "de", {"person": "Ana"}).body.startswith("Hola, Ana.")
+
+
+# -- the flag link -------------------------------------------------------------------------------
+
+FLAG_WORDS = {"es": "¿Es un mensaje abusivo?", "en": "Abusive?"}
+FLAG_VERB = {"es": "Márcalo", "en": "Flag it"}
+LONG_STYLES = {name: style for name, style in STYLES.items() if style.max_body is None}
+MESSAGE_KINDS = ["deliver", "page", "digest"]
+
+
+@pytest.mark.parametrize("style_name", sorted(LONG_STYLES))
+@pytest.mark.parametrize("lang", ["es", "en"])
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+def test_every_message_notification_carries_its_flag_link(kind: str, lang: str,
+                                                          style_name: str) -> None:
+    style = LONG_STYLES[style_name]
+    body = render(kind, lang, PAYLOADS[kind], style).body
+    # The digest's third item has no flag link (a storm notice, an old row): no line.
+    expected = 2 if kind == "digest" else 1
+    assert body.count(FLAG_URL) == expected
+    assert body.count(FLAG_WORDS[lang]) == expected and FLAG_VERB[lang] in body
+    if style.format == "html":
+        assert body.count(f'href="{FLAG_URL}"') == expected
+    elif style.format == "markdown":
+        assert f"]({FLAG_URL})" in body
+        assert markdown_shown(body).count(f'href="{FLAG_URL}"') == expected
+    else:
+        assert f"{FLAG_WORDS[lang]} {FLAG_VERB[lang]}: {FLAG_URL}" in body
+
+
+def _without_flag(kind: str) -> list[dict[str, Any]]:
+    """The kind's payload without a flag link: the key missing (a row written before flags
+    existed), and null (no signer)."""
+    if kind == "digest":
+        payload = digest_payload()
+        return [{**payload, "groups": [
+            {**g, "items": [({k: v for k, v in i.items() if k != "flag_url"} if drop else
+                             {**i, "flag_url": None}) for i in g["items"]]}
+            for g in payload["groups"]]} for drop in (True, False)]
+    payload = PAYLOADS[kind]
+    return [{k: v for k, v in payload.items() if k != "flag_url"}, {**payload, "flag_url": None}]
+
+
+@pytest.mark.parametrize("style_name", sorted(STYLES))
+@pytest.mark.parametrize("lang", ["es", "en"])
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+def test_without_a_flag_link_there_is_no_flag_line(kind: str, lang: str,
+                                                   style_name: str) -> None:
+    for payload in _without_flag(kind):
+        body = render(kind, lang, payload, STYLES[style_name]).body
+        assert "/flag/" not in body and "None" not in body
+        assert FLAG_WORDS[lang] not in body and FLAG_VERB[lang] not in body
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+@pytest.mark.parametrize("kind", ["deliver", "page"])
+def test_a_short_body_has_the_flag_link_only_beside_the_whole_text(kind: str, lang: str
+                                                                   ) -> None:
+    kept = ACK_URL if kind == "page" else LINK
+    # An SMS has no room for it: the body is what it was without one.
+    sms = render(kind, lang, PAYLOADS[kind], SMS).body
+    assert FLAG_URL not in sms
+    assert sms == render(kind, lang, {**PAYLOADS[kind], "flag_url": None}, SMS).body
+    # Room for everything: the flag link is there, before the link the body keeps last.
+    roomy = ChannelStyle("text", 400, False)
+    body = render(kind, lang, PAYLOADS[kind], roomy).body
+    assert FLAG_URL in body and PAYLOADS[kind]["text"] in body
+    assert len(body) <= 400 and body.endswith(kept)
+    assert body.index(FLAG_URL) < body.index(kept)
+    # A text that would have to be cut to make room for it: the text stays whole.
+    text = "La farola de la calle Real no funciona y el cruce está a oscuras " * 4
+    body = render(kind, lang, {**PAYLOADS[kind], "text": text}, roomy).body
+    assert FLAG_URL not in body and " ".join(text.split()) in body
+    assert len(body) <= 400 and body.endswith(kept)
 
 
 # -- short channels ------------------------------------------------------------------------------
@@ -469,6 +547,22 @@ def test_short_page_keeps_the_ack_url_within_the_limit(
     body = render("page", lang, payload, ChannelStyle("text", max_body, has_title)).body
     assert len(body) <= max_body
     assert body.endswith(ack_url)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=600), category=st.text(max_size=40), token=TOKENS,
+       max_body=st.integers(min_value=120, max_value=600), lang=LANGS,
+       has_title=st.booleans())
+def test_short_deliver_keeps_its_link_within_the_limit_with_or_without_the_flag(
+        text: str, category: str, token: str, max_body: int, lang: str,
+        has_title: bool) -> None:
+    flag_url = f"https://guardian.example.org/flag/{token}"
+    payload = deliver_payload(text=text, category=category, flag_url=flag_url)
+    body = render("deliver", lang, payload, ChannelStyle("text", max_body, has_title)).body
+    assert len(body) <= max_body
+    assert body.endswith(LINK)
+    if flag_url in body:  # only beside the whole text
+        assert render_module._one_line(render_module._clean(text)) in body
 
 
 @settings(max_examples=100, deadline=None)

@@ -17,6 +17,7 @@ IN, S, M, H, A = Role.ingest, Role.staff, Role.moderator, Role.hr, Role.admin
 MATRIX: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/v1/messages", {IN, A}),
     ("GET", "/api/v1/messages/1", {S, M, A}),
+    ("POST", "/api/v1/messages/1/flag", {S, M, H, A}),
     ("GET", "/api/v1/openapi.json", {IN, S, M, H, A}),
     ("GET", "/metrics", {A}),
     ("GET", "/api/v1/overrides", {S, M, H, A}),

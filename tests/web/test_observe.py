@@ -104,5 +104,9 @@ async def test_openapi_is_valid_and_matches_the_routes(client: Client,
     assert document["paths"]["/health"]["get"]["security"] == []
     assert document["paths"]["/api/v1/messages"]["post"]["x-roles"] == ["admin", "ingest"]
     assert document["paths"]["/metrics"]["get"]["x-roles"] == ["admin"]
+    flag = document["paths"]["/api/v1/messages/{id}/flag"]["post"]
+    assert flag["x-roles"] == ["admin", "hr", "moderator", "staff"]
+    assert flag["requestBody"]["required"] is False and "202" in flag["responses"]
+    assert document["paths"]["/flag/{token}"]["post"]["security"] == []
     ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids))

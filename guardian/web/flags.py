@@ -1,0 +1,203 @@
+"""Staff say "this was abusive": the signed link every notification about a message carries
+(`/flag/{token}`) and the API (`POST /api/v1/messages/{id}/flag`).
+
+A flag holds the message for the moderators' review (reason `flagged`, one item however
+many people flag it; who flagged is in the audit log). It strikes, mutes and drops
+nothing: a moderator's `confirm` does. Opening the link only shows the message, masked,
+and a button, because chat apps open links to preview them; the button flags.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from guardian.acks.links import FlagClaim, LinkError, read_flag_token
+from guardian.errors import ApiError, FieldError, not_found
+from guardian.notify.compose import language_of
+from guardian.notify.render import resolve_language
+from guardian.review.queue import Flagged, flag_message, staff_flagger
+from guardian.review.rules import status_at
+from guardian.schemas import FlaggedItemPublic, FlagIn
+from guardian.storage.db import utcnow
+from guardian.storage.messages import read_message
+from guardian.storage.models import Message
+from guardian.storage.notifications import was_notified
+from guardian.types import ReviewStatus, Role
+from guardian.web.access import public, requires
+from guardian.web.bodies import read_model
+from guardian.web.keys import engine_key, policy_key, principal_key, settings_key
+from guardian.web.pages import html_page
+
+routes = web.RouteTableDef()
+
+MAX_NOTE = 500
+
+
+@dataclass(frozen=True)
+class _Words:
+    heading: str
+    wrote: str
+    hidden: str
+    note: str
+    button: str
+    done: str
+    again: str
+    reviewed: str
+    too_long: str
+    gone: str
+
+
+WORDS = {
+    "es": _Words(
+        heading="¿Es un mensaje abusivo?",
+        wrote="{author} escribió ({when}):",
+        hidden="Las partes ofensivas están ocultas.",
+        note=f"Nota para los moderadores (opcional, hasta {MAX_NOTE} caracteres):",
+        button="Sí, márcalo como abusivo",
+        done="Gracias. Lo has marcado como abusivo: los moderadores lo revisarán. "
+             "No hace falta que hagas nada más.",
+        again="Ya lo habías marcado como abusivo: los moderadores lo revisarán.",
+        reviewed="Gracias. Los moderadores ya han revisado este mensaje.",
+        too_long=f"La nota tiene más de {MAX_NOTE} caracteres; acórtala y vuelve a "
+                 "intentarlo.",
+        gone="Este mensaje ya no existe."),
+    "en": _Words(
+        heading="Is this message abusive?",
+        wrote="{author} wrote ({when}):",
+        hidden="The abusive parts are hidden.",
+        note=f"A note for the moderators (optional, up to {MAX_NOTE} characters):",
+        button="Yes, flag it as abusive",
+        done="Thank you. You flagged it as abusive: the moderators will look at it. "
+             "There is nothing else you need to do.",
+        again="You had already flagged it as abusive: the moderators will look at it.",
+        reviewed="Thank you. The moderators have already reviewed this message.",
+        too_long=f"The note is longer than {MAX_NOTE} characters; shorten it and try again.",
+        gone="This message no longer exists."),
+}
+
+
+def _language(request: web.Request, person: str | None) -> str:
+    """The person's first language when the policy knows them (Spanish otherwise)."""
+    policy = request.app[policy_key].policy if policy_key in request.app else None
+    if policy is None or person is None:
+        return resolve_language(None)
+    return resolve_language(language_of(policy, person))
+
+
+async def _claimed_message(request: web.Request) -> tuple[Message, FlagClaim]:
+    """The message a link names and the link's claim; LinkError says why there is none."""
+    claim = read_flag_token(request.app[settings_key].secret_key, request.match_info["token"])
+    async with request.app[engine_key].connect() as conn:
+        found = await read_message(conn=conn, message_id=claim.message_id)
+    if found is None:
+        raise LinkError(WORDS["en"].gone)
+    return found, claim
+
+
+def _refused(exc: LinkError, lang: str) -> web.Response:
+    return html_page(f"<p>{html.escape(str(exc))}</p>", 404, lang=lang)
+
+
+@routes.get("/flag/{token}", name="flag_link")
+@public
+async def flag_link(request: web.Request) -> web.Response:
+    """The link in a notification: shows the message (masked) and a button. Opening it
+    changes nothing (chat apps open links to preview them); the button flags."""
+    try:
+        message, claim = await _claimed_message(request)
+    except LinkError as exc:
+        return _refused(exc, "en")
+    lang = _language(request, claim.person)
+    words = WORDS[lang]
+    # Never the raw text: the masked one (what the notification showed).
+    text = message.masked_text if message.masked_text is not None else ""
+    when = message.received_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    hidden = (f"<p><i>{html.escape(words.hidden)}</i></p>"
+              if text != message.text else "")
+    return html_page(
+        f"<h1>{html.escape(words.heading)}</h1>"
+        f"<p>{html.escape(words.wrote.format(author=message.author_handle, when=when))}</p>"
+        f"<blockquote>{html.escape(text)}</blockquote>{hidden}"
+        '<form method="post">'
+        f'<p><label>{html.escape(words.note)}<br><textarea name="note" rows="3" cols="40" '
+        f'maxlength="{MAX_NOTE}"></textarea></label></p>'
+        '<button type="submit" style="font-size: 1.5em;">'
+        f"{html.escape(words.button)}</button></form>", lang=lang)
+
+
+@routes.post("/flag/{token}", name="flag_link_confirm")
+@public
+async def flag_link_confirm(request: web.Request) -> web.Response:
+    """Flag from the link: the signed token names the message and the person."""
+    try:
+        message, claim = await _claimed_message(request)
+    except LinkError as exc:
+        return _refused(exc, "en")
+    lang = _language(request, claim.person)
+    words = WORDS[lang]
+    form = await request.post()
+    raw_note = form.get("note")
+    note = raw_note.strip() if isinstance(raw_note, str) else ""
+    if len(note) > MAX_NOTE:
+        return html_page(f"<p>{html.escape(words.too_long)}</p>", 422, lang=lang)
+    async with request.app[engine_key].begin() as conn:
+        flagged = await flag_message(conn=conn, message_id=message.id or 0,
+                                     flagger=staff_flagger(claim.person), via="link",
+                                     note=note or None)
+    if flagged is None:
+        return html_page(f"<p>{html.escape(words.gone)}</p>", 404, lang=lang)
+    if flagged.item.status == ReviewStatus.decided.value:
+        answer = words.reviewed
+    else:
+        answer = words.done if flagged.new else words.again
+    return html_page(f"<p>{html.escape(answer)}</p>", lang=lang)
+
+
+def flagged_json(flagged: Flagged, now: dt.datetime) -> str:
+    item = flagged.item
+    return FlaggedItemPublic(
+        id=item.id or 0, message_id=item.message_id, reason=item.reason, level=item.level,
+        category=item.category, target=item.target, status=status_at(item, now).value,
+        decision=item.decision, created_at=item.created_at).model_dump_json()
+
+
+async def _flag_body(request: web.Request) -> FlagIn:
+    """The optional body: none at all is a flag without a note."""
+    if not request.body_exists:
+        return FlagIn()
+    return await read_model(request, FlagIn)
+
+
+@routes.post("/api/v1/messages/{id}/flag", name="flag_message")
+@requires(Role.staff, Role.moderator, Role.hr)
+async def flag(request: web.Request) -> web.Response:
+    """Say a message was abusive: it goes to the moderators' review queue (reason
+    `flagged`). Staff may flag only messages they were notified of (others are 404, as
+    for reading them); a repeat by the same person is 200 with the same item."""
+    raw_id = request.match_info["id"]
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        raise ApiError(422, "invalid", "The message id must be a whole number.",
+                       [FieldError("id", "must be a whole number.")])
+    message_id = int(raw_id)
+    data = await _flag_body(request)
+    principal = request[principal_key]
+    engine = request.app[engine_key]
+    if principal.role == Role.staff:
+        if principal.staff_id is None or not await was_notified(
+                engine=engine, recipient=principal.staff_id, message_id=message_id):
+            raise not_found(f"Message {raw_id}")  # as if it did not exist
+        flagger = staff_flagger(principal.staff_id)
+    else:
+        flagger = principal.actor
+    async with engine.begin() as conn:
+        flagged = await flag_message(conn=conn, message_id=message_id, flagger=flagger,
+                                     via="api", note=data.note or None,
+                                     details={"token": principal.actor})
+    if flagged is None:
+        raise not_found(f"Message {raw_id}")
+    return web.json_response(text=flagged_json(flagged, utcnow()),
+                             status=202 if flagged.new else 200)
