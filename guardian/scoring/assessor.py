@@ -6,23 +6,27 @@ event loop never blocks. It reads no clock and does no I/O beyond the model it w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from guardian.policy.harassment import HarassmentPolicy, Level
 from guardian.policy.model import Policy
-from guardian.scoring.language import detect
+from guardian.scoring.address import aimed_at_person
+from guardian.scoring.grammar import plain
+from guardian.scoring.language import detect, primary_subtag
 from guardian.scoring.level import (
     Judgement,
+    clauses,
     decisive_words,
     judge,
     leave_one_out_variants,
     mask,
     withheld,
 )
-from guardian.scoring.normalise import normalise
-from guardian.scoring.rules import CompiledRules, compile_rules
+from guardian.scoring.normalise import has_insult_emoji, normalise
+from guardian.scoring.rules import CompiledRules, Match, compile_rules
 from guardian.scoring.types import LanguageAwareModel, Model
 from guardian.types import LabelScores
 
@@ -73,6 +77,39 @@ class AssessorSpec:
                         protected=self.protected, attributor=attributor)
 
 
+# Small words of one language and not the other: two in a text mean it mixes them.
+_OWN_WORDS: dict[str, frozenset[str]] = {
+    "es": frozenset({"el", "los", "las", "del", "que", "y", "es", "está", "esta", "por", "con",
+                     "para", "pero", "sigue", "eres", "sois", "una", "unos", "muy", "ya",
+                     "tu", "tú", "mi", "porque", "también", "tambien", "hay", "nada"}),
+    "en": frozenset({"the", "is", "are", "and", "of", "you", "your", "you're", "it", "still",
+                     "with", "this", "that", "what", "not", "please", "my", "we", "they",
+                     "have", "has", "was", "were", "be", "been", "why", "who", "would"}),
+}
+_WORD = re.compile(r"[^\W\d_][\w']*")
+
+# Below this many words, or this confidence, the language of a text is uncertain (py3langid
+# tells Spanish from English right for 88% of 1-3-word comments, 98% of 4-6-word ones;
+# docs/scoring.md): its emoji stand for the words of every town language.
+SHORT_WORDS = 6
+CONFIDENT = 0.9
+# How sure py3langid must be that a long text is in a language the town does not speak.
+FOREIGN = 0.97
+
+
+@dataclass(frozen=True)
+class Language:
+    """What is known of a text's language: the one chosen (the scorer's model, the
+    placeholders), how sure, and the languages whose lexicons and rules apply: that one
+    when sure; every town language when not (short texts, mixed ones: "Eres un inútil
+    mate, the lamp..."), so that a wrong guess never switches the rules off."""
+
+    lang: str | None
+    confidence: float
+    rule_langs: tuple[str, ...]
+    uncertain: bool
+
+
 @dataclass
 class Assessor:
     """Scores and judges texts with one model and one harassment policy."""
@@ -100,16 +137,47 @@ class Assessor:
             return model.score_languages(texts, langs)
         return model.score(texts)
 
+    def _without_literal_words(self, normalised: Sequence[Any], langs: Sequence[str | None],
+                               matches: Sequence[Sequence[Match]],
+                               scores: list[LabelScores]) -> list[LabelScores]:
+        """The model's scores, taken again without the words that are used literally or as
+        an exclamation ("hay ratas en el parque", "¡joder!") where the model found the
+        text offensive: a model cannot tell "rata" the animal from "rata" the insult, and
+        an oath aimed at no one makes a message rude, not abusive (the lexicon says so)."""
+        thresholds = self.policy.thresholds
+        todo: list[int] = []
+        stripped: list[str] = []
+        for index, (norm, found, score) in enumerate(zip(normalised, matches, scores,
+                                                         strict=True)):
+            literal = [m for m in found if m.kind == "literal"
+                       or (m.kind == "obscene" and not m.aimed)]
+            if literal and judge(score, [], thresholds).level != "none":
+                text = norm.text
+                for m in sorted(literal, key=lambda x: -x.start):
+                    text = text[:m.start] + " " + text[m.end:]
+                todo.append(index)
+                stripped.append(text)
+        if not todo:
+            return scores
+        again = self._model_scores(stripped, [langs[i] for i in todo])
+        result = list(scores)
+        for index, score in zip(todo, again, strict=True):
+            result[index] = score
+        return result
+
     def _attribute(self, texts: Sequence[str], langs: Sequence[str | None],
-                   judged: Sequence[tuple[Judgement, list[tuple[int, int, str]]]]
-                   ) -> dict[int, list[tuple[int, int]]]:
-        """Leave-one-word-out for every abusive text that no lexicon word or rule explains,
-        all variants of the batch scored in one model call."""
+                   judged: Sequence[tuple[Judgement, list[tuple[int, int, str]], Any]]
+                   ) -> dict[int, tuple[list[tuple[int, int, str]], str]]:
+        """Spans the model's verdict rests on, for the texts whose lexicons and rules found
+        nothing to mask: leave-one-word-out (all variants of the batch in one model call);
+        for a rude text only the words aimed at a person ("eres un zopenco"), for an
+        abusive one every decisive word; where no single word carries an abusive verdict,
+        the sentences that do, so that the rest of the request stays readable."""
         todo: list[tuple[int, list[tuple[int, int]], int, int]] = []
         variants: list[str] = []
         variant_langs: list[str | None] = []
-        for index, (judgement, spans) in enumerate(judged):
-            if spans or judgement.level not in ("abusive", "threat"):
+        for index, (judgement, spans, _) in enumerate(judged):
+            if spans or judgement.level == "none":
                 continue
             words, without = leave_one_out_variants(texts[index])
             if words:
@@ -127,39 +195,136 @@ class Assessor:
                                                               strict=True)], variant_langs,
             attributor)
         toxicity = [s["toxicity"] for s in scores]
-        found = {}
+        found: dict[int, tuple[list[tuple[int, int, str]], str]] = {}
+        unexplained = []
         for (index, words, start, count), original in zip(todo, originals, strict=True):
-            base = original["toxicity"]
-            decisive = decisive_words(words, base, toxicity[start:start + count])
+            judgement = judged[index][0]
+            hostile = judgement.level in ("abusive", "threat")
+            decisive = decisive_words(words, original["toxicity"],
+                                      toxicity[start:start + count])
+            text = plain(texts[index].lower())  # one character for one
+            if not hostile:
+                # A rude text: only words aimed at a person are masked, not a complaint's.
+                decisive = [(a, b) for a, b in decisive
+                            if aimed_at_person(text, a, b, langs[index] or "es",
+                                               self.protected)]
             if decisive:
-                found[index] = decisive
+                found[index] = ([(a, b, "insult") for a, b in decisive],
+                                f"masked {len(decisive)} word(s) found by leaving each out")
+            elif hostile:
+                unexplained.append(index)
+        found.update(self._sentences(texts, langs, judged, unexplained))
         return found
+
+    def _sentences(self, texts: Sequence[str], langs: Sequence[str | None],
+                   judged: Sequence[tuple[Judgement, Any, Any]], indexes: Sequence[int]
+                   ) -> dict[int, tuple[list[tuple[int, int, str]], str]]:
+        """For abusive texts no word explains: mask the sentences whose own score is
+        abusive (or the worst one), when other sentences are left to read."""
+        parts: list[tuple[int, list[tuple[int, int]]]] = []
+        pieces: list[str] = []
+        piece_langs: list[str | None] = []
+        for index in indexes:
+            found = clauses(texts[index])
+            if len(found) > 1:
+                parts.append((index, found))
+                pieces += [texts[index][a:b] for a, b in found]
+                piece_langs += [langs[index]] * len(found)
+        if not parts:
+            return {}
+        scores = self._model_scores([normalise(p, lang=lang).text for p, lang in
+                                     zip(pieces, piece_langs, strict=True)], piece_langs)
+        threshold = self.policy.thresholds.abusive.get("toxicity", 0.8)
+        result = {}
+        cursor = 0
+        for index, found in parts:
+            values = [s["toxicity"] for s in scores[cursor:cursor + len(found)]]
+            cursor += len(found)
+            chosen = [span for span, value in zip(found, values, strict=True)
+                      if value >= threshold] or [found[values.index(max(values))]]
+            if len(chosen) < len(found):
+                result[index] = ([(a, b, "insult") for a, b in chosen],
+                                 f"masked {len(chosen)} of {len(found)} sentence(s): no "
+                                 "single word carried the verdict")
+        return result
+
+    def language_of(self, normalised: str, hint: str | None) -> Language:
+        """The language among the town's (a source's hint wins): detected on the
+        normalised text; for a short text or an unsure guess, every town language's
+        lexicons and rules apply."""
+        town = tuple(self.languages)
+        long = len(normalised.split()) >= SHORT_WORDS
+        found = None
+        if long and hint is None:
+            # A long text is told right among every language py3langid knows; a foreign
+            # one (French in a Spanish town) is said so: its scores are unreliable.
+            anywhere = detect(normalised)
+            if anywhere.lang is not None and anywhere.confidence >= CONFIDENT and (
+                    not town or anywhere.lang in town or anywhere.confidence >= FOREIGN):
+                found = anywhere
+        if found is None:
+            found = detect(normalised, candidates=town or None, hint=hint)
+        lang = found.lang or (town[0] if town else None)
+        sure = (hint is not None and found.lang is not None) or (
+            found.lang is not None and found.confidence >= CONFIDENT and long
+            and not self._mixed(normalised, found.lang, town))
+        rule_langs = ((lang,) if sure and lang else
+                      tuple(dict.fromkeys((*([lang] if lang else []), *town))))
+        return Language(lang, found.confidence, rule_langs, uncertain=not sure)
+
+    @staticmethod
+    def _mixed(text: str, lang: str, town: tuple[str, ...]) -> bool:
+        """Whether `text` also reads as another town language ("Eres un inútil mate, the
+        lamp on calle Nueva still not working"): two or more of that language's own small
+        words in it (a detection per clause would cost three times as much)."""
+        words = set(_WORD.findall(text))
+        return any(len(words & _OWN_WORDS.get(other, frozenset())) >= 2
+                   for other in town if other != lang)
 
     def assess(self, texts: Sequence[str], hints: Sequence[str | None] | None = None
                ) -> list[Assessment]:
         hints = hints if hints is not None else [None] * len(texts)
-        detected = [detect(text, candidates=None, hint=hint) for text, hint in
-                    zip(texts, hints, strict=True)]
+        first = [normalise(text, lang=primary_subtag(hint)) for text, hint in
+                 zip(texts, hints, strict=True)]
+        detected = [self.language_of(n.text, hint) for n, hint in
+                    zip(first, hints, strict=True)]
         langs = [d.lang for d in detected]
-        normalised = [normalise(text, lang=lang) for text, lang in
-                      zip(texts, langs, strict=True)]
+        # Emoji become words of the chosen language; an uncertain text keeps every
+        # language's words ("🐷" -> "cerdo pig"), so any town lexicon can match.
+        normalised = [n if d.uncertain or primary_subtag(hint) == d.lang
+                      or not has_insult_emoji(text) else normalise(text, lang=d.lang)
+                      for text, hint, n, d in zip(texts, hints, first, detected, strict=True)]
         scores = self._model_scores([n.text for n in normalised], langs)
+        found_matches = [self._rules.match(norm.text, langs=found.rule_langs,
+                                           protected=self.protected)
+                         for found, norm in zip(detected, normalised, strict=True)]
+        scores = self._without_literal_words(normalised, langs, found_matches, scores)
         judged = []
-        for found, norm, model_scores in zip(detected, normalised, scores, strict=True):
-            matches = self._rules.match(norm.text, lang=found.lang, protected=self.protected)
+        for norm, every, model_scores in zip(normalised, found_matches, scores, strict=True):
+            matches = [m for m in every if m.kind != "literal"]
             judgement = judge(model_scores, matches, self.policy.thresholds)
-            spans = [(*norm.original_span(m.start, m.end), m.kind) for m in matches
-                     if m.rule is None or m.rule.mask]
-            judged.append((judgement, spans))
+            hostile = judgement.level in ("abusive", "threat")
+            # A swear word aimed at no one is shown as written in a rude message; in an
+            # abusive one it is masked with the rest. A threat is masked to the end of its
+            # sentence ("...y [amenaza]"), sexual harassment with the pet name that ends
+            # it ("[acoso]" for "te daba un buen repaso, guapa").
+            spans = [(*norm.original_span(m.start, _span_end(norm.text, m)), m.kind)
+                     for m in matches
+                     if (m.rule is None or m.rule.mask) and (m.aimed or hostile)]
+            judged.append((judgement, spans, norm))
         attributed = self._attribute(texts, langs, judged) if self.attribution else {}
         results = []
-        for index, (text, found, (judgement, spans)) in enumerate(
+        for index, (text, found, (judgement, spans, _)) in enumerate(
                 zip(texts, detected, judged, strict=True)):
             lang = found.lang
             reasons = list(judgement.reasons)
+            if found.uncertain:
+                reasons.append(f"language {lang or 'unknown'} uncertain (short or mixed "
+                               "text)")
             if index in attributed:
-                spans = [(start, end, "insult") for start, end in attributed[index]]
-                reasons.append(f"masked {len(spans)} word(s) found by leaving each out")
+                extra, how = attributed[index]
+                spans = [*spans, *extra]
+                reasons.append(how)
             masked = mask(text, spans, lang)
             if judgement.level in ("abusive", "threat") and not spans:
                 # Nothing to point at: staff must still never see the raw text.
@@ -176,6 +341,24 @@ class Assessor:
                 lang_confidence=found.confidence, covered=covered, scorer=self.info,
             ))
         return results
+
+
+# The end of a sentence, before any trailing @mentions ("... te pillo @antonio_luz").
+_SENTENCE_END = re.compile(r"[.!?\n]|(?:\s+@\w+)+\s*$")
+_PET_NAME = re.compile(
+    r"^\s*,?\s*(?:guapa|guapo|preciosa|precioso|bombon|bombón|nena|nene|cariño|carino|"
+    r"reina|princesa|muñeca|muneca|chata|rubia|morena|mami|sexy|babe|baby|darling|"
+    r"sweetheart|sweetie|gorgeous|hottie|honey|hun|love|doll)\b")
+
+
+def _span_end(text: str, match: Match) -> int:
+    if match.rule is not None and match.kind == "threat":
+        found = _SENTENCE_END.search(text, match.end)
+        return found.start() if found else len(text)
+    if match.kind == "sexual_explicit":
+        pet = _PET_NAME.match(text[match.end:])
+        return match.end + pet.end() if pet else match.end
+    return match.end
 
 
 def protected_names(policy: Policy | None) -> list[str]:

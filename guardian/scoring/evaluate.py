@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -98,3 +99,145 @@ def evaluate(assessor: Assessor, data: Labelled, *, obfuscate_seed: int | None =
         },
         "texts_per_second": round(len(texts) / seconds, 1) if seconds else None,
     }
+
+
+# --- levels and masks, message by message (`guardian eval --levels FILE`) -----------------
+
+LEVEL_ORDER = ("none", "rude", "abusive", "threat")
+_CASE_KEYS = ("id", "kind", "lang", "text", "level", "labels", "masked", "hide", "keep")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One message with what a careful moderator expects (tests/data/town_messages.jsonl)."""
+
+    id: str
+    kind: str
+    lang: str
+    text: str
+    level: str
+    labels: tuple[str, ...]
+    masked: str
+    hide: tuple[str, ...]
+    keep: tuple[str, ...]
+
+
+def read_cases(path: Path) -> list[Case]:
+    """JSON Lines, one case a line; every problem named with its line number."""
+    cases: list[Case] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror}).") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: is not UTF-8 text.") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number}: not JSON ({exc.msg}).") from None
+        if not isinstance(raw, dict):
+            raise DataError(f"{path}:{number}: expected an object with {', '.join(_CASE_KEYS)}.")
+        missing = [k for k in _CASE_KEYS if k not in raw]
+        if missing:
+            raise DataError(f"{path}:{number}: missing {', '.join(missing)}.")
+        if raw["level"] not in LEVEL_ORDER:
+            raise DataError(f"{path}:{number}: level {raw['level']!r} is not one of "
+                            f"{', '.join(LEVEL_ORDER)}.")
+        cases.append(Case(id=str(raw["id"]), kind=str(raw["kind"]), lang=str(raw["lang"]),
+                          text=str(raw["text"]), level=str(raw["level"]),
+                          labels=tuple(raw["labels"]), masked=str(raw["masked"]),
+                          hide=tuple(raw["hide"]), keep=tuple(raw["keep"])))
+    if not cases:
+        raise DataError(f"{path}: holds no cases.")
+    return cases
+
+
+def _base_kind(kind: str) -> str:
+    return kind.removeprefix("obfuscated_")
+
+
+def evaluate_levels(assessor: Assessor, cases: Sequence[Case], *, use_hints: bool = False,
+                    batch_size: int = 256) -> dict[str, Any]:
+    """The confusion table of levels and what the targets read: exact level, threats
+    caught, requests held or stripped of what staff need, abuse left visible, masked texts
+    that differ from the expected ones."""
+    results = []
+    for start in range(0, len(cases), batch_size):
+        chunk = cases[start:start + batch_size]
+        results += assessor.assess([c.text for c in chunk],
+                                   [c.lang if use_hints else None for c in chunk])
+    confusion = {want: dict.fromkeys(LEVEL_ORDER, 0) for want in LEVEL_ORDER}
+    wrong_level: list[dict[str, str]] = []
+    visible: list[dict[str, Any]] = []
+    stripped: list[dict[str, Any]] = []
+    held: list[dict[str, str]] = []
+    mismatched: list[dict[str, str]] = []
+    by_kind: dict[str, list[int]] = {}
+    for case, result in zip(cases, results, strict=True):
+        confusion[case.level][result.level] += 1
+        right = result.level == case.level
+        tally = by_kind.setdefault(case.kind, [0, 0])
+        tally[0] += right
+        tally[1] += 1
+        if not right:
+            wrong_level.append({"id": case.id, "expected": case.level, "got": result.level,
+                                "text": case.text})
+        shown = [h for h in case.hide if h in result.masked_text]
+        if shown:
+            visible.append({"id": case.id, "visible": shown, "masked": result.masked_text})
+        lost = [k for k in case.keep if k not in result.masked_text]
+        legitimate = case.level in ("none", "rude")
+        if legitimate and result.level in ("abusive", "threat"):
+            held.append({"id": case.id, "got": result.level, "text": case.text})
+        if legitimate and lost:
+            stripped.append({"id": case.id, "lost": lost, "masked": result.masked_text})
+        if result.masked_text != case.masked:
+            mismatched.append({"id": case.id, "expected": case.masked,
+                               "got": result.masked_text})
+    threats = [c for c in cases if c.level == "threat"]
+    caught = sum(r.level == "threat" for c, r in zip(cases, results, strict=True)
+                 if c.level == "threat")
+    obfuscated = [(c, r) for c, r in zip(cases, results, strict=True)
+                  if c.kind.startswith("obfuscated_")]
+    return {
+        "scorer": {"name": assessor.info.name, "variant": assessor.info.variant,
+                   "version": assessor.info.version},
+        "cases": len(cases),
+        "exact_level": round(sum(confusion[k][k] for k in LEVEL_ORDER) / len(cases), 4),
+        "threats_caught": round(caught / len(threats), 4) if threats else None,
+        "legitimate_held": len(held),
+        "legitimate_stripped": len(stripped),
+        "abuse_left_visible": len(visible),
+        "obfuscated_exact_level": round(sum(r.level == c.level for c, r in obfuscated)
+                                        / len(obfuscated), 4) if obfuscated else None,
+        "masked_exact": round(1 - len(mismatched) / len(cases), 4),
+        "confusion": confusion,
+        "by_kind": {kind: {"right": right, "of": total}
+                    for kind, (right, total) in sorted(by_kind.items())},
+        "wrong_level": wrong_level,
+        "held": held,
+        "stripped": stripped,
+        "visible": visible,
+        "masked_mismatches": mismatched,
+    }
+
+
+def levels_table(report: dict[str, Any]) -> str:
+    """The confusion table and the headline figures, as text for a terminal."""
+    lines = [f"{report['cases']} cases, scorer {report['scorer']['name']} "
+             f"{report['scorer']['variant']}",
+             "expected \\ got " + "".join(f"{g:>9}" for g in LEVEL_ORDER)]
+    for want in LEVEL_ORDER:
+        row = report["confusion"][want]
+        lines.append(f"{want:<15}" + "".join(f"{row[g]:>9}" for g in LEVEL_ORDER))
+    lines += [f"exact level {report['exact_level']:.1%}",
+              f"threats caught {report['threats_caught']:.1%}"
+              if report["threats_caught"] is not None else "threats caught: no threat cases",
+              f"legitimate messages held {report['legitimate_held']}, stripped of what staff "
+              f"need {report['legitimate_stripped']}",
+              f"abuse left visible in {report['abuse_left_visible']} masked text(s)",
+              f"masked text as expected {report['masked_exact']:.1%}"]
+    return "\n".join(lines)

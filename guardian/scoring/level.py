@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -75,20 +76,32 @@ def withheld(lang: str | None) -> str:
     return WITHHELD.get(lang or "", WITHHELD["es"])
 
 
+# When spans merge, the placeholder of the strongest kind stands for all of them.
+_STRENGTH = ("obscene", "toxicity", "severe_toxicity", "insult", "sexual_explicit",
+             "identity_attack", "personal_data", "threat")
+
+
+def _stronger(a: str, b: str) -> str:
+    rank = {kind: n for n, kind in enumerate(_STRENGTH)}
+    return a if rank.get(a, 3) >= rank.get(b, 3) else b
+
+
 def mask(original: str, spans: Sequence[tuple[int, int, str]], lang: str | None) -> str:
     """Replace each (start, end, kind) span of the original text by a placeholder.
 
-    Overlapping spans merge, keeping the first kind; the rest of the text stays as written,
-    so the request is still readable.
+    Spans that overlap, or that only spaces separate ("puta vaga", "eres un puto
+    inútil"), become one placeholder, of the strongest kind among them; the rest of the
+    text stays as written, so the request is still readable.
     """
     if not spans:
         return original
     words = PLACEHOLDERS.get(lang or "", PLACEHOLDERS["es"])
     merged: list[tuple[int, int, str]] = []
     for start, end, kind in sorted(spans):
-        if merged and start <= merged[-1][1]:
+        if merged and (start <= merged[-1][1]
+                       or original[merged[-1][1]:start].isspace()):
             first_start, first_end, first_kind = merged[-1]
-            merged[-1] = (first_start, max(first_end, end), first_kind)
+            merged[-1] = (first_start, max(first_end, end), _stronger(first_kind, kind))
         else:
             merged.append((start, end, kind))
     out: list[str] = []
@@ -115,6 +128,30 @@ def words_with_offsets(text: str) -> list[tuple[int, int]]:
     if start is not None:
         spans.append((start, len(text)))
     return spans
+
+
+_CLAUSE_END = re.compile(r"[.!?;:\n]+|,\s+|\s+(?:y|pero|and|but|porque|because)\s+")
+
+
+def clauses(text: str) -> list[tuple[int, int]]:
+    """The sentences and clauses of `text`, as (start, end), their punctuation left out."""
+    found: list[tuple[int, int]] = []
+    start = 0
+    for m in _CLAUSE_END.finditer(text):
+        if text[start:m.start()].strip():
+            found.append(_trim(text, start, m.start()))
+        start = m.end()
+    if text[start:].strip():
+        found.append(_trim(text, start, len(text)))
+    return found
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 MAX_ATTRIBUTED_WORDS = 40

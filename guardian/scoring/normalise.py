@@ -466,3 +466,12 @@ def normalise(text: str, lang: str | None = None) -> Normalised:
     if isinstance(starts, range) and isinstance(ends, range):
         return Normalised(text, s)
     return Normalised(text, s, tuple(starts), tuple(ends))
+
+
+_INSULT_EMOJI = re.compile("|".join(re.escape(e) for e in sorted(EMOJI, key=len, reverse=True)))
+
+
+def has_insult_emoji(text: str) -> bool:
+    """Whether `text` holds an emoji that normalisation turns into a word (the word
+    depends on the language, so the text is normalised again once it is known)."""
+    return not text.isascii() and _INSULT_EMOJI.search(text) is not None

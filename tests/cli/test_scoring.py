@@ -23,7 +23,7 @@ def test_score_prints_level_masked_text_and_reasons_without_any_download(
     [line] = as_json.stdout.splitlines()
     result = json.loads(line)
     assert result["level"] == "abusive" and result["lang"] == "en"
-    assert result["masked_text"] == "you [insult] [insult]"
+    assert result["masked_text"] == "you [insult]"
     assert result["scorer"]["name"] == "lite"
     assert set(result["labels"]) == {"toxicity", "severe_toxicity", "obscene", "threat",
                                      "insult", "identity_attack", "sexual_explicit"}

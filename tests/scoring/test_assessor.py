@@ -91,12 +91,23 @@ def test_an_abusive_text_with_nothing_to_point_at_is_withheld_whole() -> None:
     assert result.masked_text == "[mensaje ofensivo retenido; lo revisa moderación]"
 
 
+class _ObjectsTo:
+    """A cheap model that objects to one word no lexicon lists."""
+
+    name, variant, version = "objects-to", "test", "0"
+    languages = frozenset({"es", "en"})
+
+    def score(self, texts: Sequence[str]) -> list[LabelScores]:
+        return [{**dict.fromkeys(LABELS, 0.0), "toxicity": 0.95 if "dirtbag" in t else 0.05}
+                for t in texts]
+
+
 def test_a_cheap_attributor_finds_the_words_a_big_model_objects_to() -> None:
-    assessor = Assessor(model=_Verdict(), attributor=LiteModel())
-    # "bastard" is in no lexicon: only the attributor can find it.
-    [result] = assessor.assess(["You complete bastard, the street lamp is broken again"],
+    assessor = Assessor(model=_Verdict(), attributor=_ObjectsTo())
+    # "dirtbag" is in no lexicon: only the attributor can find it.
+    [result] = assessor.assess(["You complete dirtbag, the street lamp is broken again"],
                                ["en"])
     assert result.level == "abusive"
-    assert "bastard" not in result.masked_text
+    assert "dirtbag" not in result.masked_text
     assert any("leaving each out" in r for r in result.reasons)
     assert result.masked_text.endswith("the street lamp is broken again")

@@ -17,7 +17,7 @@ ZERO = dict.fromkeys(LABELS, 0.0)
 def _assess(text: str, lang: str | None = "es", protected: tuple[str, ...] = (),
             policy: HarassmentPolicy | None = None) -> tuple[str, str, tuple[str, ...]]:
     rules = compile_rules(policy) if policy else DEFAULT
-    matches = rules.match(text, lang=lang, protected=protected)
+    matches = rules.match(text, langs=None if lang is None else (lang,), protected=protected)
     verdict = judge(ZERO, matches, (policy or HarassmentPolicy()).thresholds)
     masked = mask(text, [(m.start, m.end, m.kind) for m in matches
                          if m.rule is None or m.rule.mask], lang)
