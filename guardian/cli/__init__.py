@@ -12,7 +12,13 @@ from guardian.cli.decisions import explain, simulate
 from guardian.cli.duty import oncall, shifts
 from guardian.cli.labels import labels
 from guardian.cli.policies import policies
-from guardian.cli.scoring import eval_command, models, score, train_lite_command
+from guardian.cli.scoring import (
+    eval_command,
+    models,
+    score,
+    train_lite_command,
+    train_signals_command,
+)
 from guardian.cli.service import serve, worker
 from guardian.cli.tokens import tokens
 from guardian.config.settings import SETTINGS
@@ -35,7 +41,8 @@ def settings() -> None:
         click.echo(f"{setting.name}={default}\n    {setting.help}")
 
 
-for command in (serve, worker, db, tokens, score, eval_command, train_lite_command, models,
+for command in (serve, worker, db, tokens, score, eval_command, train_lite_command,
+                train_signals_command, models,
                 oncall, shifts, simulate, explain, policies, channels, labels):
     main.add_command(command)
 

@@ -1,4 +1,5 @@
-"""`guardian score`, `eval`, `train-lite` and `models`: the harassment scorer."""
+"""`guardian score`, `eval`, `train-lite`, `train-signals` and `models`: the harassment
+scorer."""
 
 from __future__ import annotations
 
@@ -54,12 +55,17 @@ def score(scorer: str | None, lang: str | None, as_json: bool, texts: tuple[str,
 
 
 @click.command("eval")
-@click.option("--data", "data_path", required=True,
+@click.option("--levels", "levels_path", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Town-hall messages with their expected level and masked text (JSON "
+                   "Lines, as tests/data/town_messages.jsonl): print the confusion table of "
+                   "levels and the masked-text mismatches instead.")
+@click.option("--data", "data_path", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A labelled CSV or TSV file.")
-@click.option("--text-column", required=True, help="Column holding the text.")
-@click.option("--label-column", required=True, help="Column holding the label.")
-@click.option("--positive", required=True,
+@click.option("--text-column", default=None, help="Column holding the text.")
+@click.option("--label-column", default=None, help="Column holding the label.")
+@click.option("--positive", default=None,
               help="Label value(s) that mean abusive, comma-separated (e.g. 0,1 or OFP,OFG).")
 @click.option("--delimiter", default=",", show_default=True,
               help="Field separator; `\\t` (or `tab`) for TSV.")
@@ -68,14 +74,28 @@ def score(scorer: str | None, lang: str | None, as_json: bool, texts: tuple[str,
               help="Obfuscate every text first (seeded) to measure robustness.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Obfuscation seed.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N rows.")
-def eval_command(data_path: Path, text_column: str, label_column: str, positive: str,
-                 delimiter: str, scorer: str | None, obfuscate: bool, seed: int,
-                 limit: int | None) -> None:
-    """Measure the scorer on labelled data; print ROC-AUC, precision, recall, F1 and
-    texts/s as JSON."""
+@click.option("--json", "as_json", is_flag=True,
+              help="With --levels: the whole report as JSON.")
+def eval_command(levels_path: Path | None, data_path: Path | None, text_column: str | None,
+                 label_column: str | None, positive: str | None, delimiter: str,
+                 scorer: str | None, obfuscate: bool, seed: int, limit: int | None,
+                 as_json: bool) -> None:
+    """Measure the scorer: on labelled data (--data), ROC-AUC, precision, recall, F1 and
+    texts/s as JSON; on town-hall messages (--levels), levels and masked texts."""
     from guardian.scoring.evaluate import DataError, evaluate, read_labelled
 
     settings = settings_or_exit()
+    if levels_path is not None:
+        _eval_levels(settings, levels_path, scorer, as_json)
+        return
+    needed = {"--data": data_path, "--text-column": text_column,
+              "--label-column": label_column, "--positive": positive}
+    missing = [name for name, value in needed.items() if value is None]
+    if missing:
+        click.echo(f"error: give --levels FILE, or {', '.join(missing)} (labelled data).",
+                   err=True)
+        raise SystemExit(2)
+    assert data_path and text_column and label_column and positive  # for the type checker
     separator = "\t" if delimiter in ("\\t", "tab", "\t") else delimiter
     try:
         data = read_labelled(data_path, text_column=text_column, label_column=label_column,
@@ -87,6 +107,34 @@ def eval_command(data_path: Path, text_column: str, label_column: str, positive:
     warn_scorer(status)
     report = evaluate(assessor, data, obfuscate_seed=seed if obfuscate else None)
     click.echo(json.dumps({"data": str(data_path), **report}, indent=2))
+
+
+def _eval_levels(settings: Settings, path: Path, scorer: str | None, as_json: bool) -> None:
+    from guardian.scoring.evaluate import DataError, evaluate_levels, levels_table, read_cases
+
+    try:
+        cases = read_cases(path)
+    except DataError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    assessor, status = assessor_or_exit(settings, scorer)
+    warn_scorer(status)
+    report = evaluate_levels(assessor, cases)
+    if as_json:
+        click.echo(json.dumps({"data": str(path), **report}, indent=2, ensure_ascii=False))
+        return
+    click.echo(levels_table(report))
+    for wrong in report["wrong_level"]:
+        click.echo(f"level  {wrong['id']}: expected {wrong['expected']}, got {wrong['got']}")
+    for shown in report["visible"]:
+        click.echo(f"shown  {shown['id']}: {', '.join(shown['visible'])} left in "
+                   f"{shown['masked']!r}")
+    for lost in report["stripped"]:
+        click.echo(f"lost   {lost['id']}: {', '.join(lost['lost'])} gone from "
+                   f"{lost['masked']!r}")
+    for mismatch in report["masked_mismatches"]:
+        click.echo(f"masked {mismatch['id']}:\n  expected {mismatch['expected']!r}\n"
+                   f"  got      {mismatch['got']!r}")
 
 
 @click.command("train-lite")
@@ -111,6 +159,46 @@ def train_lite_command(lang: str, data_path: Path, seed: int, folds: int, out: P
     out.parent.mkdir(parents=True, exist_ok=True)
     report_path = save_trained(model, report, out)
     click.echo(report_path.read_text(encoding="utf-8"), nl=False)
+
+
+@click.command("train-signals")
+@click.option("--data", "data_paths", required=True, multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Town-hall messages labelled threat, sexual, identity, insult or other "
+                   "(JSON Lines with text and label; training/signals/*.jsonl). Repeatable.")
+@click.option("--offendes", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None,
+              help="OffendES directory: its comments are negatives (harmless ones for every "
+                   "label, offensive ones for what they are not).")
+@click.option("--davidson", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Davidson et al. (2017) directory: its tweets are negatives, "
+                                 "as OffendES's.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the model (.npz).")
+def train_signals_command(data_paths: tuple[Path, ...], offendes: Path | None,
+                          davidson: Path | None, seed: int, out: Path) -> None:
+    """Train the town's signal model (threats, sexual harassment, attacks on groups,
+    insults), deterministically; print its report as JSON."""
+    from guardian.scoring import signals
+    from guardian.scoring.normalise import normalise
+
+    if out.suffix != ".npz":
+        click.echo("error: --out must name a .npz file.", err=True)
+        raise SystemExit(2)
+    try:
+        examples = [*signals.read_examples(data_paths),
+                    *signals.read_offensive(offendes, davidson)]
+        ordinary = signals.read_ordinary(offendes, davidson)
+        model = signals.train(examples, ordinary, seed=seed,
+                              normalise_text=lambda text: normalise(text).text)
+    except (ValueError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    click.echo(json.dumps({"model": str(out), "version": model.version, **model.report},
+                          indent=2))
 
 
 @click.group()

@@ -58,7 +58,7 @@ class Rule(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
     lang: str = Field(default="any", description="ISO 639-1 code, or `any`.")
     pattern: Annotated[str, AfterValidator(valid_regex)] | None = None
-    detector: Literal["id_number", "phone_number", "home_address"] | None = None
+    detector: Literal["id_number", "phone_number", "home_address", "email"] | None = None
     raise_labels: LabelMap = Field(default_factory=dict, alias="raise")
     level: Level | None = None
     mask: bool = True

@@ -80,14 +80,34 @@ _ES_PERSON = _alt(
     r"(?:el|la|los|las)\s+de(?:l)?(?:\s+\w+){1,3}", r"(?:ese|esa|este|esta|esos|esas|aquel)"
     r"\s+(?:tio|tia|senor|senora|tipo|tipa|individuo|chaval|chavala|hombre|mujer|"
     r"funcionari[oa]|policia|poli|electricista|barrender[oa]|concejal[a]?|alcalde(?:sa)?)",
-    "vuestro jefe", "vuestra jefa", "tu jefe", "tu jefa", "el jefe", "la jefa", "quien sea")
+    "vuestro jefe", "vuestra jefa", "tu jefe", "tu jefa", "el jefe", "la jefa", "quien sea",
+    r"(?:el|la|los|las|ese|esa|este|esta)\s+" + _alt(
+        "muchacha", "muchacho", "chica", "chico", "chaval", "chavala", "senor", "senora",
+        "hombre", "mujer", "tio", "tia", "tipo", "tipa", "individuo", "pava", "pavo",
+        "nina", "nino", "zagal", "zagala", "doctora", "doctor", "agente", "agentes",
+        "conserje", "monitor", "monitora", "profesor", "profesora", "jefe", "jefa",
+        "encargado", "encargada", "responsable", "responsables", "chicos", "chicas",
+        "senoras", "senores"))
 _EN_PERSON = _alt(
     "mayor", "councillor", "councilor", "councillors", "council", "officer", "officers", "cop",
     "cops", "police", "policeman", "policewoman", "electrician", "electricians", "cleaner",
     "cleaners", "staff", "employee", "employees", "worker", "workers", "clerk", "receptionist",
     "doctor", "nurse", "secretary", "guy", "lady", "woman", "man", "girl", "boss", "he", "she",
-    "they", "whoever", r"the\s+one", r"(?:the|that|this)\s+(?:guy|lady|woman|man|person|one)"
+    "they", "whoever", r"the\s+one", "bloke", "fella", "chap", "lad", "lass", "bird",
+    "receptionists", "inspector", "warden", "wardens", "manager", "supervisor",
+    r"(?:the|that|this)\s+(?:guy|lady|woman|man|person|one)"
     r"(?:\s+\w+){0,3}", r"people\s+(?:at|in|from)\s+\w+(?:\s+\w+)?")
+# "is an absolute…", "es un auténtico…", "más tonta que una mata de habas": said of
+# a person whoever they are (a thing is not "an absolute cow").
+_STRONG = re.compile(
+    r"(?<!\w)" + _alt(
+        r"(?:is|are|was|were|'s|'re)\s+(?:an?\s+)?(?:absolute|complete|total|utter|proper|"
+        r"real|right|bloody|fucking|massive|such\s+an?)",
+        r"(?:es|son|era|eran|fue|eres|sois)\s+(?:un|una|unos|unas)\s+(?:autentic[oa]s?|"
+        r"verdader[oa]s?|complet[oa]s?|pedazo\s+de|menud[oa]s?|grandisim[oa]s?|"
+        r"redomad[oa]s?|rematad[oa]s?)",
+        r"(?:es|son|era|eran|eres|sois)\s+(?:mas|tan)") + r"\s+$")
+_COMPARED = re.compile(r"^\s+(?:que|como)\s+(?:un|una|el|la|unos|unas)\s+\w+")
 _ES_IS = _alt("es", "son", "era", "eran", "fue", "sera", "seran", "parece", "parecen",
               r"esta\s+hech[oa]", r"estan\s+hech[oa]s")
 _EN_IS = _alt("is", "are", "was", "were", "'s", "'re", "s", "re", "seems", "seem",
@@ -117,6 +137,16 @@ _STOP_AFTER = re.compile(
 _NEXT_WORD = re.compile(r"^\s+[^\W\d_]{2,}")
 # "… de servicio", "… of a town": the word is said of a thing; of a person it is aimed.
 _OF_THING = re.compile(r"^\s+(?:de|del|of)\s+(?!mierda\b)")
+# "los vagos de la limpieza", "the clowns at the council": a service is its people.
+_SERVICE_AFTER = re.compile(
+    r"^\s+(?:de|del|de\s+la|de\s+los|at|in|from|of)\s+(?:the\s+)?" + _alt(
+        "limpieza", "ayuntamiento", "ayto", "policia", "jardineria", "alcaldia", "oficina",
+        "citas", "salas", "mantenimiento", "obras", "urbanismo", "concejalia", "centro de salud",
+        "ambulatorio", "municipal", "recaudacion", "registro", "servicios sociales",
+        "alumbrado", "council", "town hall", "city hall", "office", "health centre",
+        "bookings", "appointments", "police", "parks department") + r"(?!\w)")
+_THINGS = frozenset({"basura", "mierda", "rubbish", "trash", "garbage", "crap", "shit",
+                     "cutre", "lamentable", "patetico", "pathetic", "mediocre"})
 _PERSON_AFTER = re.compile(
     r"^\s+(?:de|del|of)\s+(?:(?:un|una|el|la|a|an|the)\s+)?(?:@\w+|" + _alt(
         "alcalde", "alcaldesa", "concejal", "concejala", "policia", "poli", "funcionario",
@@ -160,6 +190,11 @@ def aimed_at_person(text: str, start: int, end: int, lang: str,
     key = tuple(protected)
     if (_ES_YOU if lang == "es" else _EN_YOU).search(before):
         return True  # "eres un inútil mate", "you useless idiot"
+    word = text[start:end]
+    if _STRONG.search(before) and (word not in _THINGS or _COMPARED.match(after)):
+        return True  # "is an absolute cow", "es más tonta que una mata de habas"
+    if word not in _THINGS and _SERVICE_AFTER.match(after):
+        return True  # "los vagos de la limpieza"
     if _DESCRIBES.search(before) and _NEXT_WORD.match(after) and not _STOP_AFTER.match(after):
         return False  # "la puta farola", "this useless form": it describes a thing
     thing = _OF_THING.match(after)

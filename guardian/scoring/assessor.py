@@ -15,7 +15,7 @@ from guardian.policy.harassment import HarassmentPolicy, Level
 from guardian.policy.model import Policy
 from guardian.scoring.address import aimed_at_person
 from guardian.scoring.grammar import plain
-from guardian.scoring.language import detect, primary_subtag
+from guardian.scoring.language import detect, detect_in_town, primary_subtag
 from guardian.scoring.level import (
     Judgement,
     clauses,
@@ -27,6 +27,7 @@ from guardian.scoring.level import (
 )
 from guardian.scoring.normalise import has_insult_emoji, normalise
 from guardian.scoring.rules import CompiledRules, Match, compile_rules
+from guardian.scoring.signals import SignalModel, shipped
 from guardian.scoring.types import LanguageAwareModel, Model
 from guardian.types import LabelScores
 
@@ -81,10 +82,18 @@ class AssessorSpec:
 _OWN_WORDS: dict[str, frozenset[str]] = {
     "es": frozenset({"el", "los", "las", "del", "que", "y", "es", "está", "esta", "por", "con",
                      "para", "pero", "sigue", "eres", "sois", "una", "unos", "muy", "ya",
-                     "tu", "tú", "mi", "porque", "también", "tambien", "hay", "nada"}),
+                     "tu", "tú", "mi", "porque", "también", "tambien", "hay", "nada",
+                     "un", "soy", "estás", "estas", "qué", "como", "sin"}),
     "en": frozenset({"the", "is", "are", "and", "of", "you", "your", "you're", "it", "still",
                      "with", "this", "that", "what", "not", "please", "my", "we", "they",
-                     "have", "has", "was", "were", "be", "been", "why", "who", "would"}),
+                     "have", "has", "was", "were", "be", "been", "why", "who", "would",
+                     "on", "at", "in", "for", "from", "i'm", "it's", "don't", "can't"}),
+}
+# One of these alone says a text speaks to someone in that language too ("@carmen_luz
+# you're useless tía, la farola..."): the insult after it is in that language.
+_ADDRESSING: dict[str, frozenset[str]] = {
+    "es": frozenset({"eres", "sois", "tú", "estás", "vosotros"}),
+    "en": frozenset({"you", "you're", "your", "ur", "youre"}),
 }
 _WORD = re.compile(r"[^\W\d_][\w']*")
 
@@ -93,6 +102,12 @@ _WORD = re.compile(r"[^\W\d_][\w']*")
 # docs/scoring.md): its emoji stand for the words of every town language.
 SHORT_WORDS = 6
 CONFIDENT = 0.9
+# Labels that say a text is offensive, not at whom; and lexicon kinds that say at whom.
+_GENERAL = frozenset({"toxicity", "severe_toxicity", "obscene"})
+_AIMED_KINDS = frozenset({"insult", "identity_attack", "sexual_explicit", "threat",
+                          "personal_data"})
+# Where a signal label that is not the text's strongest is held: under every threshold.
+_BELOW = 0.49
 # How sure py3langid must be that a long text is in a language the town does not speak.
 FOREIGN = 0.97
 
@@ -125,6 +140,12 @@ class Assessor:
     # The model that finds those words: the scorer itself by default; a cheap one (the lite
     # model) for Detoxify, where rescoring every word would cost a forward pass each.
     attributor: Model | None = None
+    # The town's signal model (threats, sexual harassment, attacks on groups put in words
+    # no rule lists); None to run without it.
+    signals: SignalModel | None = field(default_factory=shipped)
+    # The signal model's labels that count (its insult label stays out: an insult must be
+    # aimed at someone, which the lexicons and `address` decide, word by word).
+    signal_labels: tuple[str, ...] = ("threat", "sexual_explicit", "identity_attack")
 
     def __post_init__(self) -> None:
         self._rules: CompiledRules = compile_rules(self.policy)
@@ -180,6 +201,14 @@ class Assessor:
             if spans or judgement.level == "none":
                 continue
             words, without = leave_one_out_variants(texts[index])
+            if words and judgement.level == "rude":
+                # Only a word aimed at a person can be masked in a rude text: the others
+                # need not be rescored (most rude texts have none).
+                text = plain(texts[index].lower())
+                lang = langs[index] or "es"
+                kept = [i for i, (a, b) in enumerate(words)
+                        if aimed_at_person(text, a, b, lang, self.protected)]
+                words, without = [words[i] for i in kept], [without[i] for i in kept]
             if words:
                 todo.append((index, words, len(variants), len(without)))
                 variants += without
@@ -248,22 +277,104 @@ class Assessor:
                                  "single word carried the verdict")
         return result
 
+    def _signals(self, normalised: Sequence[str]) -> list[dict[str, float]]:
+        """The signal model's scores for each text ({} without a signal model)."""
+        if self.signals is None:
+            return [{} for _ in normalised]
+        return self.signals.score(normalised)
+
+    def _signal_verdict(self, scores: dict[str, float], matches: Sequence[Match]
+                        ) -> dict[str, float]:
+        """The signal labels that count for the level: one per text, the strongest of the
+        signal model's and the rules' (its heads are trained apart and overlap: "te
+        vienes conmigo a la cama" also scores as a threat; a rule that found sexual
+        harassment or an attack on a group says which it is)."""
+        wanted = {label: scores[label] for label in self.signal_labels if label in scores}
+        if not wanted:
+            return {}
+        ruled = dict.fromkeys(wanted, 0.0)
+        for match in matches:
+            if match.rule is not None:
+                for label, value in match.rule.raise_labels.items():
+                    if label in ruled:
+                        ruled[label] = max(ruled[label], value)
+        top = max(wanted, key=lambda label: max(wanted[label], ruled[label]))
+        return {label: value if label == top else min(value, _BELOW)
+                for label, value in wanted.items()}
+
+    def _aimed(self, judgement: Judgement, matches: Sequence[Match],
+               signal: dict[str, float]) -> bool:
+        """Whether anything says an abusive verdict is aimed at someone: an insult, threat,
+        attack on a group or sexual harassment found by the rules or lexicons, a label
+        other than plain toxicity at the abusive threshold, or the signal model's insult
+        head (it reads insults no lexicon lists, aimed at staff)."""
+        if any(m.aimed and (m.rule is not None or m.kind in _AIMED_KINDS) for m in matches):
+            return True
+        without = {k: v for k, v in judgement.labels.items() if k not in _GENERAL}
+        if judge(without, [], self.policy.thresholds).level in ("abusive", "threat"):
+            return True
+        return signal.get("insult", 0.0) >= 0.5
+
+    def _signal_spans(self, texts: Sequence[str], langs: Sequence[str | None],
+                      judged: Sequence[tuple[Judgement, list[tuple[int, int, str]], Any]],
+                      signalled: Sequence[dict[str, float]]
+                      ) -> dict[int, tuple[list[tuple[int, int, str]], str]]:
+        """The clauses a signal-model verdict rests on, for texts whose rules found no span
+        of that kind: a clause scoring over the threshold alone, or whose removal brings
+        the text under it; else the clause whose removal lowers the score most. The rest
+        of the message (the request) stays readable."""
+        if self.signals is None:
+            return {}
+        thresholds = self.policy.thresholds
+        todo: list[tuple[int, str, list[tuple[int, int]], float]] = []
+        pieces: list[str] = []
+        for index, ((_, spans, _), signal) in enumerate(zip(judged, signalled,
+                                                                     strict=True)):
+            for label, value in signal.items():
+                threshold = min((t.get(label, 2.0) for t in (thresholds.abusive,
+                                                              thresholds.threat)), default=2.0)
+                if value < threshold or any(kind == label for *_, kind in spans):
+                    continue
+                found = clauses(texts[index])
+                todo.append((index, label, found, threshold))
+                for a, b in found:
+                    pieces.append(texts[index][a:b])
+                    pieces.append(texts[index][:a] + " " + texts[index][b:])
+                break  # one label's clauses per text: the strongest is masked with them
+        if not todo:
+            return {}
+        scores = self.signals.score([normalise(p).text for p in pieces])
+        result: dict[int, tuple[list[tuple[int, int, str]], str]] = {}
+        cursor = 0
+        for index, label, found, threshold in todo:
+            alone = [scores[cursor + 2 * i][label] for i in range(len(found))]
+            without = [scores[cursor + 2 * i + 1][label] for i in range(len(found))]
+            cursor += 2 * len(found)
+            chosen = [span for span, a, w in zip(found, alone, without, strict=True)
+                      if a >= threshold or w < threshold]
+            if not chosen and found:
+                chosen = [found[without.index(min(without))]]
+            kind = "threat" if label == "threat" else label
+            result[index] = ([(a, b, kind) for a, b in chosen],
+                             f"masked {len(chosen)} of {len(found)} clause(s) the signal "
+                             f"model's {label} rests on")
+        return result
+
     def language_of(self, normalised: str, hint: str | None) -> Language:
         """The language among the town's (a source's hint wins): detected on the
         normalised text; for a short text or an unsure guess, every town language's
         lexicons and rules apply."""
         town = tuple(self.languages)
         long = len(normalised.split()) >= SHORT_WORDS
-        found = None
-        if long and hint is None:
-            # A long text is told right among every language py3langid knows; a foreign
-            # one (French in a Spanish town) is said so: its scores are unreliable.
-            anywhere = detect(normalised)
-            if anywhere.lang is not None and anywhere.confidence >= CONFIDENT and (
-                    not town or anywhere.lang in town or anywhere.confidence >= FOREIGN):
-                found = anywhere
-        if found is None:
+        if hint is not None or not town:
             found = detect(normalised, candidates=town or None, hint=hint)
+        else:
+            # A long text is also told among the neighbours' languages: a foreign one
+            # (French in a Spanish town) is said so, its scores are unreliable.
+            wide, found = detect_in_town(normalised, town, wider=long)
+            if (long and wide.lang is not None and wide.lang not in town
+                    and wide.confidence >= FOREIGN):
+                found = wide
         lang = found.lang or (town[0] if town else None)
         sure = (hint is not None and found.lang is not None) or (
             found.lang is not None and found.confidence >= CONFIDENT and long
@@ -279,6 +390,7 @@ class Assessor:
         words in it (a detection per clause would cost three times as much)."""
         words = set(_WORD.findall(text))
         return any(len(words & _OWN_WORDS.get(other, frozenset())) >= 2
+                   or words & _ADDRESSING.get(other, frozenset())
                    for other in town if other != lang)
 
     def assess(self, texts: Sequence[str], hints: Sequence[str | None] | None = None
@@ -295,14 +407,27 @@ class Assessor:
                       or not has_insult_emoji(text) else normalise(text, lang=d.lang)
                       for text, hint, n, d in zip(texts, hints, first, detected, strict=True)]
         scores = self._model_scores([n.text for n in normalised], langs)
+        signalled = self._signals([n.text for n in normalised])
         found_matches = [self._rules.match(norm.text, langs=found.rule_langs,
                                            protected=self.protected)
                          for found, norm in zip(detected, normalised, strict=True)]
         scores = self._without_literal_words(normalised, langs, found_matches, scores)
-        judged = []
-        for norm, every, model_scores in zip(normalised, found_matches, scores, strict=True):
+        judged: list[tuple[Judgement, list[tuple[int, int, str]], Any]] = []
+        by_model: list[tuple[Judgement, list[tuple[int, int, str]], Any]] = []
+        verdicts: list[dict[str, float]] = []
+        for norm, every, model_scores, signal in zip(normalised, found_matches, scores,
+                                                      signalled, strict=True):
             matches = [m for m in every if m.kind != "literal"]
-            judgement = judge(model_scores, matches, self.policy.thresholds)
+            verdict = self._signal_verdict(signal, matches)
+            merged = {**model_scores, **{label: max(model_scores.get(label, 0.0), value)
+                                         for label, value in verdict.items()}}
+            judgement = judge(merged, matches, self.policy.thresholds)
+            if judgement.level == "abusive" and not self._aimed(judgement, matches, signal):
+                # Offensive words aimed at no one ("the bins are a f*cking disgrace"): the
+                # general model's verdict makes the message rude, not abusive.
+                judgement = Judgement(judgement.labels, "rude", (
+                    *judgement.reasons, "offensive, but aimed at no one (no insult, threat, "
+                    "attack on a group or harassment found): rude"))
             hostile = judgement.level in ("abusive", "threat")
             # A swear word aimed at no one is shown as written in a rude message; in an
             # abusive one it is masked with the rest. A threat is masked to the end of its
@@ -312,7 +437,16 @@ class Assessor:
                      for m in matches
                      if (m.rule is None or m.rule.mask) and (m.aimed or hostile)]
             judged.append((judgement, spans, norm))
-        attributed = self._attribute(texts, langs, judged) if self.attribution else {}
+            verdicts.append(verdict)
+            # Leave-one-out attribution explains the scorer's own verdict, not the rules'
+            # or the signal model's (those point at their spans themselves).
+            by_model.append((judge(model_scores, [], self.policy.thresholds), spans, norm))
+        attributed = self._attribute(texts, langs, by_model) if self.attribution else {}
+        for index, (clause_spans, why) in self._signal_spans(texts, langs, judged,
+                                                             verdicts).items():
+            earlier, how = attributed.get(index, ([], ""))
+            attributed[index] = ([*earlier, *clause_spans],
+                                 "; ".join(x for x in (how, why) if x))
         results = []
         for index, (text, found, (judgement, spans, _)) in enumerate(
                 zip(texts, detected, judged, strict=True)):

@@ -21,9 +21,11 @@ from typing import Any
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 
-__all__ = ["MIN_LETTERS", "Detected", "covered", "detect", "primary_subtag"]
+__all__ = ["MIN_LETTERS", "NEIGHBOURS", "Detected", "covered", "detect", "detect_in_town",
+           "primary_subtag"]
 
 MIN_LETTERS = 3
+MAX_CHARACTERS = 120
 
 _STRIP = re.compile(
     r"(?:https?://|www\.)\S+"
@@ -32,6 +34,13 @@ _STRIP = re.compile(
     r"|(?<!\w)#\w+",
     re.IGNORECASE)
 _TAG = re.compile(r"[A-Za-z]{2,3}")
+# MIN_LETTERS letters anywhere (a search stops at the third; counting every character
+# cost more than the detection of a short text).
+_LETTERS = re.compile(rf"(?:[^\W\d_][\W\d_]*){{{MIN_LETTERS}}}")
+
+
+def _enough_letters(text: str) -> bool:
+    return _LETTERS.search(text) is not None
 # Tags that say "no particular language": no use as a hint.
 _NOT_A_LANGUAGE = frozenset({"und", "mul", "zxx", "mis"})
 
@@ -80,6 +89,11 @@ def primary_subtag(tag: str | None) -> str | None:
 
 
 def _known(candidates: Iterable[str]) -> tuple[str, ...]:
+    return _known_tuple(tuple(candidates))
+
+
+@functools.lru_cache(maxsize=64)
+def _known_tuple(candidates: tuple[str, ...]) -> tuple[str, ...]:
     labels = set(_identifier().labels)
     return tuple(sorted({p for c in candidates
                          if (p := primary_subtag(c)) is not None and p in labels}))
@@ -95,7 +109,7 @@ def detect(text: str, *, candidates: Sequence[str] | None = None,
     if hinted is not None:
         return Detected(hinted, 1.0)
     cleaned = _STRIP.sub(" ", text)
-    if sum(ch.isalpha() for ch in cleaned) < MIN_LETTERS:
+    if not _enough_letters(cleaned):
         return Detected(None, 0.0)
     if candidates is None:
         identifier = _identifier()
@@ -106,6 +120,41 @@ def detect(text: str, *, candidates: Sequence[str] | None = None,
         identifier = _restricted(langs)
     lang, confidence = identifier.classify(cleaned)
     return Detected(str(lang), float(confidence))
+
+
+# The languages a town hall in Spain receives besides its own: its co-official and
+# neighbouring languages and those of its largest foreign communities. A long text is told
+# among these and the town's languages, not among all 97 py3langid knows: the odd short
+# Spanish comment is no longer taken for Occitan or Hausa, and one pass costs about half.
+NEIGHBOURS = ("ca", "gl", "eu", "fr", "pt", "it", "de", "nl", "ro", "ar", "ru", "uk", "zh",
+              "pl", "bg", "en", "es")
+
+
+def detect_in_town(text: str, town: Sequence[str], *, wider: bool
+                   ) -> tuple[Detected, Detected]:
+    """(the language among the town's and its neighbours', the language among the town's
+    only), from one pass over `text`; with `wider` false the first is the second."""
+    # The first 120 characters tell Spanish from English as well as the whole text does
+    # (99.3% of OffendES comments, 99.2% of Davidson tweets either way), and py3langid's
+    # walk over the text is the costliest part of a detection (112 µs at 120, 163 at 300).
+    cleaned = _STRIP.sub(" ", text[:MAX_CHARACTERS])
+    town_langs = _known(town)
+    if not _enough_letters(cleaned) or not town_langs:
+        return Detected(None, 0.0), Detected(None, 0.0)
+    if not wider:
+        lang, confidence = _restricted(town_langs).classify(cleaned)
+        found = Detected(str(lang), float(confidence))
+        return found, found
+    identifier = _restricted(_known((*town_langs, *NEIGHBOURS)))
+    probabilities = identifier._decide(cleaned)  # py3langid: one score per language
+    classes = identifier.nb_classes
+    best = int(probabilities.argmax())
+    wide = Detected(str(classes[best]), float(probabilities[best]))
+    in_town = [(float(p), str(c)) for p, c in zip(probabilities, classes, strict=True)
+               if c in town_langs]
+    total = sum(p for p, _ in in_town)
+    top, lang = max(in_town)
+    return wide, Detected(lang, top / total if total > 0 else 0.0)
 
 
 def covered(lang: str | None, languages: frozenset[str]) -> bool:

@@ -74,17 +74,20 @@ def test_the_model_separates_offensive_from_harmless_spanish(assessor: Assessor)
 
 
 class _Verdict:
-    """A model that finds everything abusive, whatever the words (as a model may)."""
+    """A model that finds everything an abusive insult, whatever the words (as a model
+    may)."""
 
     name, variant, version = "verdict", "test", "0"
     languages = frozenset({"es", "en"})
 
     def score(self, texts: Sequence[str]) -> list[LabelScores]:
-        return [{**dict.fromkeys(LABELS, 0.0), "toxicity": 0.95} for _ in texts]
+        return [{**dict.fromkeys(LABELS, 0.0), "toxicity": 0.95, "insult": 0.9}
+                for _ in texts]
 
 
 def test_an_abusive_text_with_nothing_to_point_at_is_withheld_whole() -> None:
-    assessor = Assessor(model=_Verdict())
+    # Without the signal model: this is about the scorer's verdict alone.
+    assessor = Assessor(model=_Verdict(), signals=None)
     [result] = assessor.assess(["Qué bonito día hace hoy en el pueblo"], ["es"])
     assert result.level == "abusive"
     assert "bonito" not in result.masked_text
@@ -92,22 +95,45 @@ def test_an_abusive_text_with_nothing_to_point_at_is_withheld_whole() -> None:
 
 
 class _ObjectsTo:
-    """A cheap model that objects to one word no lexicon lists."""
+    """A cheap model that objects to one (invented) word no lexicon lists."""
 
     name, variant, version = "objects-to", "test", "0"
     languages = frozenset({"es", "en"})
 
     def score(self, texts: Sequence[str]) -> list[LabelScores]:
-        return [{**dict.fromkeys(LABELS, 0.0), "toxicity": 0.95 if "dirtbag" in t else 0.05}
+        return [{**dict.fromkeys(LABELS, 0.0), "toxicity": 0.95 if "blorf" in t else 0.05}
                 for t in texts]
 
 
 def test_a_cheap_attributor_finds_the_words_a_big_model_objects_to() -> None:
-    assessor = Assessor(model=_Verdict(), attributor=_ObjectsTo())
-    # "dirtbag" is in no lexicon: only the attributor can find it.
-    [result] = assessor.assess(["You complete dirtbag, the street lamp is broken again"],
+    assessor = Assessor(model=_Verdict(), attributor=_ObjectsTo(), signals=None)
+    # "blorf" is in no lexicon: only the attributor can find it.
+    [result] = assessor.assess(["You complete blorf, the street lamp is broken again"],
                                ["en"])
     assert result.level == "abusive"
-    assert "dirtbag" not in result.masked_text
+    assert "blorf" not in result.masked_text
     assert any("leaving each out" in r for r in result.reasons)
     assert result.masked_text.endswith("the street lamp is broken again")
+
+
+class _Offended:
+    """A model that finds every text offensive, and none of them an insult (a general
+    offensive-language model)."""
+
+    name, variant, version = "offended", "test", "0"
+    languages = frozenset({"es", "en"})
+
+    def score(self, texts: Sequence[str]) -> list[LabelScores]:
+        return [{**dict.fromkeys(LABELS, 0.0), "toxicity": 0.95} for _ in texts]
+
+
+def test_offence_aimed_at_no_one_is_rude_and_aimed_at_staff_is_abusive() -> None:
+    assessor = Assessor(model=_Offended(), signals=None)
+    at_no_one, at_staff = assessor.assess(
+        ["The bins on calle Real are a disgrace, they stink all week",
+         "@jose_limpieza you useless clown, the bins on calle Real stink"], ["en", "en"])
+    assert at_no_one.level == "rude"
+    assert at_no_one.masked_text == "The bins on calle Real are a disgrace, they stink all week"
+    assert any("aimed at no one" in reason for reason in at_no_one.reasons)
+    assert at_staff.level == "abusive"
+    assert at_staff.masked_text == "@jose_limpieza you [insult], the bins on calle Real stink"

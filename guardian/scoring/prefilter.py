@@ -1,0 +1,161 @@
+"""Required literals of a regular expression: a cheap test that lets most texts skip it.
+
+The grammar's rules are long alternations tried at every word of every message, the
+costliest step of scoring. Most messages cannot match most rules: "te voy a matar" needs
+the letters "matar" (or another harm verb) somewhere. `required(pattern)` reads the
+pattern's syntax tree and returns a set of strings such that every match contains at
+least one of them, or None when it cannot tell; `may_match(text)` is then a few substring
+tests instead of a scan with backtracking. The same idea as RE2's and Hyperscan's
+literal prefilters, on Python's own parser.
+
+`LiteralIndex` answers for many patterns at once: one Aho-Corasick pass over the text
+(pyahocorasick, in C) finds every required literal present, hence which patterns may
+match. Python's `re` has no such multi-string search (an alternation of the same literals
+is slower than the patterns themselves). Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+# Python's own parser of regular expressions (what `re.compile` uses).
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+
+# A set of literals shorter than this is no use: "te" is in most Spanish messages.
+MIN_LENGTH = 3
+# Nor is a huge one (a union of every verb form): the test would cost more than it saves.
+MAX_SIZE = 400
+
+Literals = frozenset[str] | None
+
+
+def _best(candidates: Iterable[frozenset[str]]) -> Literals:
+    """The most selective of several sets that are each required: the one whose shortest
+    member is longest (long strings are rare), then the smallest."""
+    usable = [c for c in candidates if c and min(map(len, c)) >= MIN_LENGTH]
+    if not usable:
+        return None
+    return max(usable, key=lambda c: (min(map(len, c)), -len(c)))
+
+
+def _sequence(items: Any, flags: int) -> Literals:
+    """Required literals of a concatenation of parsed items."""
+    candidates: list[frozenset[str]] = []
+    run = ""
+    for op, av in items:
+        if op is sre.LITERAL and not flags & re.IGNORECASE:
+            run += chr(av)
+            continue
+        if run:
+            candidates.append(frozenset({run}))
+            run = ""
+        inner: Literals = None
+        if op is sre.SUBPATTERN:
+            inner = _sequence(av[3], flags | av[1])
+        elif op is sre.BRANCH:
+            inner = _branch(av[1], flags)
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            inner = _sequence(av[2], flags)
+        elif op is sre.ATOMIC_GROUP:
+            inner = _sequence(av, flags)
+        if inner is not None:
+            candidates.append(inner)
+    if run:
+        candidates.append(frozenset({run}))
+    return _best(candidates)
+
+
+def _branch(branches: Any, flags: int) -> Literals:
+    found: set[str] = set()
+    for branch in branches:
+        literals = _sequence(branch, flags)
+        if literals is None:
+            return None
+        found |= literals
+        if len(found) > MAX_SIZE:
+            return None
+    return frozenset(found)
+
+
+def required(pattern: str) -> Literals:
+    """Strings one of which is in every match of `pattern`, or None if unknown."""
+    parsed = sre_parse.parse(pattern)
+    return _sequence(parsed, parsed.state.flags)
+
+
+class LiteralIndex:
+    """Which of several patterns may match a text, from their required literals."""
+
+    def __init__(self, patterns: Sequence[str | None]) -> None:
+        # Patterns without required literals (or None: not a pattern) always run.
+        self.always = 0
+        owners: dict[str, int] = {}
+        for index, pattern in enumerate(patterns):
+            literals = required(pattern) if pattern is not None else None
+            if literals is None:
+                self.always |= 1 << index
+                continue
+            for literal in literals:
+                owners[literal] = owners.get(literal, 0) | 1 << index
+        self._automaton = ahocorasick.Automaton()
+        for literal, mask in owners.items():
+            self._automaton.add_word(literal, mask)
+        self._empty = not owners
+        if owners:
+            self._automaton.make_automaton()
+
+    def candidates(self, text: str) -> int:
+        """A bit mask of the patterns (by index) that may match `text`."""
+        mask = self.always
+        if not self._empty:
+            for _, owner in self._automaton.iter(text):
+                mask |= owner
+        return mask
+
+
+class WordIndex:
+    """Whole words and phrases of a lexicon found in a text, as a regular expression
+    `(?<!\\w)(?:word|...)(?:es|s)?(?!\\w)` would find them (leftmost, longest, without
+    overlap), by one Aho-Corasick pass: an alternation of hundreds of words is the slowest
+    pattern Python's `re` runs."""
+
+    def __init__(self, words: Iterable[str], endings: Sequence[str] = ("",)) -> None:
+        self._automaton = ahocorasick.Automaton()
+        self.words = frozenset(w.casefold() for w in words)
+        for word in self.words:
+            for ending in endings:
+                self._automaton.add_word(word + ending, len(word) + len(ending))
+        self._empty = not self.words
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        if self._empty:
+            return []
+        best: dict[int, int] = {}
+        for last, length in self._automaton.iter(text):
+            start, end = last + 1 - length, last + 1
+            if (start > 0 and _is_word(text[start - 1])) or (
+                    end < len(text) and _is_word(text[end])):
+                continue
+            if length > best.get(start, 0):
+                best[start] = length
+        found: list[tuple[int, int, str]] = []
+        reached = 0
+        for start in sorted(best):
+            if start >= reached:
+                reached = start + best[start]
+                found.append((start, reached, text[start:reached]))
+        return found
+
+    def fullmatch(self, token: str) -> bool:
+        return any(start == 0 and end == len(token) for start, end, _ in self.find(token))
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
