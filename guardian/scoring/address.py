@@ -60,6 +60,9 @@ _ES_YOU = _you(("eres", "sois", "seras", "sereis", "eras", "erais", "fuiste", "f
                 "usted", "ustedes", r"que\s+(?:eres|sois)", r"hijo\s+de", r"hija\s+de"),
                _ES_ARTICLE, _ES_INTENSIFIER)
 _ES_EXCLAIM = _you(("vaya", "menudo", "menuda", "menudos", "menudas", "so", r"pedazo\s+de",
+                    # a collective insult: "panda de vagos", "hatajo de inútiles"
+                    r"panda\s+de", r"pandilla\s+de", r"hatajo\s+de", r"atajo\s+de",
+                    r"banda\s+de", r"manada\s+de", r"pu[nñ]ado\s+de",
                     r"trozo\s+de", r"cacho\s+de", r"especie\s+de", "tio", "tia", "oye", "eh",
                     "vamos", "venga", r"(?:el|la|los|las)\s+muy", "y"),
                    _ES_ARTICLE, _ES_INTENSIFIER)
@@ -67,7 +70,8 @@ _EN_YOU = _you(("you", "u", "ya", "youre", "you're", r"you\s+are", "ur", r"u\s+r
                 r"you\s+were", r"you're\s+such", r"you\s+are\s+such", r"you\s+look\s+like",
                 r"you\s+sound\s+like", r"you\s+guys\s+are", r"you\s+lot\s+are", r"you\s+lot",
                 r"shut\s+up"), _EN_ARTICLE, _EN_INTENSIFIER)
-_EN_EXCLAIM = _you(("what", r"what\s+an?", "hey", "oi", "and"), _EN_ARTICLE, _EN_INTENSIFIER)
+_EN_EXCLAIM = _you(("what", r"what\s+an?", "hey", "oi", "and", r"bunch\s+of", r"load\s+of",
+                    r"pack\s+of", r"shower\s+of", r"lot\s+of"), _EN_ARTICLE, _EN_INTENSIFIER)
 # A person (named below from the policy: staff names and handles) said to be the word.
 _ES_PERSON = _alt(
     "alcalde", "alcaldesa", "concejal", "concejala", "concejales", "policia", "policias",

@@ -27,7 +27,7 @@ from guardian.scoring.level import (
 )
 from guardian.scoring.normalise import has_insult_emoji, normalise
 from guardian.scoring.rules import CompiledRules, Match, compile_rules
-from guardian.scoring.signals import SignalModel, shipped
+from guardian.scoring.signals import SignalModel, class_codes, shipped
 from guardian.scoring.types import LanguageAwareModel, Model
 from guardian.types import LabelScores
 
@@ -102,10 +102,43 @@ _WORD = re.compile(r"[^\W\d_][\w']*")
 # docs/scoring.md): its emoji stand for the words of every town language.
 SHORT_WORDS = 6
 CONFIDENT = 0.9
+def _rank(level: str) -> int:
+    return ("none", "rude", "abusive", "threat").index(level)
+
+
 # Labels that say a text is offensive, not at whom; and lexicon kinds that say at whom.
 _GENERAL = frozenset({"toxicity", "severe_toxicity", "obscene"})
 _AIMED_KINDS = frozenset({"insult", "identity_attack", "sexual_explicit", "threat",
                           "personal_data"})
+# A clause of a hostile text scoring this much alone (for the text's strongest signal
+# label) is masked with it.
+CLAUSE_BAR = 0.5
+# The writer's own errand, in the normalised text.
+_ERRAND = re.compile(
+    r"(?<!\w)(?:(?:for|about|with|to (?:get|collect|hand in|pick up)) (?:my|our) "
+    r"(?:appointment|booking|form|forms|papers|paperwork|documents|fine|licen[cs]e|"
+    r"certificate|permit|application|turn|slot)"
+    r"|(?:para|por|con) (?:mi|la|nuestra) (?:cita|reserva|solicitud|instancia|multa|"
+    r"licencia|tarjeta|certificado|padron|empadronamiento)"
+    r"|para (?:entregar|recoger|presentar|firmar|sellar) (?:\w+ )?(?:los|las|el|la|mis|unos)"
+    r")(?!\w)")
+# Word classes (signals.class_codes) of harm, watching and the family.
+_MENACE_CLASSES = frozenset("hwf")
+# What sexual harassment is about, in the normalised text: bodies and looks, clothes and
+# photos, beds and kisses, pet names, and the emoji that wink.
+_SEXUAL_CUE = re.compile(
+    r"(?<!\w)(?:guap[ao]s?|preciosa|bomb[oó]n|buen[ao]rr?[ao]|tia buena|rubia|morena|"
+    r"cuerp\w*|culo|tetas|pechos?|piernas|labios|boca|besos?|besit\w*|desnud\w*|"
+    # a photo of the person, not of the pothole ("os mando foto por privado")
+    r"fotos? (?:tuyas?|de ti)|(?:mandame|pasame|enviame|mandas|pasas) (?:una |alguna )?foto|"
+    r"(?:pics?|photos?|pictures?) of you|(?:send|show|give) me (?:a |some )?(?:pics?|photos?)|"
+    r"uniforme|bikini|lencer\w*|cama|sofa|ducha|sexy|mami|nena|reina|cari[nñ]o|"
+    r"morbo\w*|cachond\w*|caliente|pone[sn]?|excita\w*|chupa\w*|follar?|polvo|"
+    r"body|bum|arse|ass|boobs|tits|legs|lips|kiss\w*|nudes?|naked|undress\w*|"
+    r"wearing|uniform|bed|shower|sexy|hot|babe|baby|darling|sweetheart|gorgeous|love|"
+    r"honey|doll|sugar|horny|turn\w* me on|spank\w*|examine|search me)(?!\w)"
+    r"|[\U0001F60F\U0001F975\U0001F924\U0001F618\U0001F60D\U0001F346\U0001F351"
+    r"\U0001F4A6\U0001F525\U0001F608\U0001F445\U0001F48B\U0001F609\U0001F63B]")
 # Where a signal label that is not the text's strongest is held: under every threshold.
 _BELOW = 0.49
 # How sure py3langid must be that a long text is in a language the town does not speak.
@@ -283,8 +316,8 @@ class Assessor:
             return [{} for _ in normalised]
         return self.signals.score(normalised)
 
-    def _signal_verdict(self, scores: dict[str, float], matches: Sequence[Match]
-                        ) -> dict[str, float]:
+    def _signal_verdict(self, scores: dict[str, float], matches: Sequence[Match],
+                        text: str) -> dict[str, float]:
         """The signal labels that count for the level: one per text, the strongest of the
         signal model's and the rules' (its heads are trained apart and overlap: "te
         vienes conmigo a la cama" also scores as a threat; a rule that found sexual
@@ -299,6 +332,21 @@ class Assessor:
                     if label in ruled:
                         ruled[label] = max(ruled[label], value)
         top = max(wanted, key=lambda label: max(wanted[label], ruled[label]))
+        if (top == "threat" and not ruled[top] and len(text.split()) < SHORT_WORDS
+                and not _MENACE_CLASSES.intersection(class_codes(plain(text)))):
+            # Too short to tell from its tone alone ("Town hall open Saturdays?"): a
+            # threat of a few words says harm, watching or family in so many words.
+            top = ""
+        if top == "threat" and not ruled[top] and _ERRAND.search(text):
+            # The writer's own errand ("I'll be waiting outside the office at nine for my
+            # appointment"): waiting and coming round are what citizens do; only the
+            # grammar (waiting *for you*, after *your* shift) makes it a threat.
+            top = ""
+        if top == "sexual_explicit" and not ruled[top] and not _SEXUAL_CUE.search(text):
+            # Harassment of this kind says what it is about (a body, a photo, a bed, a pet
+            # name, a wink): without any of it the model is reading a request to a woman
+            # ("¿se puede reservar la sala pa yoga?") and is not heard.
+            top = ""
         return {label: value if label == top else min(value, _BELOW)
                 for label, value in wanted.items()}
 
@@ -319,45 +367,50 @@ class Assessor:
                       judged: Sequence[tuple[Judgement, list[tuple[int, int, str]], Any]],
                       signalled: Sequence[dict[str, float]]
                       ) -> dict[int, tuple[list[tuple[int, int, str]], str]]:
-        """The clauses a signal-model verdict rests on, for texts whose rules found no span
-        of that kind: a clause scoring over the threshold alone, or whose removal brings
-        the text under it; else the clause whose removal lowers the score most. The rest
-        of the message (the request) stays readable."""
+        """The clauses of a hostile text (abusive or threat) that the signal model finds
+        hostile: one scoring CLAUSE_BAR alone, or whose removal brings the text under its
+        threshold; when the rules found nothing to mask, at least the clause whose removal
+        lowers the score most. A threat is rarely one phrase ("Nice van. Be a shame if
+        someone put sugar in the tank one night"): masking only what a rule matched would
+        leave the rest of it to read. The request's clauses stay."""
         if self.signals is None:
             return {}
         thresholds = self.policy.thresholds
-        todo: list[tuple[int, str, list[tuple[int, int]], float]] = []
+        todo: list[tuple[int, str, list[tuple[int, int]], float, bool]] = []
         pieces: list[str] = []
-        for index, ((_, spans, _), signal) in enumerate(zip(judged, signalled,
+        for index, ((judgement, spans, _), signal) in enumerate(zip(judged, signalled,
                                                                      strict=True)):
-            for label, value in signal.items():
-                threshold = min((t.get(label, 2.0) for t in (thresholds.abusive,
-                                                              thresholds.threat)), default=2.0)
-                if value < threshold or any(kind == label for *_, kind in spans):
-                    continue
-                found = clauses(texts[index])
-                todo.append((index, label, found, threshold))
-                for a, b in found:
-                    pieces.append(texts[index][a:b])
-                    pieces.append(texts[index][:a] + " " + texts[index][b:])
-                break  # one label's clauses per text: the strongest is masked with them
+            if judgement.level not in ("abusive", "threat") or not signal:
+                continue
+            label = max(signal, key=signal.__getitem__)
+            if signal[label] < CLAUSE_BAR:
+                continue
+            found = clauses(texts[index])
+            if len(found) < 2 and spans:
+                continue  # one clause, already masked by the rules
+            threshold = min((t.get(label, 2.0) for t in (thresholds.abusive,
+                                                          thresholds.threat)), default=2.0)
+            todo.append((index, label, found, threshold, bool(spans)))
+            for start, end in found:
+                pieces.append(texts[index][start:end])
+                pieces.append(texts[index][:start] + " " + texts[index][end:])
         if not todo:
             return {}
         scores = self.signals.score([normalise(p).text for p in pieces])
         result: dict[int, tuple[list[tuple[int, int, str]], str]] = {}
         cursor = 0
-        for index, label, found, threshold in todo:
+        for index, label, found, threshold, ruled in todo:
             alone = [scores[cursor + 2 * i][label] for i in range(len(found))]
             without = [scores[cursor + 2 * i + 1][label] for i in range(len(found))]
             cursor += 2 * len(found)
             chosen = [span for span, a, w in zip(found, alone, without, strict=True)
-                      if a >= threshold or w < threshold]
-            if not chosen and found:
+                      if a >= CLAUSE_BAR or w < threshold]
+            if not chosen and found and not ruled:
                 chosen = [found[without.index(min(without))]]
-            kind = "threat" if label == "threat" else label
-            result[index] = ([(a, b, kind) for a, b in chosen],
-                             f"masked {len(chosen)} of {len(found)} clause(s) the signal "
-                             f"model's {label} rests on")
+            if chosen:
+                result[index] = ([(a, b, label) for a, b in chosen],
+                                 f"masked {len(chosen)} of {len(found)} clause(s) the "
+                                 f"signal model finds hostile ({label})")
         return result
 
     def language_of(self, normalised: str, hint: str | None) -> Language:
@@ -411,14 +464,15 @@ class Assessor:
         found_matches = [self._rules.match(norm.text, langs=found.rule_langs,
                                            protected=self.protected)
                          for found, norm in zip(detected, normalised, strict=True)]
+        raw_scores = scores
         scores = self._without_literal_words(normalised, langs, found_matches, scores)
         judged: list[tuple[Judgement, list[tuple[int, int, str]], Any]] = []
         by_model: list[tuple[Judgement, list[tuple[int, int, str]], Any]] = []
         verdicts: list[dict[str, float]] = []
-        for norm, every, model_scores, signal in zip(normalised, found_matches, scores,
-                                                      signalled, strict=True):
+        for norm, every, model_scores, raw, signal in zip(normalised, found_matches, scores,
+                                                           raw_scores, signalled, strict=True):
             matches = [m for m in every if m.kind != "literal"]
-            verdict = self._signal_verdict(signal, matches)
+            verdict = self._signal_verdict(signal, matches, norm.text)
             merged = {**model_scores, **{label: max(model_scores.get(label, 0.0), value)
                                          for label, value in verdict.items()}}
             judgement = judge(merged, matches, self.policy.thresholds)
@@ -428,6 +482,14 @@ class Assessor:
                 judgement = Judgement(judgement.labels, "rude", (
                     *judgement.reasons, "offensive, but aimed at no one (no insult, threat, "
                     "attack on a group or harassment found): rude"))
+            if raw is not model_scores:
+                # The level was judged without the words used literally; the labels keep
+                # what the model said of the whole text (what `guardian eval` measures).
+                judgement = Judgement(
+                    {k: max(v, float(raw.get(k, 0.0))) for k, v in judgement.labels.items()},
+                    judgement.level, (*judgement.reasons, "level judged on the model's "
+                                      "scores without the words used literally or as an "
+                                      "exclamation"))
             hostile = judgement.level in ("abusive", "threat")
             # A swear word aimed at no one is shown as written in a rude message; in an
             # abusive one it is masked with the rest. A threat is masked to the end of its
@@ -440,7 +502,12 @@ class Assessor:
             verdicts.append(verdict)
             # Leave-one-out attribution explains the scorer's own verdict, not the rules'
             # or the signal model's (those point at their spans themselves).
-            by_model.append((judge(model_scores, [], self.policy.thresholds), spans, norm))
+            alone = judge(model_scores, [], self.policy.thresholds)
+            if _rank(alone.level) > _rank(judgement.level):
+                # The scorer's verdict was corrected (aimed at no one): explain the level
+                # the message has, not the scorer's.
+                alone = Judgement(alone.labels, judgement.level, alone.reasons)
+            by_model.append((alone, spans, norm))
         attributed = self._attribute(texts, langs, by_model) if self.attribution else {}
         for index, (clause_spans, why) in self._signal_spans(texts, langs, judged,
                                                              verdicts).items():

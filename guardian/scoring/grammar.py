@@ -402,13 +402,16 @@ def _es_rules() -> list[Rule]:
              raise_labels={"threat": 0.9},
              description="a threat to burn or destroy a building or property",
              pattern=(_B + _alt(
-                 ES_GOING + ES_DESTROY_INF + r"\s+" + ES_BUILDING,
+                 ES_GOING + r"(?:le\s+|les\s+)?" + ES_DESTROY_INF + r"\s+" + ES_BUILDING,
+                 ES_GOING + r"(?:le\s+|les\s+)?" + _alt(r"prender\s+fuego", r"pegar\s+fuego",
+                                                      r"meter\s+fuego")
+                 + r"\s+(?:a\s+)?" + ES_BUILDING,
                  ES_DESTROY_FUT + r"\s+" + ES_BUILDING,
                  r"(?:le\s+|les\s+)?" + _alt(r"prendo\s+fuego", r"pego\s+fuego",
                                               r"meto\s+fuego", "quemo", "reviento",
                                               r"prendemos\s+fuego", r"pegamos\s+fuego",
                                               "quemamos", "volamos", "vuelo")
-                 + r"\s+(?:a\s+)?" + ES_BUILDING,
+                 + r"\s+(?:a\s+|(?=al\s))?" + ES_BUILDING,
                  r"(?:ese|esa|tu|vuestro|vuestra)\s+(?:\w+\s+){0,3}?" + ES_PRIVATE
                  + r"(?:\s+\w+){0,8}?\s+"
                  + _alt("amanecera", "aparecera", "va a aparecer", "va a amanecer",
@@ -671,6 +674,13 @@ EN_GROUP = _alt(
     "feminazis", "women", "homos", "queers", "latinos", "africans", "romanians")
 
 
+# Who a call to harm names: a pronoun, or a person by role ("that officer").
+EN_TARGET = _alt("him", "her", "them", "you",
+                 r"(?:this|that|the)\s+(?:guy|woman|man|idiot|bloke|mayor|councillor|"
+                 r"councilor|electrician|officer|cop|clerk|warden|inspector|receptionist|"
+                 r"lady|one\s+at\s+the\s+\w+)")
+
+
 def _en_rules() -> list[Rule]:
     # Words after the person that make a phrase harmless ("I'll beat you to it").
     harmless_after = (r"(?!\s+(?:to\s+it|at\b|in\s+a\b|some\s+slack|a\s+deal|a\s+break|"
@@ -814,9 +824,11 @@ def _en_rules() -> list[Rule]:
                       "yall", "the neighbours", "the neighbors")
                  + r"\s+" + _alt("should", r"needs\s+to", r"need\s+to", r"ought\s+to",
                                  r"has\s+to", r"have\s+to", "must", "gotta")
-                 + r"\s+(?:just\s+)?" + EN_HARM + r"\s+" + _alt(
-                     "him", "her", "them", "you", r"(?:this|that)\s+(?:guy|woman|man|idiot)",
-                     r"the\s+(?:mayor|councillor|councilor|electrician|officer|cop)"),
+                 + r"\s+(?:just\s+)?" + EN_HARM + r"\s+" + EN_TARGET + r"(?:\s+up)?",
+                 _alt("someone", "somebody", "anyone", "people")
+                 + r"\s+" + _alt("should", r"needs\s+to", r"ought\s+to", "must", "gotta")
+                 + r"\s+" + _alt("beat", "sort", "rough", "duff", "smash", "knock", "batter")
+                 + r"\s+" + EN_TARGET + r"\s+" + _alt("up", "out", "in", "about"),
                  r"(?:i\s+)?(?:hope|wish)\s+(?:that\s+)?" + _alt("you", "u", "he", "she",
                                                                  "they", "ya")
                  + r"\s+" + _alt("die", "dies", r"drop\s+dead", r"drops\s+dead", "rot",
