@@ -459,13 +459,16 @@ class Assessor:
         normalised = [n if d.uncertain or primary_subtag(hint) == d.lang
                       or not has_insult_emoji(text) else normalise(text, lang=d.lang)
                       for text, hint, n, d in zip(texts, hints, first, detected, strict=True)]
-        scores = self._model_scores([n.text for n in normalised], langs)
+        # A text of uncertain language is scored as one of no known language (the lite
+        # scorer takes the higher of its English and Spanish models).
+        model_langs = [None if d.uncertain else d.lang for d in detected]
+        scores = self._model_scores([n.text for n in normalised], model_langs)
         signalled = self._signals([n.text for n in normalised])
         found_matches = [self._rules.match(norm.text, langs=found.rule_langs,
                                            protected=self.protected)
                          for found, norm in zip(detected, normalised, strict=True)]
         raw_scores = scores
-        scores = self._without_literal_words(normalised, langs, found_matches, scores)
+        scores = self._without_literal_words(normalised, model_langs, found_matches, scores)
         judged: list[tuple[Judgement, list[tuple[int, int, str]], Any]] = []
         by_model: list[tuple[Judgement, list[tuple[int, int, str]], Any]] = []
         verdicts: list[dict[str, float]] = []
@@ -547,7 +550,8 @@ class Assessor:
 # The end of a sentence, before any trailing @mentions ("... te pillo @antonio_luz").
 _SENTENCE_END = re.compile(r"[.!?\n]|(?:\s+@\w+)+\s*$")
 _PET_NAME = re.compile(
-    r"^\s*,?\s*(?:guapa|guapo|preciosa|precioso|bombon|bombón|nena|nene|cariño|carino|"
+    r"^(?:\s+(?:any\s?time|whenever|cuando\s+quieras|ya|eh|pues))?\s*,?\s*"
+    r"(?:guapa|guapo|preciosa|precioso|bombon|bombón|nena|nene|cariño|carino|"
     r"reina|princesa|muñeca|muneca|chata|rubia|morena|mami|sexy|babe|baby|darling|"
     r"sweetheart|sweetie|gorgeous|hottie|honey|hun|love|doll)\b")
 

@@ -84,8 +84,8 @@ class CompiledRules:
                 label = labels.get(word) or _singular(word, labels)
                 swear = label == "obscene"
                 # A word in quotes is mentioned, not used: "le llaman 'gordo' en el cole",
-                # "han pintado 'IDIOTS' en la puerta".
-                quoted = _quoted(text, start, end)
+                # "han pintado 'IDIOTS' en la puerta"; one said of oneself insults no one.
+                quoted = _quoted(text, start, end) or _said_of_oneself(bare, start)
                 needs_aim = (swear or quoted or word in ambiguous
                              or _singular_in(word, ambiguous))
                 if quoted:
@@ -122,6 +122,17 @@ class CompiledRules:
 _SENTENCE = re.compile(r"[.!?\n]+")
 _OPEN_QUOTES = frozenset("'\"«\u201c\u2018`")  # straight, angled, curly (left), grave
 _CLOSE_QUOTES = frozenset("'\"»\u201d\u2019`")  # and their closing forms
+
+
+# "soy una pringada", "I'm such an idiot": said of the writer, not of anyone else.
+_ONESELF = re.compile(
+    r"(?<!\w)(?:soy|somos|era|eramos|fui|me siento|me senti|parezco|me llamo|"
+    r"i'm|im|i am|i was|we're|we are|call me)\s+(?:(?:un|una|unos|unas|el|la|tan|muy|mas|"
+    r"such|a|an|the|so|a bit of|a bit|total|complete|bloody)\s+){0,2}$")
+
+
+def _said_of_oneself(bare: str, start: int) -> bool:
+    return _ONESELF.search(bare, max(0, start - 40), start) is not None
 
 
 def _quoted(text: str, start: int, end: int) -> bool:

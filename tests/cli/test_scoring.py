@@ -149,6 +149,9 @@ def test_the_shipped_town_messages_meet_the_targets(tmp_path: Path) -> None:
     assert report["threats_caught"] >= 0.95, report["wrong_level"]
     assert report["legitimate_held"] == 0, report["held"]
     assert report["legitimate_stripped"] == 0, report["stripped"]
+    # No insult aimed at staff is left to read, obfuscated or not.
+    insults = [shown for shown in report["visible"] if "insult" in shown["id"]]
+    assert insults == []
 
 
 def test_train_signals_writes_a_model_and_its_report(tmp_path: Path) -> None:

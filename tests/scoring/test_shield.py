@@ -94,6 +94,10 @@ def test_ordinary_messages_with_threatening_words_are_not_threats(text: str,
      "You [insult] lot, the form will not submit"),
     ("A mi hija le llaman 'tonta' en el colegio, ¿hay algún programa?", "none",
      "A mi hija le llaman 'tonta' en el colegio, ¿hay algún programa?"),
+    ("Soy un desastre, perdí el justificante de la reserva", "none",
+     "Soy un desastre, perdí el justificante de la reserva"),
+    ("I'm such an idiot, I forgot my booking number", "none",
+     "I'm such an idiot, I forgot my booking number"),
 ])
 def test_a_word_counts_when_aimed_at_a_person_not_when_it_names_a_thing(
         text: str, level: str, masked: str) -> None:
