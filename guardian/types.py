@@ -93,6 +93,10 @@ class NotificationKind(StrEnum):
 # Kinds that travel at once even in quiet hours and beyond the hourly cap: pages (the
 # contract's one exception) and alerts about undelivered pages go to the last resort.
 URGENT_KINDS: frozenset[str] = frozenset({"page"})
+# Kinds that count against the hourly cap, unless about an emergency (pages are
+# emergencies; a digest is the cap's own outlet; alerts and tests are for the operators).
+CAPPED_KINDS: frozenset[str] = frozenset({NotificationKind.deliver.value,
+                                          NotificationKind.storm_notice.value})
 
 
 class NotificationStatus(StrEnum):

@@ -29,7 +29,6 @@ from guardian.engine.pipeline import Batched, StageResult
 from guardian.engine.timeline import DutyTimeline
 from guardian.notify import queue
 from guardian.notify.compose import FlagUrl, MessageView, for_decision
-from guardian.notify.timing import CAPPED_KINDS
 from guardian.policy.model import Policy
 from guardian.review.queue import NewReview, enqueue_reviews
 from guardian.review.sanctions import author_statuses
@@ -123,7 +122,7 @@ class DecisionStage:
             await self.memory.read(conn, now - window_for(policy))
             pages = [OpenPage(id=str(p.id), team=p.team, category=p.category or "",
                               opened_at=p.created_at) for p in await open_pages(conn=conn)]
-            sent = await sent_counts(conn=conn, kinds=CAPPED_KINDS,
+            sent = await sent_counts(conn=conn,
                                      since=now - dt.timedelta(hours=1))
         storm_targets = self.memory.storm_targets()
         # The batch's own decisions, by target and by author: the memory learns them from

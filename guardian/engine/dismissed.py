@@ -22,7 +22,6 @@ from guardian.decide import Context, Judged, decide
 from guardian.engine.decision_stage import Notifying, notify_staff
 from guardian.engine.timeline import DutyTimeline
 from guardian.notify.compose import MessageView
-from guardian.notify.timing import CAPPED_KINDS
 from guardian.review.queue import claim_dismissed, dismissed_undelivered
 from guardian.storage.db import utcnow
 from guardian.storage.messages import read_message, set_decision
@@ -74,7 +73,7 @@ class DismissedDelivery:
                 judged = replace(Judged.from_stored(message.assessment or {}, view.text,
                                                     message.text),
                                  level="none")
-                sent = await sent_counts(conn=conn, kinds=CAPPED_KINDS,
+                sent = await sent_counts(conn=conn,
                                          since=now - dt.timedelta(hours=1))
                 context = Context(sent_last_hour=sent, overrides=built.overrides)
                 decision = decide(message, judged, context, built.policy, now, built.timeline)

@@ -32,7 +32,7 @@ from guardian import metrics
 from guardian.notify.channels import apprise_module, resolve, scrub, secret_values
 from guardian.notify.compose import language_of
 from guardian.notify.render import ChannelStyle, render
-from guardian.notify.timing import CAPPED_KINDS, Later, when_to_send
+from guardian.notify.timing import Later, when_to_send
 from guardian.policy.model import Policy
 from guardian.policy.urls import redact
 from guardian.schedule.availability import Availability
@@ -151,15 +151,15 @@ class Sender:
         if avail is None:
             return None
         sent = 0
-        if notification.kind in CAPPED_KINDS:
+        if notification.capped:
             async with self.engine.connect() as conn:
                 counts = await outbox.sent_counts(
-                    conn=conn, kinds=CAPPED_KINDS, since=now - dt.timedelta(hours=1),
+                    conn=conn, since=now - dt.timedelta(hours=1),
                     recipients=[notification.recipient])
             # The count includes this notification while it is pending and due.
             sent = max(counts.get(notification.recipient, 0) - 1, 0)
         verdict = when_to_send(notification.kind, notification.recipient, now, avail,
-                               sent_last_hour=sent,
+                               sent_last_hour=sent, capped=notification.capped,
                                limit=avail.policy.rate_limits.max_per_person_per_hour)
         if not isinstance(verdict, Later):
             return None

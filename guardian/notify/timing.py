@@ -12,14 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from guardian.schedule.availability import Availability
-from guardian.types import NotificationKind
+from guardian.types import CAPPED_KINDS, NotificationKind
+
+__all__ = ["CAPPED_KINDS", "RETRY_WITHOUT_START", "Later", "Send", "when_to_send"]
 
 # When a person has no working period or shift ahead, look again after this long.
 RETRY_WITHOUT_START = dt.timedelta(hours=24)
-# Kinds that count against the hourly cap (pages are emergencies; a digest is the cap's
-# own outlet; alerts and tests are for the operators).
-CAPPED_KINDS: frozenset[str] = frozenset({NotificationKind.deliver.value,
-                                          NotificationKind.storm_notice.value})
 
 
 @dataclass(frozen=True)
@@ -42,8 +40,9 @@ def _next_start(avail: Availability, person: str, now: dt.datetime) -> tuple[dt.
 
 
 def when_to_send(kind: str, person: str, now: dt.datetime, avail: Availability, *,
-                 sent_last_hour: int, limit: int) -> Send | Later:
-    """Whether a notification of `kind` may reach `person` at `now`."""
+                 sent_last_hour: int, limit: int, capped: bool | None = None) -> Send | Later:
+    """Whether a notification of `kind` may reach `person` at `now`. `capped`: whether it
+    counts against the hourly cap (False for an emergency's; by default, by its kind)."""
     if kind in (NotificationKind.page.value, NotificationKind.test.value):
         return Send()  # the contract's exception; a test is sent on an operator's request
     if person not in avail.policy.people:
@@ -63,7 +62,9 @@ def when_to_send(kind: str, person: str, now: dt.datetime, avail: Availability, 
         # A digest waits for the next start; anything else joins that digest.
         return Later(start, kind != NotificationKind.digest.value,
                      f"{person} is {state} now{note}")
-    if kind in CAPPED_KINDS and sent_last_hour >= limit:
+    if capped is None:
+        capped = kind in CAPPED_KINDS
+    if capped and sent_last_hour >= limit:
         start, note = _next_start(avail, person, now)
         return Later(start, True, f"rate limit: {person} had {sent_last_hour} notifications "
                                   f"in the last hour (limit {limit}){note}")

@@ -274,6 +274,9 @@ class Notification(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     lang: str = Field(default="es", max_length=8)
     category: str | None = Field(default=None, max_length=64)
+    # Counts toward the recipient's hourly cap: a message or storm notice that is not an
+    # emergency (pages, emergencies, digests, alerts and tests never do).
+    capped: bool = Field(default=False)
     digest_id: int | None = Field(default=None, sa_column=Column(BigId, nullable=True))
     channel_index: int = 0
     due_at: dt.datetime = Field(sa_type=UTCDateTime)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian.storage.db import utcnow
 from guardian.storage.models import DeliveryAttempt, Notification
-from guardian.types import NotificationKind, NotificationStatus
+from guardian.types import CAPPED_KINDS, NotificationKind, NotificationStatus
 
 notifications_table = Notification.__table__  # type: ignore[attr-defined]
 attempts_table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
@@ -46,9 +46,11 @@ async def enqueue(*, conn: AsyncConnection, recipient: str, kind: NotificationKi
     kind = NotificationKind(kind)
     if status not in (NotificationStatus.pending, NotificationStatus.waiting):
         raise ValueError(f"a new notification is pending or waiting, not {status}")
+    payload = payload or {}
+    capped = kind.value in CAPPED_KINDS and payload.get("urgency") != "emergency"
     values = {"message_id": message_id, "page_id": page_id, "recipient": recipient,
-              "kind": kind.value, "body": body, "payload": payload or {}, "lang": lang,
-              "category": category, "channel_index": 0, "due_at": due_at,
+              "kind": kind.value, "body": body, "payload": payload, "lang": lang,
+              "category": category, "capped": capped, "channel_index": 0, "due_at": due_at,
               "idempotency_key": idempotency_key, "status": status.value,
               "attempts": 0, "created_at": utcnow(), "available_at": due_at}
     # One statement: a row already there (a retried stage, a concurrent enqueue) inserts
@@ -216,13 +218,14 @@ async def hand_back(*, engine: AsyncEngine, lease: str, now: dt.datetime) -> Non
                            .values(lease_owner=None, available_at=now))
 
 
-async def sent_counts(*, conn: AsyncConnection, kinds: frozenset[str], since: dt.datetime,
+async def sent_counts(*, conn: AsyncConnection, since: dt.datetime,
                       recipients: Sequence[str] | None = None) -> dict[str, int]:
-    """Per recipient, notifications of `kinds` sent since `since`, or queued to go out
-    since then (what the hourly cap counts: a burst queued in one second counts at once)."""
+    """Per recipient, the notifications the hourly cap counts (`capped`: no emergency, no
+    page) sent since `since`, or queued to go out since then (a burst queued in one second
+    counts at once)."""
     c = notifications_table.c
     query = (select(c.recipient, func.count())
-             .where(c.kind.in_(sorted(kinds)),
+             .where(c.capped.is_(True),
                     or_(and_(c.status == NotificationStatus.sent.value, c.sent_at >= since),
                         and_(c.status == NotificationStatus.pending.value,
                              c.due_at >= since)))

@@ -260,6 +260,19 @@ def test_no_one_gets_more_non_emergency_notifications_an_hour_than_the_limit(
 
 @PROPERTY
 @given(worlds())
+def test_an_emergency_is_never_deferred_by_the_cap(
+        world: tuple[Policy, dt.datetime, list[Item]]) -> None:
+    """Whatever the hour's count (up to beyond the limit), no outcome of an emergency is
+    moved to a digest by the rate limit."""
+    _, decided = _decisions(world)
+    for _, decision in decided:
+        if decision.urgency == "emergency":
+            assert all(o.code != "rate_limited" for o in decision.outcomes), (
+                decision.explain())
+
+
+@PROPERTY
+@given(worlds())
 def test_every_message_is_decided_explained_and_stored(
         world: tuple[Policy, dt.datetime, list[Item]]) -> None:
     """Nothing is lost (invariant 4's part in the core): every decision reaches someone, is

@@ -276,6 +276,35 @@ async def test_the_hourly_cap_holds_at_send_time_and_the_rest_waits_for_the_dige
     assert "3" in digest and len(town.got("carmen")) == limit + 1
 
 
+async def test_an_emergency_is_never_capped_and_never_counts_toward_the_cap(
+        town: Town) -> None:
+    town.at(madrid(11, 25, 10))
+    limit = town.policy.rate_limits.max_per_person_per_hour
+    await town.decide(*(f"La farola número {n} de la calle Real está apagada"
+                        for n in range(limit - 1)))
+    town.at(madrid(11, 25, 10, 1))
+    [emergency] = await town.decide(POWER_LINE)
+    town.at(madrid(11, 25, 10, 2))
+    [after] = await town.decide("La farola de la plaza del Pozo está apagada")
+    # Carmen, on duty in lighting, hears of the emergency now, and it took none of her
+    # hour's allowance: the next ordinary report still reaches her at once.
+    rows = {r.message_id: r for r in await town.rows("carmen")}
+    assert rows[emergency].status == "pending" and not rows[emergency].capped
+    assert rows[after].status == "pending" and rows[after].capped
+    town.at(madrid(11, 25, 10, 3))
+    await town.decide(*(f"La farola número {n} de la calle Mayor está apagada"
+                        for n in range(3)))  # now the cap holds the ordinary ones
+    # The same at send time: the notifier, past the cap, still sends the emergency.
+    town.at(madrid(11, 25, 10, 5))
+    await town.deliver()
+    got = town.got("carmen")
+    assert any("cable caído" in text for text in got)
+    assert len(got) == limit + 1  # limit ordinary reports, plus the emergency
+    rows = {r.message_id: r for r in await town.rows("carmen")}
+    assert rows[emergency].status == "sent"
+    assert sum(r.status == "waiting" for r in rows.values()) == 3
+
+
 async def test_a_digest_across_the_autumn_clock_change_arrives_at_local_start(
         town: Town) -> None:
     # Saturday 24 October 2026, evening; clocks go back on Sunday 25 at 03:00. Carmen's

@@ -52,3 +52,17 @@ def test_pages_go_out_in_quiet_hours() -> None:
                                    limit=LIMIT), Send)
     later = when_to_send("deliver", "antonio", three, AVAIL, sent_last_hour=0, limit=LIMIT)
     assert isinstance(later, Later) and later.to_digest and "quiet hours" in later.reason
+
+
+@settings(max_examples=200, deadline=None)
+@given(person=st.sampled_from(PEOPLE), now=instants, sent=st.integers(0, 3 * LIMIT))
+def test_an_emergency_is_never_deferred_by_the_cap(person: str, now: dt.datetime,
+                                                   sent: int) -> None:
+    """An emergency's copy to whoever is on duty (`capped=False`) goes whatever the count;
+    only duty and quiet hours can hold it."""
+    verdict = when_to_send("deliver", person, now, AVAIL, sent_last_hour=sent, limit=LIMIT,
+                           capped=False)
+    if AVAIL.on_duty(person, now) and not AVAIL.quiet(person, now):
+        assert isinstance(verdict, Send)
+    else:
+        assert isinstance(verdict, Later) and "rate limit" not in verdict.reason
