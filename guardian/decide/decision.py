@@ -50,12 +50,13 @@ class PlanStep:
     wait_minutes: int    # for an acknowledgement before the next step
     skipped: str | None = None
     sources: tuple[str, ...] = ()  # rotation/override behind `people`
+    reason: str = ""     # why these people (or, with `skipped`, why no one)
 
     def to_json(self) -> dict[str, Any]:
         return {"round": self.round, "index": self.index, "who": self.who,
                 "people": list(self.people), "at": _iso(self.at),
                 "wait_minutes": self.wait_minutes, "skipped": self.skipped,
-                "sources": list(self.sources)}
+                "sources": list(self.sources), "reason": self.reason}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PlanStep:
@@ -63,7 +64,8 @@ class PlanStep:
         assert at is not None
         return cls(round=data["round"], index=data["index"], who=data["who"],
                    people=tuple(data["people"]), at=at, wait_minutes=data["wait_minutes"],
-                   skipped=data["skipped"], sources=tuple(data["sources"]))
+                   skipped=data["skipped"], sources=tuple(data["sources"]),
+                   reason=data.get("reason") or data["skipped"] or "")
 
 
 @dataclass(frozen=True, slots=True)

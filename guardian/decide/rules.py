@@ -324,6 +324,12 @@ class _Decider:
                        f"{plan.chain or '(none)'}"]
             reasons += [f"step {s.round}.{s.index} ({s.who}) skipped: {s.skipped}"
                         for s in plan.steps if s.skipped and s.at == now]
+            # The rest of the plan, each step with why it reaches whom (or no one).
+            reasons += [f"then step {s.round}.{s.index} ({s.who}) at "
+                        f"{self._when(None, s.at)}: "
+                        f"{'skipped, ' + s.skipped if s.skipped else s.reason}"
+                        for s in plan.steps if s is not first and not (s.skipped
+                                                                     and s.at == now)]
             if first is not None:
                 recipients = list(first.people)
                 reasons.append(f"{first.who}: {', '.join(recipients)} "

@@ -388,12 +388,18 @@ class HolidayCalendar(_Strict):
 
 
 EscalationTarget = Literal["person", "team_on_call", "team_lead", "last_resort"]
+# Whether a step that names someone (`person`, `team_lead`) pages them in an emergency when
+# they are off duty: `always` (the default: HR wrote them into the chain to be woken, the
+# chain is HR's explicit exception to the right to disconnect) or `if_available` (only when
+# on duty or on call; otherwise the step is skipped). Nobody on leave is ever woken.
+WakePolicy = Literal["always", "if_available"]
 
 
 class EscalationStep(_Strict):
     who: EscalationTarget
     person: Slug | None = None  # only with `who: person`
     delay_minutes: int = Field(ge=1, le=1440)  # wait for an acknowledgement, then go on
+    wake: WakePolicy = "always"  # for `person` and `team_lead`; see WakePolicy
 
     @model_validator(mode="after")
     def _person_when_needed(self) -> EscalationStep:

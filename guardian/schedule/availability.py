@@ -188,6 +188,16 @@ class Availability:
         return any(person in self.team(t, at, "on_call")
                    for t in self._rotation_call.get(person, ()))
 
+    def on_leave(self, person: str, at: dt.datetime) -> Override | None:
+        """The override that takes `person` off everything at `at` (sick leave, holidays:
+        a `remove` of every team, duty and on-call), or None. No chain wakes them."""
+        for override in self.overrides:
+            if (override.kind == "remove" and override.person == person
+                    and override.team is None and override.applies_to == "both"
+                    and override.active(at)):
+                return override
+        return None
+
     def is_start(self, person: str, at: dt.datetime) -> bool:
         """On duty at `at` and not just before: a digest may be delivered then."""
         return self.on_duty(person, at) and not self.on_duty(person, at - _STEP)

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from guardian.acks.links import AckClaim, LinkError, read_ack_token
+from guardian.decide.escalation import chain_people
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.storage.db import utcnow
 from guardian.storage.models import Page
@@ -15,7 +16,7 @@ from guardian.storage.pages import acknowledge, get_page, list_pages, page_event
 from guardian.types import PageStatus, Role
 from guardian.web.access import public, requires
 from guardian.web.bodies import invalid
-from guardian.web.keys import engine_key, principal_key, settings_key
+from guardian.web.keys import engine_key, policy_key, principal_key, settings_key
 
 routes = web.RouteTableDef()
 
@@ -68,7 +69,8 @@ async def page(request: web.Request) -> web.Response:
 @routes.post("/api/v1/pages/{id}/ack", name="ack_page")
 @requires(Role.staff, Role.hr)
 async def ack_page(request: web.Request) -> web.Response:
-    """Acknowledge: the escalation stops. Staff may acknowledge pages whose chain names them."""
+    """Acknowledge: the escalation stops. Staff may acknowledge pages whose chain names them
+    (at any step, whether or not it has reached them yet)."""
     page_id = _page_id(request)
     principal = request[principal_key]
     async with request.app[engine_key].begin() as conn:
@@ -76,6 +78,9 @@ async def ack_page(request: web.Request) -> web.Response:
         if found is None:
             raise not_found(f"Page {page_id}")
         chain = {str(step["person"]) for step in found.plan} | {found.last_resort or ""}
+        policy = request.app[policy_key].policy if policy_key in request.app else None
+        if policy is not None:
+            chain |= chain_people(policy, found.team)
         if principal.role == Role.staff and principal.staff_id not in chain:
             raise ApiError(403, "forbidden", "Only people on this page's chain (or HR) may "
                            "acknowledge it.")

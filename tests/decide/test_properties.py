@@ -95,6 +95,9 @@ def policies(draw: st.DrawFn) -> Policy:
         min_size=1, max_size=4))
     chain = data["escalation"]["chains"][0]
     chain["steps"] = [{**s, "delay_minutes": draw(st.integers(1, 60))} for s in steps]
+    for step in chain["steps"]:
+        if step["who"] in ("team_lead", "person"):
+            step["wake"] = draw(st.sampled_from(["always", "if_available"]))
     chain["repeat"] = draw(st.integers(0, 2))
     data["escalation"]["last_resort"] = draw(st.sampled_from(STAFF))
     return Policy.model_validate(data)
@@ -170,18 +173,46 @@ class Oracle:
             for t in self.policy.teams)
 
 
-def contacts(decision: Decision) -> Iterable[tuple[str, str, dt.datetime, str]]:
+def contacts(decision: Decision, policy: Policy | None = None
+             ) -> Iterable[tuple[str, str, dt.datetime, str]]:
     """Every (person, kind, instant, channel) at which someone is contacted, escalation
-    steps included (the review queue is not a contact: moderators open it)."""
+    steps included (the review queue is not a contact: moderators open it). With `policy`,
+    the steps that wake someone the chain names (`wake: always`) are left out: they are
+    HR's explicit exception, checked on their own."""
     for outcome in decision.outcomes:
         if outcome.channel in ("preferred", "urgent", "digest"):
             assert outcome.at is not None
             for person in outcome.recipients:
+                if policy is not None and outcome.kind == "page" and _woken(
+                        policy, decision, outcome.escalation, person, outcome.at):
+                    continue
                 yield person, outcome.kind, outcome.at, outcome.channel
         if outcome.escalation is not None:
             for step in outcome.escalation.steps:
                 for person in step.people:
+                    if policy is not None and "chain:wake" in step.sources:
+                        assert _named_to_wake(policy, decision, step.index, person), (
+                            decision.explain())
+                        continue
                     yield person, "page", step.at, "urgent"
+
+
+def _named_to_wake(policy: Policy, decision: Decision, index: int, person: str) -> bool:
+    """Does the team's chain name `person` at step `index`, with `wake: always`?"""
+    assert policy.escalation is not None and decision.team is not None
+    team = policy.team_index[decision.team]
+    chain_id = team.escalation or policy.escalation.default_chain
+    chain = next(c for c in policy.escalation.chains if c.id == chain_id)
+    step = chain.steps[index]
+    named = team.lead if step.who == "team_lead" else step.person
+    return step.wake == "always" and named == person
+
+
+def _woken(policy: Policy, decision: Decision, plan: object, person: str,
+           at: dt.datetime) -> bool:
+    steps = getattr(plan, "steps", ())
+    return any(s.at == at and person in s.people and "chain:wake" in s.sources
+               for s in steps)
 
 
 def _decisions(world: tuple[Policy, dt.datetime, list[Item]]
@@ -199,7 +230,7 @@ def test_no_contact_in_quiet_hours_except_a_page_to_the_person_on_call(
     policy, decided = _decisions(world)
     oracle = Oracle(policy)
     for _, decision in decided:
-        for person, kind, at, _ in contacts(decision):
+        for person, kind, at, _ in contacts(decision, policy):
             if oracle.quiet(person, at):
                 assert kind == "page" and oracle.on_call(person, at), decision.explain()
 
@@ -211,7 +242,7 @@ def test_off_duty_staff_get_only_their_digest_at_the_start_of_their_duty(
     policy, decided = _decisions(world)
     oracle = Oracle(policy)
     for item, decision in decided:
-        for person, kind, at, channel in contacts(decision):
+        for person, kind, at, channel in contacts(decision, policy):
             if channel == "digest":
                 assert at > item.at
                 assert oracle.on_duty(person, at) and not oracle.on_duty(person, at - SECOND), (

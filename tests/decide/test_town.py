@@ -108,18 +108,22 @@ def power_line_at_three(d: Decision) -> None:
     assert plan is not None and plan.chain == "standard" and plan.last_resort == "lucia"
     first, lead, last = plan.steps[:3]
     assert first.people == ("antonio",) and "rotation:lighting-on-call/main" in first.sources
-    # The next step comes after the chain's delay; Carmen (the lead) is in quiet hours and
-    # not on call, so that step is skipped and the mayor (last resort) is paged then.
-    assert lead.at == madrid(25, 3, 15) and lead.people == () and lead.skipped
-    assert "quiet hours" in lead.skipped
+    # The next step comes after the chain's delay: Carmen, the lead, is in quiet hours and
+    # not on call, and is paged all the same: HR wrote her into the chain to be woken.
+    assert lead.at == madrid(25, 3, 15) and lead.people == ("carmen",) and not lead.skipped
+    assert "chain:wake" in lead.sources
+    assert "quiet hours" in lead.reason and "wake: always" in lead.reason
     assert last.who == "last_resort" and last.people == ("lucia",)
-    assert last.at == madrid(25, 3, 15)
+    assert last.at == madrid(25, 3, 30)
     # `repeat: 1`: the chain once more, then the last resort is told at the end.
     assert [s.round for s in plan.steps] == [0, 0, 0, 1, 1, 1]
-    assert plan.steps[3].at == madrid(25, 3, 45) and plan.steps[3].people == ("antonio",)
-    assert plan.exhausted_at == madrid(25, 4, 30)
-    assert plan.page_steps() == [("antonio", 15), ("lucia", 30), ("antonio", 15),
-                                 ("lucia", 30)]
+    assert plan.steps[3].at == madrid(25, 4) and plan.steps[3].people == ("antonio",)
+    assert plan.exhausted_at == madrid(25, 5)
+    assert plan.page_steps() == [("antonio", 15), ("carmen", 15), ("lucia", 30),
+                                 ("antonio", 15), ("carmen", 15), ("lucia", 30)]
+    # Every step says why it reaches whom, in the plan and in the page's reasons.
+    assert all(step.reason for step in plan.steps)
+    assert any("carmen (the team lead) is in quiet hours" in r for r in page.reasons)
     assert not d.of_kind("deliver_now")  # no one is on duty at 03:00
 
 

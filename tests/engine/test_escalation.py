@@ -111,3 +111,20 @@ def test_ack_links_expire_and_name_their_page() -> None:
         read_ack_token("s" * 40, token, max_age=-1)
     with pytest.raises(LinkError, match="not valid"):
         read_ack_token("another secret of sufficient length!!", token)
+
+
+async def test_anyone_the_chain_names_may_acknowledge_before_it_reaches_them(
+        client: Client, engine: AsyncEngine) -> None:
+    """The lead was skipped (or not reached yet): the chain still names her, so her
+    acknowledgement is taken; someone from another team's chain is refused."""
+    async with engine.begin() as conn:
+        page, _ = await open_page(conn=conn, team="lighting", reason="Cable caído",
+                                  plan=[Step("antonio", 15)], last_resort="lucia", now=T0)
+    _, carmen = await create_token(engine=engine, name="carmen", role=Role.staff,
+                                   staff_id="carmen")
+    _, jose = await create_token(engine=engine, name="jose", role=Role.staff, staff_id="jose")
+    path = f"/api/v1/pages/{page.id}/ack"
+    refused = await client.post(path, headers=bearer(jose))
+    assert refused.status == 403
+    acked = await client.post(path, headers=bearer(carmen))
+    assert acked.status == 200 and (await acked.json())["acked_by"] == "staff:carmen"

@@ -29,11 +29,12 @@ def test_the_replay_shows_each_case_of_the_example_town() -> None:
     assert ("digest", "2026-11-26T06:30:00+00:00", ["carmen"]) in lamp
     assert not any(kind in ("notification", "page") for kind, *_ in lamp)
     # A fallen power line at 03:00 pages the electrician on call, escalates after the
-    # delay, and stops when acknowledged.
+    # delay to the team lead (asleep, but the chain names her), and stops when
+    # acknowledged.
     cable = [(kind, at, people) for kind, at, people in _of(events, "cable-0300")
              if kind != "decision"]
     assert cable == [("page", "2026-11-26T02:00:00+00:00", ["antonio"]),
-                     ("escalation", "2026-11-26T02:15:00+00:00", ["lucia"]),
+                     ("escalation", "2026-11-26T02:15:00+00:00", ["carmen"]),
                      ("acknowledged", "2026-11-26T02:20:00+00:00", [])]
     # An insult that also reports a problem: staff get the masked request, moderators
     # the original.
