@@ -160,8 +160,10 @@ def _lang(message: MessageLike, assessment: AssessmentLike) -> str | None:
     return lang.split("-")[0].lower() if lang else None
 
 
-def _category(router: Router, text: str, folded: str, lang: str | None,
-              preferred: set[str]) -> tuple[str, str | None]:
+def category_of(router: Router, text: str, folded: str, lang: str | None,
+                preferred: set[str]) -> tuple[str, str | None]:
+    """The category the routing rules give `text` (folded: `folded`), and why; None for
+    why when nothing matched (`general`)."""
     # An unknown or unexpected language: every language's rules.
     rules = (router.by_lang[lang] if lang is not None and lang in router.languages
              else router.all_langs)
@@ -244,7 +246,7 @@ def classify_folded(message: MessageLike, assessment: AssessmentLike, router: Ro
     preferred = {c for p in mentioned for t in router.teams_of.get(p, ())
                  for c in policy.team_index[t].categories}
 
-    category, why = _category(router, text, folded, lang, preferred)
+    category, why = category_of(router, text, folded, lang, preferred)
     reasons.append(why or f"category {category}: no routing rule matched")
 
     owner = router.owner.get(category) or router.owner.get(DEFAULT_CATEGORY)

@@ -20,8 +20,9 @@ OUTCOME_KINDS: tuple[OutcomeKind, ...] = ("deliver_now", "defer", "page", "hold_
 # the person's digest at `at`, `review_queue` into the moderators' queue (no push), `none`.
 Channel = Literal["preferred", "urgent", "digest", "review_queue", "none"]
 # Which text the recipients get: the message as written, the masked text, a storm notice
-# (counts and a link, no message text), or nothing.
-Content = Literal["original", "masked", "storm_notice", "none"]
+# (counts and a link, no message text), a held notice (a count in the digest of the
+# person an abusive message without a request was aimed at: no text), or nothing.
+Content = Literal["original", "masked", "storm_notice", "held_notice", "none"]
 # In which role the recipients get it.
 Audience = Literal["staff", "moderators", "hr", "none"]
 PUSH_CHANNELS: frozenset[Channel] = frozenset({"preferred", "urgent"})

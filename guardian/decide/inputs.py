@@ -107,19 +107,22 @@ class StormCount:
     than recounted from every recent message."""
 
     target: str
-    distinct_authors: int           # authors of hostile messages in the window
+    distinct_authors: int           # authors of counted (hostile) messages in the window
     abusive_messages: int           # abusive or threatening messages in the window
-    since: dt.datetime | None       # the earliest hostile message in the window
+    since: dt.datetime | None       # the earliest counted message in the window
     author_counted: bool            # this message's author is among those authors
+    # Which levels count: hostile ones (rude or worse) for the storm window, abusive ones
+    # (abusive or threat) for the early window.
+    levels: frozenset[Level] = HOSTILE
 
     def adding(self, author: str, level: Level, at: dt.datetime) -> StormCount:
-        """The window with one more message (a polite one changes nothing)."""
-        if level not in HOSTILE:
+        """The window with one more message (one of a level not counted changes nothing)."""
+        if level not in self.levels:
             return self
         return StormCount(
             self.target, self.distinct_authors + (not self.author_counted),
             self.abusive_messages + (level in ABUSIVE),
-            at if self.since is None or at < self.since else self.since, True)
+            at if self.since is None or at < self.since else self.since, True, self.levels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,8 @@ class Context:
       share this message's target or author (`Recent`); the current one is not included.
     - storm_count: the target's storm window, counted by the lead; when it is given for
       the message's target, `recent` need only hold the author's messages.
+    - early_count: the same for the storm's early window (authors of abusive messages in
+      `storm.early_window_minutes`); None: counted from `recent`.
     - sent_last_hour: per staff id, the non-emergency notifications sent to them in the
       last hour (the rate limit counts these).
     - open_pages: pages not yet resolved (bundling).
@@ -154,6 +159,7 @@ class Context:
     blocked: bool = False
     recent: tuple[Recent, ...] = ()
     storm_count: StormCount | None = None
+    early_count: StormCount | None = None
     sent_last_hour: Mapping[str, int] = field(default_factory=dict)
     open_pages: tuple[OpenPage, ...] = ()
     open_storms: frozenset[str] = frozenset()

@@ -44,7 +44,8 @@ from guardian.decide.inputs import (
     MessageLike,
     author_key,
 )
-from guardian.decide.storm import count_window, storm_of
+from guardian.decide.request import request_left
+from guardian.decide.storm import Storm, count_window, storm_of
 from guardian.decide.text import fingerprint, fold
 from guardian.policy.harassment import Level
 from guardian.policy.model import Policy, Urgency
@@ -184,30 +185,49 @@ class _Decider:
         if count is None or count.target != target:
             count = count_window(self.context.recent, target, self.author,
                                  thresholds.window_minutes, self.now)
-        storm = storm_of(count.adding(self.author, self.level, self.now), thresholds)
+        early = self.context.early_count
+        if early is None or early.target != target:
+            early = count_window(self.context.recent, target, self.author,
+                                 thresholds.early_window_minutes, self.now, ABUSIVE)
+        after = count.adding(self.author, self.level, self.now)
+        storm = storm_of(after, thresholds, early.adding(self.author, self.level, self.now))
+        if storm is None and target in self.context.open_storms:
+            # A storm started within the window and its notices went out: it holds for
+            # the window even when the counts dip (a pile-on comes in waves).
+            storm = Storm(target, after.distinct_authors, after.abusive_messages,
+                          after.since or self.now, thresholds.window_minutes)
         if storm is None:
             return False
-        first = storm_of(count, thresholds) is None and target not in self.context.open_storms
+        first = (storm_of(count, thresholds, early) is None
+                 and target not in self.context.open_storms)
         self.storm = StormInfo(target, storm.distinct_authors, storm.abusive_messages,
                                storm.window_minutes, storm.since, first)
-        what = (f"storm on {target}: {storm.distinct_authors} authors of hostile messages "
-                f"and {storm.abusive_messages} abusive ones in {storm.window_minutes} min "
-                f"(thresholds {thresholds.distinct_authors} authors or "
-                f"{thresholds.abusive_messages} abusive)")
+        if storm.early:
+            what = (f"storm on {target}: {storm.distinct_authors} authors of abusive "
+                    f"messages in {storm.window_minutes} min (caught early: "
+                    f"{thresholds.early_authors} authors in "
+                    f"{thresholds.early_window_minutes} min)")
+        else:
+            what = (f"storm on {target}: {storm.distinct_authors} authors of hostile "
+                    f"messages and {storm.abusive_messages} abusive ones in "
+                    f"{storm.window_minutes} min (thresholds {thresholds.distinct_authors} "
+                    f"authors or {thresholds.abusive_messages} abusive)")
         moderators = self.policy.moderation.moderators
         self._add("shield", moderators, "moderators", "review_queue", self.now, "original",
                   "storm", [what, "storm shield: held for the moderators with the rest of "
-                                  "the storm; the target sees nothing"])
+                                  "the storm; the target sees none of it"])
         if first:
             self.storm_notice(what)
         else:
-            self.outcomes[-1] = _with_reason(self.outcomes[-1], "the storm's notice went out "
-                                                                "already: no new one")
+            self.outcomes[-1] = _with_reason(self.outcomes[-1], "the storm's notices went "
+                                                                "out already: no new one")
         if self.urgency == "emergency":
             self.emergency("shield", content)
         return True
 
     def storm_notice(self, what: str) -> None:
+        """One notice per storm each: the moderators, HR, and the person it is aimed at
+        (counts and where it is handled, no text), each now or at their next start."""
         moderation = self.policy.moderation
         moderators = list(dict.fromkeys(moderation.moderators))
         hr = [p for p in dict.fromkeys(moderation.hr) if p not in moderators]
@@ -218,6 +238,11 @@ class _Decider:
                              "storm_notice", f"one notice for the storm: {what}")
         self._push_or_digest("shield", hr, "hr", "storm_notice", "storm_notice",
                              f"one notice for the storm: {what}")
+        kind, _, person = self.found.target.partition(":")
+        if kind == "person" and person not in moderators and person not in hr:
+            self._push_or_digest("shield", [person], "staff", "storm_notice", "storm_notice",
+                                 f"one notice for the storm to its target: {what}; their "
+                                 "not-yet-delivered messages of the storm are held too")
 
     # --- routing -------------------------------------------------------------------
 
@@ -411,10 +436,20 @@ class _Decider:
             if emergency:
                 self.emergency("shield", "masked")
         elif treat in ABUSIVE:
+            left = None if emergency else request_left(self.assessment.masked_text,
+                                                       self.router, self.found.lang)
+            if left is not None and not left.found:
+                self._add("shield", self.policy.moderation.moderators, "moderators",
+                          "review_queue", self.now, "original", "abusive_no_request",
+                          [f"abusive, and {left.why}: the original goes to the "
+                           "moderators only; no staff member is sent the abuse"])
+                self.held_notice()
+                return
             self._add("shield", self.policy.moderation.moderators, "moderators",
                       "review_queue", self.now, "original", "abusive",
                       ["abusive: the original goes to the moderators; staff get the "
-                       "request with the abuse masked"])
+                       "request with the abuse masked",
+                       *([left.why] if left is not None else [])])
             if emergency:
                 self.emergency("shield", "masked")
             else:
@@ -423,6 +458,21 @@ class _Decider:
             self.emergency("deliver_now", content)
         else:
             self.route("deliver_now", "defer", content)
+
+    def held_notice(self) -> None:
+        """A count, no text, in the next digest of the person the message was aimed at."""
+        person = self.found.target.partition(":")[2] if self.found.target.startswith(
+            "person:") else None
+        if person is None or self.policy.moderation.held_notice == "nothing":
+            return
+        start = self.avail.next_start(person, self.now)
+        if start is None:
+            return
+        # At the next start of duty even when on duty now: a count can wait, and a push
+        # about abuse is what the shield spares them.
+        self._add("shield", [person], "staff", "digest", start, "held_notice", "held_notice",
+                  [f"{person} was its target: a count in their digest at "
+                   f"{self._when(person, start)} (moderation.held_notice: count), no text"])
 
     def run(self) -> Decision:
         level = self.level

@@ -4,7 +4,12 @@ A target (a person or a team) is in a storm at `now` when, among the messages ai
 in the window (now - W, now], either
 
 - at least `distinct_authors` different authors sent hostile ones (rude or worse), or
-- at least `abusive_messages` were abusive or threats.
+- at least `abusive_messages` were abusive or threats,
+
+or when, in the shorter early window (now - E, now], at least `early_authors` different
+authors sent abusive ones or threats: a pile-on is caught from its first few messages
+(three accounts insulting the street sweeper within ten minutes, by default), before it
+has reached her ten times.
 
 Polite messages do not count: twenty neighbours reporting the same dark street is not a
 pile-on. The thresholds are the policy's `storm` section.
@@ -25,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from guardian.decide.inputs import ABUSIVE, HOSTILE, Recent, StormCount
+from guardian.policy.harassment import Level
 from guardian.policy.model import StormThresholds
 
 
@@ -35,39 +41,48 @@ class Storm:
     abusive_messages: int   # abusive or threatening messages in the window
     since: dt.datetime      # the earliest hostile message in the window
     window_minutes: int
+    early: bool = False     # set off by the early window (its authors and minutes)
 
 
 def count_window(items: Iterable[Recent], target: str, author: str, window_minutes: int,
-                 now: dt.datetime) -> StormCount:
-    """The window of `target` at `now` among `items`; `author` is the one about to add a
-    message (is that author already counted?)."""
+                 now: dt.datetime, levels: frozenset[Level] = HOSTILE) -> StormCount:
+    """The window of `target` at `now` among `items`, counting messages of `levels`;
+    `author` is the one about to add a message (is that author already counted?)."""
     start = now - dt.timedelta(minutes=window_minutes)
     authors: set[str] = set()
     abusive = 0
     since: dt.datetime | None = None
     for item in items:
-        if item.target != target or item.level not in HOSTILE or not start < item.at <= now:
+        if item.target != target or item.level not in levels or not start < item.at <= now:
             continue
         authors.add(item.author)
         abusive += item.level in ABUSIVE
         since = item.at if since is None or item.at < since else since
-    return StormCount(target, len(authors), abusive, since, author in authors)
+    return StormCount(target, len(authors), abusive, since, author in authors, levels)
 
 
-def storm_of(count: StormCount, thresholds: StormThresholds) -> Storm | None:
-    """The storm a window holds under the thresholds, or None."""
-    if count.since is None or (count.distinct_authors < thresholds.distinct_authors
-                               and count.abusive_messages < thresholds.abusive_messages):
-        return None
-    return Storm(count.target, count.distinct_authors, count.abusive_messages, count.since,
-                 thresholds.window_minutes)
+def storm_of(count: StormCount, thresholds: StormThresholds,
+             early: StormCount | None = None) -> Storm | None:
+    """The storm a window (and its early window) holds under the thresholds, or None."""
+    if count.since is not None and (count.distinct_authors >= thresholds.distinct_authors
+                                    or count.abusive_messages >= thresholds.abusive_messages):
+        return Storm(count.target, count.distinct_authors, count.abusive_messages,
+                     count.since, thresholds.window_minutes)
+    if (early is not None and early.since is not None
+            and early.distinct_authors >= thresholds.early_authors):
+        return Storm(early.target, early.distinct_authors, early.abusive_messages,
+                     early.since, thresholds.early_window_minutes, early=True)
+    return None
 
 
 def storm_at(items: Iterable[Recent], target: str, thresholds: StormThresholds,
              now: dt.datetime) -> Storm | None:
     """The storm on `target` at `now`, or None."""
-    return storm_of(count_window(items, target, "", thresholds.window_minutes, now),
-                    thresholds)
+    listed = list(items)
+    return storm_of(count_window(listed, target, "", thresholds.window_minutes, now),
+                    thresholds,
+                    count_window(listed, target, "", thresholds.early_window_minutes, now,
+                                 ABUSIVE))
 
 
 def storms(items: Iterable[Recent], thresholds: StormThresholds, now: dt.datetime
@@ -101,15 +116,17 @@ class StormTally:
     whose clock read a few milliseconds later, decided it before this one).
     """
 
-    def __init__(self, window_minutes: int) -> None:
+    def __init__(self, window_minutes: int, levels: frozenset[Level] = HOSTILE) -> None:
         self.window_minutes = window_minutes
+        self.levels = levels
         self._window = dt.timedelta(minutes=window_minutes)
         self._targets: dict[str, _Window] = {}
         self._start: dt.datetime | None = None
         self._order = itertools.count()   # ties in time keep their order of arrival
 
     def add(self, item: Recent) -> None:
-        if item.level not in HOSTILE or (self._start is not None and item.at <= self._start):
+        if item.level not in self.levels or (self._start is not None
+                                             and item.at <= self._start):
             return
         window = self._targets.setdefault(item.target, _Window())
         abusive = item.level in ABUSIVE
@@ -128,7 +145,7 @@ class StormTally:
         abusive = window.abusive
         extra: set[str] = set()
         for item in pending:
-            if (item.target != target or item.level not in HOSTILE
+            if (item.target != target or item.level not in self.levels
                     or (start is not None and item.at <= start)):
                 continue
             if item.author not in window.authors:
@@ -136,7 +153,7 @@ class StormTally:
             abusive += item.level in ABUSIVE
             since = item.at if since is None or item.at < since else since
         return StormCount(target, len(window.authors) + len(extra), abusive, since,
-                          author in window.authors or author in extra)
+                          author in window.authors or author in extra, self.levels)
 
     def expire(self, now: dt.datetime) -> None:
         """Let go of every message at or before the start of the window at `now`."""

@@ -24,6 +24,7 @@ from guardian.decide import (
     decide,
 )
 from guardian.decide.decision import PUSH_CHANNELS
+from guardian.decide.inputs import HOSTILE
 from guardian.engine.memory import DecisionMemory, window_for
 from guardian.engine.pipeline import Batched, StageResult
 from guardian.engine.timeline import DutyTimeline
@@ -32,6 +33,7 @@ from guardian.notify.compose import FlagUrl, MessageView, for_decision
 from guardian.policy.model import Policy
 from guardian.review.queue import NewReview, enqueue_reviews
 from guardian.review.sanctions import author_statuses
+from guardian.storage import outbox
 from guardian.storage.db import utcnow
 from guardian.storage.models import Message
 from guardian.storage.outbox import sent_counts
@@ -57,14 +59,31 @@ class Notifying:
 
 async def _carry_out(message: MessageView, decision: Decision, page_reason: str,
                      now: dt.datetime, policy: Policy, notifying: Notifying | None,
-                     conn: AsyncConnection) -> None:
+                     storm_ids: Sequence[int], conn: AsyncConnection) -> None:
     """Start what the decision asks for, in the stage's transaction (the decision itself
     and its review items are written with the batch's other rows, `StageResult.values` and
     `StageResult.batched`): pages (with their first notification) and the outbox rows of every
     push and digest outcome, so a crash commits all of it or none."""
     await notify_staff(conn, message, decision, page_reason, now, policy, notifying)
+    if storm_ids:
+        await hold_for_storm(conn, decision, storm_ids)
     for kind in decision.kinds:
         metrics.DECISIONS.labels(kind=kind).inc()
+
+
+async def hold_for_storm(conn: AsyncConnection, decision: Decision,
+                         message_ids: Sequence[int]) -> None:
+    """The storm has just started: what staff have not been told yet of the storm's
+    earlier messages (`message_ids`, its hostile messages of the window) is held back,
+    and each such message is in the moderators' queue."""
+    storm = decision.storm
+    assert storm is not None
+    held = await outbox.hold_for_storm(
+        conn=conn, message_ids=message_ids,
+        reason=f"held: storm on {storm.target} (the moderators have the message)")
+    target = storm.target.partition(":")[2] or None
+    await enqueue_reviews(conn, [NewReview(message_id, "storm", level, None, target)
+                                 for message_id, level in held])
 
 
 async def notify_staff(conn: AsyncConnection, message: MessageView, decision: Decision,
@@ -124,10 +143,12 @@ class DecisionStage:
                               opened_at=p.created_at) for p in await open_pages(conn=conn)]
             sent = await sent_counts(conn=conn,
                                      since=now - dt.timedelta(hours=1))
-        storm_targets = self.memory.storm_targets()
+        storm_targets = self.memory.storm_targets(
+            now - dt.timedelta(minutes=policy.storm.window_minutes))
         # The batch's own decisions, by target and by author: the memory learns them from
         # the database once they have committed.
         by_target: dict[str, list[Recent]] = defaultdict(list)
+        batch_ids: dict[str, list[int]] = defaultdict(list)  # hostile ones, by target
         by_author: dict[str, list[Recent]] = defaultdict(list)
         outcomes = []
         for message in batch:
@@ -143,6 +164,9 @@ class DecisionStage:
                 storm_count=self.memory.storm_count(where.target, author, now,
                                                      policy.storm.window_minutes,
                                                      by_target.get(where.target, ())),
+                early_count=self.memory.early_count(where.target, author, now,
+                                                     policy.storm.early_window_minutes,
+                                                     by_target.get(where.target, ())),
                 sent_last_hour=sent,
                 open_pages=tuple(pages), open_storms=frozenset(storm_targets),
                 overrides=built.overrides)
@@ -155,6 +179,14 @@ class DecisionStage:
             this = Recent(author=author, target=decision.target, level=judged.level, at=now,
                           fingerprint=decision.fingerprint)
             by_target[this.target].append(this)
+            storm_ids: list[int] = []
+            if decision.storm is not None and decision.storm.first:
+                since = now - dt.timedelta(minutes=max(decision.storm.window_minutes,
+                                                       policy.storm.window_minutes))
+                storm_ids = [*self.memory.messages_at(decision.target, since, HOSTILE),
+                             *batch_ids[decision.target]]
+            if judged.level in HOSTILE:
+                batch_ids[decision.target].append(message.id or 0)
             by_author[this.author].append(this)
             if decision.storm is not None and decision.storm.first:
                 storm_targets.add(decision.storm.target)
@@ -172,6 +204,6 @@ class DecisionStage:
                 message.id or 0, o.code, decision.level, decision.category, target))
                 for o in decision.outcomes if o.channel == "review_queue"]
             outcomes.append(StageResult(message_id=message.id or 0, write=partial(
-                _carry_out, view, decision, reason, now, policy, self._notifying),
+                _carry_out, view, decision, reason, now, policy, self._notifying, storm_ids),
                 values={"decision": decision.to_json()}, batched=reviews, after_commit=wake))
         return outcomes

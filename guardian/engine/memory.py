@@ -15,6 +15,7 @@ from typing import Any, ClassVar, cast
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian.decide import Recent, StormCount, StormTally
+from guardian.decide.inputs import ABUSIVE
 from guardian.policy.harassment import Level
 from guardian.policy.model import Policy
 from guardian.storage import messages as stored
@@ -33,6 +34,7 @@ READ_PAGE = 5_000
 
 def window_for(policy: Policy) -> dt.timedelta:
     return dt.timedelta(minutes=max(policy.storm.window_minutes,
+                                    policy.storm.early_window_minutes,
                                     policy.moderation.duplicate_window_minutes, 60))
 
 
@@ -64,6 +66,7 @@ class DecisionMemory:
         self._recent: dict[int, _Row] = {}   # by message id
         self._by_author: dict[str, dict[int, _Row]] = {}
         self._tally: StormTally | None = None
+        self._early: StormTally | None = None  # the early window: abusive authors
         self._ageing: list[tuple[dt.datetime, int]] = []  # heap of (decided at, message id)
         self._storms: dict[int, str] = {}   # message id -> target, for storm starters
         self._after: int | None = None      # the highest stage_events id read
@@ -91,9 +94,10 @@ class DecisionMemory:
     def of_author(self, author: str) -> list[Recent]:
         return [Recent(*row) for row in self._by_author.get(author, {}).values()]
 
-    def storm_targets(self) -> set[str]:
-        """The targets whose storm a remembered decision started."""
-        return set(self._storms.values())
+    def storm_targets(self, since: dt.datetime | None = None) -> set[str]:
+        """The targets whose storm a remembered decision started (since `since`)."""
+        return {target for ident, target in self._storms.items()
+                if since is None or self._recent[ident][3] >= since}
 
     def storm_count(self, target: str, author: str, now: dt.datetime, window_minutes: int,
                     pending: Iterable[Recent] = ()) -> StormCount:
@@ -106,6 +110,22 @@ class DecisionMemory:
             for row in sorted(self._recent.values(), key=lambda r: r[3]):
                 self._tally.add(Recent(*row))
         return self._tally.count(target, author, now, pending)
+
+    def early_count(self, target: str, author: str, now: dt.datetime, window_minutes: int,
+                    pending: Iterable[Recent] = ()) -> StormCount:
+        """The early storm window of `target` (authors of abusive messages) at `now`."""
+        if self._early is None or self._early.window_minutes != window_minutes:
+            self._early = StormTally(window_minutes, ABUSIVE)
+            for row in sorted(self._recent.values(), key=lambda r: r[3]):
+                self._early.add(Recent(*row))
+        return self._early.count(target, author, now, pending)
+
+    def messages_at(self, target: str, since: dt.datetime,
+                    levels: frozenset[Level]) -> list[int]:
+        """The ids of remembered messages of `levels` aimed at `target` since `since` (a
+        storm's messages, when it starts: rare, so a walk over the window is fine)."""
+        return [ident for ident, row in self._recent.items()
+                if row[1] == target and row[2] in levels and row[3] >= since]
 
     def gaps(self) -> set[int]:
         """The `stage_events` ids still awaited (for tests and diagnosis)."""
@@ -166,8 +186,12 @@ class DecisionMemory:
                 continue
             row = self._recent[ident] = _row(decision, level)
             self._by_author.setdefault(row[0], {})[ident] = row
-            if self._tally is not None:
-                self._tally.add(Recent(*row))
+            if self._tally is not None or self._early is not None:
+                recent = Recent(*row)
+                if self._tally is not None:
+                    self._tally.add(recent)
+                if self._early is not None:
+                    self._early.add(recent)
             heapq.heappush(self._ageing, (row[3], ident))
             storm = decision.get("storm") or {}
             if storm.get("first"):

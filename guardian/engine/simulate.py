@@ -32,10 +32,16 @@ from guardian.decide import (
     classify,
     decide,
 )
+from guardian.decide.inputs import ABUSIVE
 from guardian.policy.model import Policy
 from guardian.schedule import Timeline
 from guardian.schemas import MessageIn
 from guardian.scoring.assessor import Assessor
+
+
+def _minutes(span: dt.timedelta) -> str:
+    seconds = int(span.total_seconds())
+    return f"{seconds // 60} min {seconds % 60:02d} s"
 
 
 class ReplayError(Exception):
@@ -47,7 +53,7 @@ class Event:
     at: dt.datetime
     order: int
     kind: str            # decision | notification | review | digest | page | escalation |
-    #                      last_resort | acknowledged | mute | drop
+    #                      last_resort | acknowledged | mute | drop | storm
     message: str         # the message's external id ("" for none)
     people: tuple[str, ...] = ()
     detail: str = ""
@@ -146,7 +152,8 @@ class Simulation:
         timeline = Timeline.build(self.policy, start, end)
         recent: dict[str, list[Recent]] = {}   # by author
         tally = StormTally(self.policy.storm.window_minutes)
-        storms: set[str] = set()
+        early = StormTally(self.policy.storm.early_window_minutes, ABUSIVE)
+        storms: dict[str, dt.datetime] = {}  # target -> when its storm started
         mutes: dict[str, dt.datetime] = {}
         pages: dict[str, tuple[Decision, dt.datetime]] = {}  # external id -> its page
         acks: dict[str, dt.datetime] = {}
@@ -174,14 +181,24 @@ class Simulation:
             context = Context(
                 muted_until=muted if muted and muted > now else None,
                 recent=tuple(r for r in recent.get(author, ()) if r.at >= now - window),
-                storm_count=tally.count(where.target, author, now),
-                open_pages=open_pages, open_storms=frozenset(storms))
+                storm_count=(counted := tally.count(where.target, author, now)),
+                early_count=early.count(where.target, author, now),
+                open_pages=open_pages, open_storms=frozenset(
+                    t for t, at in storms.items()
+                    if now - at < dt.timedelta(minutes=self.policy.storm.window_minutes)))
             decision = decide(stored, assessment, context, self.policy, now, timeline)
             this = Recent(author, decision.target, assessment.level, now, decision.fingerprint)
             recent.setdefault(author, []).append(this)
             tally.add(this)
+            early.add(this)
             if decision.storm is not None and decision.storm.first:
-                storms.add(decision.storm.target)
+                storms[decision.storm.target] = now
+                # Time to shield: from the first hostile message in the window to now.
+                first = counted.since or now
+                self._emit(now, "storm", payload.external_id, (),
+                           f"time to shield {_minutes(now - first)} on "
+                           f"{decision.storm.target}: {decision.storm.distinct_authors} "
+                           f"authors since {first.isoformat()}")
             self._decided(payload.external_id, decision, now, acks, pages)
         self._digests()
         return sorted(self.events)

@@ -143,6 +143,18 @@ def _message_payload(decision: Decision, outcome: Outcome, message: MessageView,
             "flag_url": flag_url_for(flag_url, message.id, person)}
 
 
+def _held_payload(decision: Decision, outcome: Outcome, message: MessageView,
+                  policy: Policy, person: str, base_url: str) -> dict[str, Any]:
+    """A message held from its target: counted in their digest, never shown (no text, no
+    author, no link to it)."""
+    return {"category": decision.category, "urgency": outcome.urgency, "team": decision.team,
+            "text": "", "shielded": True, "held": True,
+            "received_at": message.received_at.astimezone(dt.UTC).isoformat(),
+            "local_time": local_time(policy, person, message.received_at),
+            "link": base_url, "author": "", "reasons": list(outcome.reasons),
+            "flag_url": None}
+
+
 def _storm_payload(decision: Decision, outcome: Outcome, policy: Policy, base_url: str
                    ) -> dict[str, Any]:
     storm = decision.storm
@@ -179,17 +191,22 @@ def for_decision(decision: Decision, message: MessageView, policy: Policy, now: 
         if outcome.channel not in ("preferred", "digest") or outcome.content == "none":
             continue
         storm = outcome.content == "storm_notice"
+        held = outcome.content == "held_notice"
         kind = NotificationKind.storm_notice if storm else NotificationKind.deliver
-        status = (NotificationStatus.waiting if outcome.channel == "digest"
+        status = (NotificationStatus.waiting if outcome.channel == "digest" or held
                   else NotificationStatus.pending)
         for person in outcome.recipients:
-            payload = (_storm_payload(decision, outcome, policy, base_url) if storm else
-                       _message_payload(decision, outcome, message, policy, person, base_url,
-                                        flag_url))
+            if storm:
+                payload = _storm_payload(decision, outcome, policy, base_url)
+            elif held:
+                payload = _held_payload(decision, outcome, message, policy, person, base_url)
+            else:
+                payload = _message_payload(decision, outcome, message, policy, person,
+                                           base_url, flag_url)
             planned.append(Planned(
                 recipient=person, kind=kind, status=status, due_at=outcome.at or now,
                 payload=payload, lang=language_of(policy, person),
-                category="storm" if storm else decision.category,
+                category="storm" if storm else "held" if held else decision.category,
                 idempotency_key=(_storm_key(decision, person) if storm else
                                  f"{key_prefix}:{message.id}:{index}:{person}")))
     return planned
@@ -249,8 +266,12 @@ def digest_payload(person: str, items: Sequence[WaitingItem], policy: Policy, ba
     largest), each group's items oldest first. Each message item carries the person's
     `flag_url`, signed now (or, without a signer, the one its notification carried)."""
     groups: dict[str, list[dict[str, Any]]] = {}
+    held = 0
     for item in sorted(items, key=lambda i: i.id):
         p = item.payload
+        if p.get("held"):  # held from the person by the moderators: a count, no text
+            held += 1
+            continue
         if "text" not in p:  # a storm notice: counts, no text
             entry = {"text": f"{p.get('target', '')}: {p.get('distinct_authors', 0)} / "
                              f"{p.get('abusive_messages', 0)}",
@@ -269,7 +290,8 @@ def digest_payload(person: str, items: Sequence[WaitingItem], policy: Policy, ba
         return urgent, -len(entries), category
 
     ordered = sorted(groups.items(), key=rank)
-    return {"person": display_name(policy, person), "count": len(items),
+    return {"person": display_name(policy, person), "count": len(items) - held,
+            "held": held,
             "groups": [{"category": c, "count": len(e), "items": e} for c, e in ordered],
             "more_link": f"{base_url}/api/v1/notifications?recipient={person}"}
 

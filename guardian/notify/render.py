@@ -64,7 +64,8 @@ PAYLOAD_KEYS: Mapping[str, tuple[str, ...]] = {
 }
 KINDS = frozenset(PAYLOAD_KEYS)
 # Keys a payload may lack (rows written before they existed): the templates get None.
-OPTIONAL_KEYS: Mapping[str, tuple[str, ...]] = {"deliver": ("flag_url",), "page": ("flag_url",)}
+OPTIONAL_KEYS: Mapping[str, tuple[str, ...]] = {"deliver": ("flag_url",), "page": ("flag_url",),
+                                                "digest": ("held",)}
 # The same for each item of a digest.
 OPTIONAL_DIGEST_ITEM_KEYS = ("flag_url",)
 

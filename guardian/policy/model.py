@@ -429,6 +429,10 @@ class StormThresholds(_Strict):
     distinct_authors: int = Field(default=15, ge=2, le=10_000)
     abusive_messages: int = Field(default=10, ge=1, le=10_000)
     window_minutes: int = Field(default=60, ge=1, le=1440)
+    # Caught at once: this many distinct authors of abusive messages (or threats) at one
+    # target within `early_window_minutes` start a storm (measured in docs/decisions.md).
+    early_authors: int = Field(default=3, ge=2, le=10_000)
+    early_window_minutes: int = Field(default=10, ge=1, le=1440)
 
 
 class ExposureLimits(_Strict):
@@ -488,6 +492,10 @@ class Moderation(_Strict):
     # period lasts as long.
     strikes_to_mute: int = Field(default=3, ge=1, le=1000)
     mute_days: int = Field(default=30, ge=1, le=3650)
+    # An abusive message with nothing to act on once masked goes to the moderators only;
+    # the person it was aimed at gets `count` ("3 messages to you were held by the
+    # moderators" in their next digest) or `nothing`.
+    held_notice: Literal["count", "nothing"] = "count"
 
 
 class Delivery(_Strict):

@@ -25,11 +25,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian.storage.db import utcnow
-from guardian.storage.models import DeliveryAttempt, Notification
+from guardian.storage.models import DeliveryAttempt, Message, Notification
 from guardian.types import CAPPED_KINDS, NotificationKind, NotificationStatus
 
 notifications_table = Notification.__table__  # type: ignore[attr-defined]
 attempts_table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+messages_table = Message.__table__  # type: ignore[attr-defined]
 
 
 async def enqueue(*, conn: AsyncConnection, recipient: str, kind: NotificationKind | str,
@@ -47,7 +48,8 @@ async def enqueue(*, conn: AsyncConnection, recipient: str, kind: NotificationKi
     if status not in (NotificationStatus.pending, NotificationStatus.waiting):
         raise ValueError(f"a new notification is pending or waiting, not {status}")
     payload = payload or {}
-    capped = kind.value in CAPPED_KINDS and payload.get("urgency") != "emergency"
+    capped = (kind.value in CAPPED_KINDS and payload.get("urgency") != "emergency"
+              and not payload.get("held"))
     values = {"message_id": message_id, "page_id": page_id, "recipient": recipient,
               "kind": kind.value, "body": body, "payload": payload, "lang": lang,
               "category": category, "capped": capped, "channel_index": 0, "due_at": due_at,
@@ -273,6 +275,32 @@ async def postpone_waiting(*, conn: AsyncConnection, ids: Sequence[int], at: dt.
     await conn.execute(update(notifications_table)
                        .where(c.id.in_(list(ids)), c.status == NotificationStatus.waiting.value)
                        .values(due_at=at, available_at=at))
+
+
+async def hold_for_storm(*, conn: AsyncConnection, message_ids: Sequence[int], reason: str
+                         ) -> list[tuple[int, str]]:
+    """A storm has started: the notifications about its earlier messages (`message_ids`)
+    that have not gone out (pending, or waiting for a digest) are held back (cancelled,
+    with `reason`). Returns each held message's id and level once, for the moderators'
+    queue."""
+    if not message_ids:
+        return []
+    c = notifications_table.c
+    m = messages_table.c
+    held = (await conn.execute(
+        update(notifications_table)
+        .where(c.message_id.in_(sorted(set(message_ids))),
+               c.kind == NotificationKind.deliver.value,
+               c.status.in_([NotificationStatus.pending.value,
+                             NotificationStatus.waiting.value]))
+        .values(status=NotificationStatus.cancelled.value, last_error=reason,
+                lease_owner=None)
+        .returning(c.message_id))).scalars().all()
+    ids = sorted({int(i) for i in held if i is not None})
+    if not ids:
+        return []
+    rows = (await conn.execute(select(m.id, m.harassment_level).where(m.id.in_(ids)))).all()
+    return [(int(r.id), str(r.harassment_level)) for r in rows]
 
 
 async def cancel_for_page(*, conn: AsyncConnection, page_id: int) -> int:

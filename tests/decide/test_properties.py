@@ -265,7 +265,8 @@ def test_the_raw_text_of_an_abusive_message_never_reaches_staff(
         if item.judged.level in ABUSIVE:
             for outcome in decision.outcomes:
                 if outcome.audience in ("staff", "hr"):
-                    assert outcome.content in ("masked", "storm_notice", "none"), (
+                    assert outcome.content in ("masked", "storm_notice", "held_notice",
+                                               "none"), (
                         decision.explain())
                 if outcome.content == "original":
                     assert outcome.audience == "moderators"
@@ -401,3 +402,43 @@ def test_the_storm_tally_counts_as_the_window_does(
                 tally.add(item)
             seen += pending
             pending = []
+
+
+@PROPERTY
+@given(st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["rude", "abusive", "threat",
+                                                             "none"]),
+                          st.integers(0, 20 * 60)), min_size=1, max_size=40),
+       st.sampled_from(STARTS), st.integers(0, 23))
+def test_a_storm_target_receives_at_most_one_notice_per_storm(
+        arrivals: list[tuple[int, Level, int]], day: dt.datetime, hour: int) -> None:
+    """A pile-on at Antonio within twenty minutes (inside one storm window): he gets at
+    most one storm notice, and from the storm's start none of its hostile messages, masked
+    or not; moderators and HR one notice each."""
+    policy = BASE
+    start = day.astimezone(dt.UTC) + dt.timedelta(hours=hour)
+    timeline = Timeline.build(policy, start - dt.timedelta(hours=2), start + SPAN)
+    recent: list[Recent] = []
+    notices: dict[str, int] = {}
+    stormed = False
+    started: set[str] = set()  # as the lead's memory gives it (`Context.open_storms`)
+    for n, (author, level, second) in enumerate(sorted(arrivals, key=lambda a: a[2])):
+        at = start + dt.timedelta(seconds=second)
+        text = f"{HANDLES['antonio']} eres un inútil número {n}"
+        post = Post("twitter", f"m{n}", f"@cuenta{author}", text, "es")
+        judged = Judged({"insult": 0.9} if level != "none" else {}, level,
+                        f"{HANDLES['antonio']} eres un [insulto] número {n}", "es")
+        decision = decide(post, judged, Context(recent=tuple(recent),
+                                                open_storms=frozenset(started)),
+                          policy, at, timeline)
+        if decision.storm is not None and decision.storm.first:
+            started.add(decision.storm.target)
+        for outcome in decision.outcomes:
+            if outcome.content == "storm_notice":
+                for person in outcome.recipients:
+                    notices[person] = notices.get(person, 0) + 1
+            elif stormed and level != "none" and "antonio" in outcome.recipients:
+                raise AssertionError(decision.explain())
+        stormed = stormed or decision.storm is not None
+        recent.append(Recent(decision.author, decision.target, level, at,
+                             decision.fingerprint))
+    assert all(count <= 1 for count in notices.values()), notices

@@ -261,3 +261,50 @@ def test_the_tally_matches_a_recount_when_messages_arrive_late_and_out_of_order(
                     added, asked, f"a{author}", window, now)
     for asked in (ANTONIO, LIGHTING):
         assert tally.count(asked, "a0", now) == count_window(added, asked, "a0", window, now)
+
+
+# --- caught early: a few abusive authors in a short window ------------------------------
+
+DEFAULTS = StormThresholds()  # early: 3 authors of abusive messages within 10 minutes
+
+
+def test_three_abusive_authors_within_ten_minutes_are_a_storm_at_once() -> None:
+    items = [said(f"a{i}", "abusive", ago(minutes=9 - i)) for i in range(3)]
+    storm = storm_at(items, ANTONIO, DEFAULTS, NOW)
+    assert storm is not None and storm.early and storm.distinct_authors == 3
+    assert storm.window_minutes == DEFAULTS.early_window_minutes
+    # Two authors, or three spread over more than ten minutes, are not (yet) a storm.
+    assert storm_at(items[:2], ANTONIO, DEFAULTS, NOW) is None
+    spread = [said(f"a{i}", "abusive", ago(minutes=6 * i)) for i in range(3)]
+    assert storm_at(spread, ANTONIO, DEFAULTS, NOW) is None
+
+
+def test_rude_complaints_and_one_angry_author_do_not_set_off_the_early_window() -> None:
+    rude = [said(f"r{i}", "rude", ago(minutes=1)) for i in range(10)]
+    assert storm_at(rude, ANTONIO, DEFAULTS, NOW) is None
+    one = [said("mismo", "abusive", ago(minutes=i)) for i in range(5)]
+    assert storm_at(one, ANTONIO, DEFAULTS, NOW) is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(LEVELS),
+                          st.integers(0, 25 * 60)), max_size=30))
+def test_the_early_tally_agrees_with_a_recount(
+        arrivals: list[tuple[int, Level, int]]) -> None:
+    """The decision stage's sliding early window counts what a recount of the abusive
+    messages in the last `early_window_minutes` finds."""
+    from guardian.decide.inputs import ABUSIVE
+    tally = StormTally(10, ABUSIVE)
+    seen: list[Recent] = []
+    start = NOW - dt.timedelta(minutes=25)
+    for author, level, second in sorted(arrivals, key=lambda a: a[2]):
+        at = start + dt.timedelta(seconds=second)
+        counted = tally.count(ANTONIO, f"twitter:a{author}", at)
+        recounted = count_window(seen, ANTONIO, f"twitter:a{author}", 10, at, ABUSIVE)
+        assert (counted.distinct_authors, counted.abusive_messages,
+                counted.author_counted) == (recounted.distinct_authors,
+                                            recounted.abusive_messages,
+                                            recounted.author_counted)
+        item = Recent(f"twitter:a{author}", ANTONIO, level, at)
+        tally.add(item)
+        seen.append(item)

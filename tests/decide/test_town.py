@@ -343,9 +343,11 @@ def test_without_a_timeline_the_answers_are_the_same(policy: Policy, timeline: T
 
 def test_twenty_insults_in_ten_minutes_make_one_storm_notice(policy: Policy,
                                                              timeline: Timeline) -> None:
-    """Twenty accounts insult Antonio in ten minutes: the first few are shielded as usual;
-    from the storm threshold on, staff see nothing and one notice goes to the moderators
-    (María) and HR (Lucía), not twenty."""
+    """Twenty accounts insult Antonio in ten minutes. The insults ask for nothing: the
+    first two reach only the moderators (Antonio gets a count in his digest, no text); the
+    third author sets the storm off (`early_authors: 3` in `early_window_minutes: 10`), and
+    from then on staff see nothing; one notice each to the moderators (María), HR (Lucía)
+    and Antonio, not twenty."""
     recent: list[Recent] = []
     decisions = []
     for i in range(20):
@@ -360,19 +362,55 @@ def test_twenty_insults_in_ten_minutes_make_one_storm_notice(policy: Policy,
                              decision.fingerprint))
     assert {d.target for d in decisions} == {"person:antonio"}
     notices = [o for d in decisions for o in d.outcomes if o.content == "storm_notice"]
-    assert sorted(o.recipients for o in notices) == [("lucia",), ("maria",)]
-    assert {o.audience for o in notices} == {"moderators", "hr"}
+    assert sorted(o.recipients for o in notices) == [("antonio",), ("lucia",), ("maria",)]
+    assert {o.audience for o in notices} == {"moderators", "hr", "staff"}
     stormy = [d for d in decisions if d.storm is not None]
-    # `abusive_messages: 5`: the fifth message sets the storm off.
-    assert [d.storm.first for d in stormy if d.storm] == [True] + [False] * 15
-    assert decisions.index(stormy[0]) == 4
-    for d in stormy:
+    assert [d.storm.first for d in stormy if d.storm] == [True] + [False] * 17
+    assert decisions.index(stormy[0]) == 2
+    for d in stormy[1:]:
         assert not any(o.audience == "staff" for o in d.outcomes), d.explain()
         assert [o.channel for o in d.outcomes if o.code == "storm"] == ["review_queue"]
-    for d in decisions[:4]:
+    for d in decisions[:2]:
+        # Nothing to act on once masked: the moderators only, a count for Antonio.
         staff = staff_outcomes(d)
-        assert [o.recipients for o in staff] == [("antonio",)]
-        assert staff[0].content == "masked"
+        assert [(o.recipients, o.content, o.channel) for o in staff] == [
+            (("antonio",), "held_notice", "digest")], d.explain()
+        assert any(o.code == "abusive_no_request" for o in d.outcomes)
+
+
+def test_an_insult_with_a_request_still_reaches_staff_masked(policy: Policy,
+                                                              timeline: Timeline) -> None:
+    case = Case("insult and lamp", "@antonio_luz eres un inútil, la farola de la plaza sigue "
+                "apagada", MORNING, lambda d: None, level="abusive",
+                masked="@antonio_luz eres un [insulto], la farola de la plaza sigue apagada")
+    decision = run(policy, timeline, case)
+    staff = staff_outcomes(decision)
+    assert staff and all(o.content == "masked" for o in staff), decision.explain()
+
+
+@pytest.mark.parametrize("text", [
+    "@antonio_luz eres un [insulto]", "@antonio_luz [insulto] [insulto]",
+    "[insulto], eso es lo que eres", "@antonio_luz you are such a [insult]",
+    "Hola @antonio_luz, eres una [insulto] y una [insulto]",
+    "@antonio_luz no sirves para nada, [insulto]"])
+def test_abuse_with_nothing_to_act_on_reaches_no_staff(policy: Policy, timeline: Timeline,
+                                                       text: str) -> None:
+    case = Case("pure abuse", text, MORNING, lambda d: None, level="abusive", masked=text)
+    decision = run(policy, timeline, case)
+    assert not any(o.audience == "staff" and o.content != "held_notice"
+                   for o in decision.outcomes), decision.explain()
+    assert any(o.channel == "review_queue" for o in decision.outcomes)
+
+
+def test_held_notice_nothing_tells_the_target_nothing(policy: Policy,
+                                                     timeline: Timeline) -> None:
+    data = policy.model_dump(mode="json")
+    data["moderation"]["held_notice"] = "nothing"
+    quiet = Policy.model_validate(data)
+    case = Case("pure abuse", "@antonio_luz eres un inútil", MORNING, lambda d: None,
+                level="abusive", masked="@antonio_luz eres un [insulto]")
+    decision = run(quiet, timeline, case)
+    assert not any(o.audience == "staff" for o in decision.outcomes), decision.explain()
 
 
 def test_a_polite_crowd_is_not_a_storm(policy: Policy, timeline: Timeline) -> None:
@@ -406,15 +444,18 @@ def test_someone_passed_over_is_in_the_reasons(policy: Policy, timeline: Timelin
     data["staff"][0]["working_hours"] = {}
     data["moderation"]["moderators"] = []
     idle = Policy.model_validate(data)
-    recent = tuple(Recent(f"twitter:t{i}", "person:antonio", "abusive", madrid(25, 9, 55))
+    # Twenty to thirty minutes ago: in the storm window, not in the early one.
+    recent = tuple(Recent(f"twitter:t{i}", "person:antonio", "abusive", madrid(25, 9, 40))
                    for i in range(4))
     case = Case("passed over", "@antonio_luz inútil", MORNING, lambda d: None,
                 level="abusive", context=Context(recent=recent))
     decision = run(idle, Timeline.build(idle, madrid(22, 0), madrid(2, 0, month=12)), case)
     assert decision.storm is not None and decision.storm.first
-    assert not any(o.content == "storm_notice" for o in decision.outcomes)
+    # Only Antonio (the target, on duty) gets the storm's notice.
+    assert [o.recipients for o in decision.outcomes if o.content == "storm_notice"] == [
+        ("antonio",)]
     assert any("lucia is off duty and has no working period" in r for r in decision.reasons)
-    assert decision.kinds == ("shield",)  # held in the queue: no "unrouted" item besides
+    assert set(decision.kinds) == {"shield"}  # held in the queue: nothing "unrouted" besides
 
 
 def test_a_naive_now_is_refused(policy: Policy) -> None:

@@ -305,6 +305,44 @@ async def test_an_emergency_is_never_capped_and_never_counts_toward_the_cap(
     assert sum(r.status == "waiting" for r in rows.values()) == 3
 
 
+async def test_a_storm_holds_what_its_target_was_not_told_yet_and_tells_her_once(
+        town: Town) -> None:
+    """Twenty accounts insult Antonio in ten minutes in the evening, each with a lamp to
+    fix (so each alone would reach the lighting team masked: Carmen's morning digest, as
+    Antonio is off duty). The third author sets the storm off: the two items already
+    waiting are held back for the moderators, and all Antonio gets in the morning is one
+    notice of the storm; Carmen gets none of the insults."""
+    town.at(madrid(11, 25, 18))
+    ids = []
+    for n in range(20):
+        town.at(madrid(11, 25, 18) + dt.timedelta(seconds=30 * n))
+        async with town.engine.begin() as conn:
+            [stored] = await store_messages(conn=conn, messages=[MessageIn.model_validate(
+                message(f"troll-{n}", author={"handle": f"@cuenta{n:02d}"},
+                        text=f"@antonio_luz eres un inútil, la farola {n} sigue apagada",
+                        mentions=["@antonio_luz"]))])
+        ids.append(stored.id)
+        await town.worker().drain()
+    held = [r for r in await town.rows() if r.status == "cancelled"]
+    assert sorted(r.message_id or 0 for r in held) == ids[:2]
+    assert all("storm" in (r.last_error or "") for r in held)
+    live = [r for r in await town.rows("antonio") if r.status in ("pending", "waiting")]
+    assert [(r.kind, r.due_at) for r in live] == [("storm_notice", madrid(11, 26, 8))]
+    assert not [r for r in await town.rows("carmen") if r.status in ("pending", "waiting")]
+    # The moderators have every message of the storm, the two held ones included.
+    async with town.engine.connect() as conn:
+        queued = {r.message_id for r in (await conn.execute(select(review_table))).all()}
+    assert set(ids) <= queued
+    town.at(madrid(11, 26, 8))
+    await town.deliver()
+    [digest] = town.got("antonio")
+    assert "inútil" not in digest and "farola" not in digest
+    assert town.got("carmen") == []
+    # One notice each for the moderators and HR, whenever they are next on duty.
+    notices = [r for r in await town.rows() if r.kind == "storm_notice"]
+    assert sorted(r.recipient for r in notices) == ["antonio", "lucia", "maria"]
+
+
 async def test_a_digest_across_the_autumn_clock_change_arrives_at_local_start(
         town: Town) -> None:
     # Saturday 24 October 2026, evening; clocks go back on Sunday 25 at 03:00. Carmen's

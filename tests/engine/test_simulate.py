@@ -41,11 +41,15 @@ def test_the_replay_shows_each_case_of_the_example_town() -> None:
     shield = [e for e in events if e["message"] == "shield-1000"]
     assert any(e["kind"] == "notification" and "(masked)" in e["detail"] for e in shield)
     assert any(e["kind"] == "review" and e["people"] == ["maria"] for e in shield)
-    # Twenty insults to one employee in ten minutes: one storm notice, to moderators
-    # and HR, and the employee never sees the originals.
+    # Twenty insults to one employee in ten minutes: caught at the third author; one storm
+    # notice each to the moderators, HR and the employee, who never sees the originals.
     storm = [e for e in events if e["message"].startswith("storm-")]
     notices = [e for e in storm if "storm_notice" in e["detail"]]
-    assert sorted(p for e in notices for p in e["people"]) == ["lucia", "maria"]
+    assert sorted(p for e in notices for p in e["people"]) == ["antonio", "lucia", "maria"]
+    assert {e["message"] for e in notices} == {"storm-03"}
+    [started] = [e for e in storm if e["kind"] == "storm"]
+    assert started["message"] == "storm-03"
+    assert "time to shield 1 min 00 s" in started["detail"]
     assert len({e["message"] for e in notices}) == 1
     assert not any("antonio" in e["people"] and "(original)" in e["detail"] for e in storm)
     # A muted author's message is dropped, and counted as such.
