@@ -212,6 +212,27 @@ def for_decision(decision: Decision, message: MessageView, policy: Policy, now: 
     return planned
 
 
+def for_escalation(review_id: int, person: str, message: MessageView, category: str | None,
+                   to: str, note: str | None, policy: Policy, due_at: dt.datetime,
+                   status: NotificationStatus, base_url: str) -> Planned:
+    """A moderator escalated a held message to `to` (HR, or a team such as the police):
+    `person` gets the masked text, the moderator's note and the link to the message
+    (which shows them no more than the masked text)."""
+    reasons = [f"escalated to {'HR' if to == 'hr' else 'team ' + to} by the moderators"]
+    if note:
+        reasons.append(note)
+    payload = {"category": category or "general", "urgency": "high", "team": None if
+               to == "hr" else to, "text": message.masked_text,
+               "shielded": message.masked_text != message.text,
+               "received_at": message.received_at.astimezone(dt.UTC).isoformat(),
+               "local_time": local_time(policy, person, message.received_at),
+               "link": message_link(base_url, message.id), "author": message.author,
+               "reasons": reasons, "flag_url": None, "escalated": True}
+    return Planned(recipient=person, kind=NotificationKind.deliver, status=status,
+                   due_at=due_at, payload=payload, lang=language_of(policy, person),
+                   category=category, idempotency_key=f"escalation:{review_id}:{person}")
+
+
 @dataclass(frozen=True)
 class PageView:
     """A page and the event that asks for a notification."""

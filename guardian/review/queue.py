@@ -378,3 +378,33 @@ async def claim_dismissed(*, conn: AsyncConnection, message_id: int, now: dt.dat
         .where(c.message_id == message_id, c.released.is_(True), c.released_at.is_(None))
         .values(released_at=now))
     return bool(claimed.rowcount)
+
+
+@dataclass(frozen=True)
+class Escalated:
+    """A review item a moderator escalated, with what those it names may read of it."""
+
+    item: ReviewItem
+    masked_text: str
+    received_at: dt.datetime
+
+
+async def escalated_items(*, engine: AsyncEngine, to: Sequence[str] | None = None,
+                          limit: int = 100) -> list[Escalated]:
+    """Items escalated (to HR, or to a team), newest first; `to` keeps those escalated
+    to these (`hr` or team ids)."""
+    c, m = review_table.c, messages_table.c
+    query = (select(review_table, m.masked_text, m.text, m.received_at.label("received"))
+             .select_from(review_table.join(messages_table, m.id == c.message_id))
+             .where(c.decision == "escalate", c.escalated_to.is_not(None))
+             .order_by(c.decided_at.desc(), c.id.desc()).limit(limit))
+    if to is not None:
+        query = query.where(c.escalated_to.in_(sorted(set(to))))
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    found = []
+    for row in rows:
+        data = {col.key: row[col.key] for col in review_table.c}
+        masked = row["masked_text"] if row["masked_text"] is not None else row["text"]
+        found.append(Escalated(ReviewItem.model_validate(data), masked, row["received"]))
+    return found

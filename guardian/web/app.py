@@ -18,6 +18,7 @@ from guardian.storage.db import create_engine, masked_url
 from guardian.storage.migrate import upgrade
 from guardian.web import (
     duty,
+    escalations,
     flags,
     messages,
     notifications,
@@ -67,7 +68,7 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
     app[settings_key] = settings
     for table in (messages.routes, observe.routes, openapi.routes, overrides.routes,
                   duty.routes, pages.routes, review.routes, notifications.routes,
-                  replies.routes, flags.routes):
+                  replies.routes, flags.routes, escalations.routes):
         app.add_routes(table)
     for route in app.router.routes():
         if access_of(route.handler) is None:

@@ -150,6 +150,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/ical/team/{id}/{token}.ics"): Operation(
         "A team's shifts as iCal, gaps included; the secret link is the credential.",
         response={"type": "string"}, errors=("404",), content_type="text/calendar"),
+    ("get", "/api/v1/escalations"): Operation(
+        "What moderators escalated, newest first, masked: HR and moderators see all, a "
+        "team's members what went to their team.", response={"type": "object"},
+        errors=("401", "403", "422"),
+        query={"to": "`hr` or a team id.", "limit": "1-500 (default 100)."}),
     ("get", "/api/v1/pages"): Operation(
         "Pages, newest first.", response={"type": "object"}, errors=("401", "403", "422"),
         query={"status": "open, acknowledged or exhausted."}),

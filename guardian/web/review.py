@@ -6,7 +6,9 @@ import datetime as dt
 
 from aiohttp import web
 
+from guardian.engine.escalated import tell_escalation
 from guardian.errors import ApiError, FieldError, not_found
+from guardian.notify.paging import PageNotifier
 from guardian.policy.harassment import LEVELS
 from guardian.policy.model import Policy
 from guardian.review.decisions import Decided, decide_review
@@ -30,16 +32,18 @@ from guardian.schemas import (
     ReviewItemPublic,
 )
 from guardian.storage.db import utcnow
+from guardian.storage.overrides import active_overrides
 from guardian.types import ReviewDecision, ReviewStatus, Role
 from guardian.web.access import requires
 from guardian.web.bodies import invalid, read_model
-from guardian.web.keys import engine_key, principal_key
+from guardian.web.keys import engine_key, principal_key, settings_key
 from guardian.web.overrides import policy_of
 from guardian.web.params import choices
 
 routes = web.RouteTableDef()
 MAX_PAGE = 200
 MAX_AGE_MINUTES = 366 * 24 * 60
+_DAY = dt.timedelta(days=1)
 # The team an escalation to `police` goes to: the one owning this category.
 # TODO: a `police_liaison` team in the policy, once the policy model has one.
 POLICE_CATEGORY = "police"
@@ -236,12 +240,25 @@ def _escalation_target(policy: Policy, data: ReviewDecisionIn) -> str | None:
 async def _decide(request: web.Request, data: ReviewDecisionIn, ids: list[int]) -> Decided:
     policy = policy_of(request)
     escalated_to = _escalation_target(policy, data)
+    moderator = request[principal_key].actor
+    now = utcnow()
+    overrides = (await active_overrides(request.app[engine_key], start=now - _DAY,
+                                        end=now + _DAY) if escalated_to else [])
     async with request.app[engine_key].begin() as conn:
-        return await decide_review(
+        decided = await decide_review(
             conn=conn, item_ids=ids, decision=ReviewDecision(data.decision),
-            moderator=request[principal_key].actor, note=data.note or None,
+            moderator=moderator, note=data.note or None,
             mute_days=data.mute_days, escalated_to=escalated_to,
-            moderation=policy.moderation)
+            moderation=policy.moderation, now=now)
+        if escalated_to is not None:
+            # Those it names are told in the same transaction: recorded and told, or
+            # neither.
+            settings = request.app[settings_key]
+            pages = PageNotifier(policy=lambda: policy, secret=settings.secret_key,
+                                 base_url=settings.base_url)
+            await tell_escalation(conn, decided.items, policy, now, settings.base_url,
+                                  moderator, page_hook=pages, overrides=overrides)
+    return decided
 
 
 @routes.post("/api/v1/review/{id}/decide", name="decide_review")
