@@ -512,12 +512,24 @@ class Delivery(_Strict):
     admins: list[Slug] = Field(default_factory=list)
 
 
+class Swaps(_Strict):
+    # A swap two colleagues agreed on applies only once HR approves it too.
+    require_approval: bool = False
+
+
+class OnCallLimits(_Strict):
+    # `policies check` and the API warn when a rotation or override keeps someone on call
+    # (more than half of the week) for more weeks in a row than this.
+    max_consecutive_weeks: int = Field(default=2, ge=1, le=52)
+
+
 class PolicyFile(_Strict):
     """What one YAML file may hold; files are merged into one `Policy`."""
 
     SINGLE: ClassVar[tuple[str, ...]] = ("town", "escalation", "rate_limits", "storm",
                                          "exposure_limits", "harassment", "urgency",
-                                         "moderation", "delivery")
+                                         "moderation", "delivery", "swaps",
+                                         "on_call_limits")
     town: Town | None = None
     staff: list[StaffMember] = Field(default_factory=list)
     teams: list[Team] = Field(default_factory=list)
@@ -532,6 +544,8 @@ class PolicyFile(_Strict):
     urgency: UrgencyPolicy | None = None
     moderation: Moderation | None = None
     delivery: Delivery | None = None
+    swaps: Swaps | None = None
+    on_call_limits: OnCallLimits | None = None
 
 
 class Policy(_Strict):
@@ -549,6 +563,8 @@ class Policy(_Strict):
     urgency: UrgencyPolicy = UrgencyPolicy()
     moderation: Moderation = Moderation()
     delivery: Delivery = Delivery()
+    swaps: Swaps = Swaps()
+    on_call_limits: OnCallLimits = OnCallLimits()
 
     def staff_by_id(self) -> dict[str, StaffMember]:
         return {s.id: s for s in self.staff}

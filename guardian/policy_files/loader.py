@@ -27,17 +27,20 @@ from guardian.policy.model import (
     ExposureLimits,
     HolidayCalendar,
     Moderation,
+    OnCallLimits,
     Policy,
     PolicyFile,
     RateLimits,
     Rotation,
     StaffMember,
     StormThresholds,
+    Swaps,
     Team,
     Town,
     UrgencyPolicy,
 )
 from guardian.schedule.coverage import format_week_minutes, quiet_overlaps, team_gaps
+from guardian.schedule.fairness import long_runs
 from guardian.schedule.localtime import zone
 
 Severity = Literal["error", "warning"]
@@ -188,7 +191,7 @@ _SINGLE_MODELS: dict[str, type[BaseModel]] = {
     "town": Town, "escalation": Escalation, "rate_limits": RateLimits,
     "storm": StormThresholds, "exposure_limits": ExposureLimits,
     "harassment": HarassmentPolicy, "urgency": UrgencyPolicy, "moderation": Moderation,
-    "delivery": Delivery}
+    "delivery": Delivery, "swaps": Swaps, "on_call_limits": OnCallLimits}
 # A section missing here would silently vanish from partial files.
 assert {*_ITEM_MODELS, *_SINGLE_MODELS} == set(PolicyFile.model_fields)
 
@@ -588,6 +591,17 @@ class _Merger:
                              f"{listed}{more}. Extend its rotations (or move their start) "
                              "or add someone.")
         self._calendars_ahead(policy, now, end)
+        self._on_call_weeks(policy, now, horizon)
+
+    def _on_call_weeks(self, policy: Policy, now: dt.datetime, horizon: dt.timedelta) -> None:
+        limit = policy.on_call_limits.max_consecutive_weeks
+        weeks = max(horizon.days // 7, 2 * limit + 2)
+        staff_where = {member.id: (display, _field_line(root, ["staff", index]))
+                       for member, display, root, index in self.staff}
+        for run in long_runs(policy, now, weeks, limit):
+            self.warn(staff_where.get(run.person, (self.single_where.get(
+                "town", ("policies", None))[0], None)),
+                f"{run.sentence(policy, limit)}: share the on-call weeks with someone else.")
 
     def _calendars_ahead(self, policy: Policy, now: dt.datetime, end: dt.datetime) -> None:
         used = {policy.calendar_of(p) for p in policy.staff} - {None}

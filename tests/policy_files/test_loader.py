@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,14 @@ from guardian.policy.model import (
     Holiday,
     HolidayCalendar,
     Layer,
+    OnCallLimits,
     Policy,
     PolicyFile,
     RateLimits,
     Rotation,
     StaffMember,
     StormThresholds,
+    Swaps,
     Team,
     Town,
 )
@@ -384,7 +387,7 @@ def test_every_policy_field_is_documented() -> None:
     models: list[type[BaseModel]] = [
         PolicyFile, Town, StaffMember, Team, Category, Rotation, Layer, HolidayCalendar,
         Holiday, Escalation, EscalationChain, EscalationStep, RateLimits, StormThresholds,
-        ExposureLimits, HarassmentPolicy, Rule, Thresholds, Delivery]
+        ExposureLimits, HarassmentPolicy, Rule, Thresholds, Delivery, Swaps, OnCallLimits]
     # A field is written in YAML under its alias when it has one (`raise`).
     missing = [f"{m.__name__}.{name}" for m in models
                for name in (f.alias or n for n, f in m.model_fields.items())
@@ -411,3 +414,14 @@ def test_channel_urls_are_checked_by_apprise(tmp_path: Path,
     assert len(errors) == 2, errors
     assert "staff.yaml:9" in errors[0] and "channel 4 of `ana`" in errors[0]
     assert "staff.yaml:10" in errors[1] and "tgram://" in errors[1]
+
+
+def test_someone_kept_on_call_week_after_week_is_flagged(tmp_path: Path) -> None:
+    shutil.copytree(POLICIES, tmp_path / "p")
+    rotations = tmp_path / "p" / "rotations.yaml"
+    rotations.write_text(rotations.read_text(encoding="utf-8").replace(
+        "members: [antonio, carmen]", "members: [antonio]"), encoding="utf-8")
+    [warning] = load_policy(tmp_path / "p", now=NOW).warnings
+    assert warning.file.endswith("staff.yaml") and warning.line is not None
+    assert "antonio is on call" in warning.message
+    assert "`on_call_limits.max_consecutive_weeks`" in warning.message
