@@ -57,6 +57,7 @@ class Role(StrEnum):
 class OverrideStatus(StrEnum):
     active = "active"
     proposed = "proposed"    # a swap waiting for the other person (or HR) to accept
+    accepted = "accepted"    # a swap accepted, waiting for HR (`swaps.require_approval`)
     declined = "declined"
     cancelled = "cancelled"
 
@@ -88,6 +89,7 @@ class NotificationKind(StrEnum):
     storm_notice = "storm_notice"
     admin_alert = "admin_alert"
     test = "test"           # `guardian channels test`
+    schedule = "schedule"   # a swap or override that concerns the recipient
 
 
 # Kinds that travel at once even in quiet hours and beyond the hourly cap: pages (the

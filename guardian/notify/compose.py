@@ -233,6 +233,28 @@ def for_escalation(review_id: int, person: str, message: MessageView, category: 
                    category=category, idempotency_key=f"escalation:{review_id}:{person}")
 
 
+def for_schedule(event: str, person: str, *, override_id: int, team: str,
+                 start: dt.datetime, end: dt.datetime, by: str, other: str | None,
+                 policy: Policy, now: dt.datetime, base_url: str) -> Planned:
+    """A swap or override that concerns `person` (`event`: swap_proposed, swap_accepted,
+    swap_awaiting_approval, swap_declined, swap_withdrawn, swap_approved, override_added,
+    override_removed, override_replaced, override_replacing, override_cancelled). `by` and
+    `other` are staff ids (or a role's name); the reason of an override is never in it
+    (it may be private: a medical leave)."""
+    team_obj = policy.team_index.get(team)
+    payload = {"event": event, "team": team_obj.name if team_obj is not None else team,
+               "start": local_time(policy, person, start),
+               "end": local_time(policy, person, end),
+               "by": display_name(policy, by),
+               "other": display_name(policy, other) if other else "",
+               "link": f"{base_url}/api/v1/overrides?team={team}&status=all",
+               "override_id": override_id}
+    return Planned(recipient=person, kind=NotificationKind.schedule,
+                   status=NotificationStatus.pending, due_at=now, payload=payload,
+                   lang=language_of(policy, person), category=None,
+                   idempotency_key=f"schedule:{override_id}:{event}:{person}")
+
+
 @dataclass(frozen=True)
 class PageView:
     """A page and the event that asks for a notification."""

@@ -61,6 +61,7 @@ PAYLOAD_KEYS: Mapping[str, tuple[str, ...]] = {
                      "link"),
     "admin_alert": ("notification_id", "recipient", "failed_kind", "error"),
     "test": ("person",),
+    "schedule": ("event", "team", "start", "end", "by", "other", "link"),
 }
 KINDS = frozenset(PAYLOAD_KEYS)
 # Keys a payload may lack (rows written before they existed): the templates get None.
@@ -71,7 +72,7 @@ OPTIONAL_DIGEST_ITEM_KEYS = ("flag_url",)
 
 # The link a short body must never lose, by kind (a payload key; its value may be None).
 _KEEP: Mapping[str, str] = {"page": "ack_url", "deliver": "link", "digest": "more_link",
-                            "storm_notice": "link"}
+                            "storm_notice": "link", "schedule": "link"}
 # The payload text a short body may truncate, by kind.
 _SHRINK: Mapping[str, str] = {"page": "text", "deliver": "text"}
 # What a short body gives up, in turn: the flag link unless the whole text fits beside it,

@@ -128,6 +128,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("post", "/api/v1/swaps/{id}/accept"): Operation(
         "The person asked (or HR) accepts: the swap becomes an active override.",
         response=OverridePublic, errors=("401", "403", "404", "409", "422")),
+    ("post", "/api/v1/swaps/{id}/approve"): Operation(
+        "HR approves a swap both colleagues agreed on (`swaps.require_approval`).",
+        response=OverridePublic, errors=("401", "403", "404", "409", "422")),
     ("post", "/api/v1/swaps/{id}/decline"): Operation(
         "The person asked (or HR) declines.", response=OverridePublic,
         errors=("401", "403", "404", "409", "422")),

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from guardian.errors import ApiError, FieldError, not_found
+from guardian.notify import queue
+from guardian.notify.compose import for_schedule
 from guardian.policy.model import Policy
+from guardian.schedule.fairness import long_runs
 from guardian.schemas import AuditEventPublic, OverrideIn, OverridePublic, SwapIn
 from guardian.storage.audit import list_audit
+from guardian.storage.db import utcnow
 from guardian.storage.models import DutyOverride
 from guardian.storage.overrides import (
+    active_overrides,
     create_override,
     decide_override,
     get_override,
@@ -19,10 +27,11 @@ from guardian.types import OverrideStatus, Role
 from guardian.web.access import requires
 from guardian.web.auth import Principal
 from guardian.web.bodies import invalid, read_model
-from guardian.web.keys import engine_key, policy_key, principal_key
+from guardian.web.keys import engine_key, policy_key, principal_key, settings_key
 from guardian.web.params import optional_instant
 
 routes = web.RouteTableDef()
+WEEK = dt.timedelta(days=7)
 
 
 def public(override: DutyOverride) -> OverridePublic:
@@ -54,8 +63,50 @@ def _check_people(policy: Policy, team: str, people: dict[str, str | None]) -> N
         raise invalid(problems)
 
 
-def _json(override: DutyOverride, status: int = 200) -> web.Response:
-    return web.json_response(text=public(override).model_dump_json(), status=status)
+def _json(override: DutyOverride, status: int = 200, warnings: list[str] | None = None
+          ) -> web.Response:
+    body = public(override).model_dump(mode="json")
+    if warnings is not None:
+        body["warnings"] = warnings
+    return web.json_response(body, status=status)
+
+
+def _hr_people(policy: Policy) -> list[str]:
+    return list(dict.fromkeys(policy.moderation.hr)) or (
+        [policy.escalation.last_resort] if policy.escalation is not None else [])
+
+
+async def _tell(request: web.Request, conn: AsyncConnection, override: DutyOverride,
+                notices: list[tuple[str, str, str, str | None]]) -> None:
+    """Queue (event, person, by, other) notices about `override`, in the transaction that
+    changed it: on their channels, outside their quiet hours (the notifier's rules)."""
+    policy = request.app[policy_key].policy
+    if policy is None:
+        return
+    base_url = request.app[settings_key].base_url
+    now = utcnow()
+    for event, person, by, other in notices:
+        if person not in policy.people:
+            continue
+        await queue.put(conn=conn, planned=for_schedule(
+            event, person, override_id=override.id or 0, team=override.team,
+            start=override.starts_at, end=override.ends_at, by=by, other=other,
+            policy=policy, now=now, base_url=base_url))
+
+
+async def _warnings(request: web.Request, people: list[str]) -> list[str]:
+    """Who this change keeps on call for more weeks running than the policy allows."""
+    policy = request.app[policy_key].policy
+    if policy is None:
+        return []
+    limit = policy.on_call_limits.max_consecutive_weeks
+    weeks = max(8, 2 * limit + 2)
+    now = utcnow()
+    overrides = await active_overrides(request.app[engine_key], start=now - WEEK,
+                                       end=now + WEEK * (weeks + 1))
+    return [run.sentence(policy, limit) for run in long_runs(policy, now, weeks, limit,
+                                                             overrides)
+            if run.person in people]
 
 
 @routes.get("/api/v1/overrides", name="overrides")
@@ -66,7 +117,7 @@ async def overrides(request: web.Request) -> web.Response:
     start = optional_instant(request, "from")
     end = optional_instant(request, "to")
     wanted = tuple(OverrideStatus) if request.query.get("status") == "all" else (
-        OverrideStatus.active, OverrideStatus.proposed)
+        OverrideStatus.active, OverrideStatus.proposed, OverrideStatus.accepted)
     found = await list_overrides(engine=request.app[engine_key], team=team, starts=start,
                                  ends=end, statuses=wanted)
     body = [public(o).model_dump(mode="json") for o in found]
@@ -86,7 +137,15 @@ async def create(request: web.Request) -> web.Response:
             conn=conn, team=data.team, kind=data.kind, person=data.person,
             replaces=data.replaces, starts_at=data.start, ends_at=data.end, reason=data.reason,
             created_by=principal.actor, status=OverrideStatus.active)
-    return _json(override, 201)
+        if data.kind == "replace":
+            notices = [("override_replacing", data.person, "hr", data.replaces),
+                       ("override_replaced", data.replaces or "", "hr", data.person)]
+        else:
+            notices = [("override_added" if data.kind == "add" else "override_removed",
+                        data.person, "hr", None)]
+        await _tell(request, conn, override, notices)
+    people = [data.person, *([data.replaces] if data.replaces else [])]
+    return _json(override, 201, await _warnings(request, people))
 
 
 async def _existing(request: web.Request) -> DutyOverride:
@@ -101,16 +160,21 @@ async def _existing(request: web.Request) -> DutyOverride:
 
 
 async def _decide(request: web.Request, override: DutyOverride, status: OverrideStatus,
-                  action: str) -> web.Response:
+                  action: str, notices: list[tuple[str, str, str, str | None]] | None = None
+                  ) -> web.Response:
     principal = request[principal_key]
     try:
         async with request.app[engine_key].begin() as conn:
             changed = await decide_override(conn=conn, override=override, status=status,
                                             by=principal.actor, action=action)
+            await _tell(request, conn, changed, notices or [])
     except LookupError:
         raise ApiError(409, "conflict", f"Override {override.id} changed meanwhile; read it "
                        "again.") from None
-    return _json(changed)
+    warnings = None
+    if status == OverrideStatus.active:
+        warnings = await _warnings(request, [changed.person])
+    return _json(changed, warnings=warnings)
 
 
 @routes.delete("/api/v1/overrides/{id}", name="cancel_override")
@@ -123,9 +187,17 @@ async def cancel(request: web.Request) -> web.Response:
             override.status == OverrideStatus.proposed.value
             and override.replaces == principal.staff_id):
         raise ApiError(403, "forbidden", "Staff may withdraw only their own swap proposals.")
-    if override.status not in (OverrideStatus.active.value, OverrideStatus.proposed.value):
+    if override.status not in (OverrideStatus.active.value, OverrideStatus.proposed.value,
+                               OverrideStatus.accepted.value):
         raise ApiError(409, "conflict", f"Override {override.id} is already {override.status}.")
-    return await _decide(request, override, OverrideStatus.cancelled, "override.cancel")
+    if principal.role == Role.staff:
+        notices: list[tuple[str, str, str, str | None]] = [
+            ("swap_withdrawn", override.person, principal.staff_id or "", None)]
+    else:
+        notices = [("override_cancelled", p, "hr", None)
+                   for p in dict.fromkeys([override.person, override.replaces]) if p]
+    return await _decide(request, override, OverrideStatus.cancelled, "override.cancel",
+                         notices)
 
 
 def _staff_id(principal: Principal) -> str:
@@ -150,25 +222,54 @@ async def propose_swap(request: web.Request) -> web.Response:
             conn=conn, team=data.team, kind="replace", person=data.with_, replaces=me,
             starts_at=data.start, ends_at=data.end, reason=data.reason,
             created_by=principal.actor, status=OverrideStatus.proposed)
+        await _tell(request, conn, override, [("swap_proposed", data.with_, me, None)])
     return _json(override, 201)
 
 
 async def _answer_swap(request: web.Request, accept: bool) -> web.Response:
     override = await _existing(request)
     principal = request[principal_key]
-    if override.status != OverrideStatus.proposed.value:
+    waiting = override.status == OverrideStatus.accepted.value
+    if override.status != OverrideStatus.proposed.value and not (
+            waiting and principal.role == Role.hr):
         raise ApiError(409, "conflict", f"Swap {override.id} is {override.status}, not "
                        "waiting for an answer.")
     if principal.role == Role.staff and _staff_id(principal) != override.person:
         raise ApiError(403, "forbidden", "Only the person asked (or HR) may answer a swap.")
-    status = OverrideStatus.active if accept else OverrideStatus.declined
-    return await _decide(request, override, status, "swap.accept" if accept else "swap.decline")
+    asker, asked = override.replaces or "", override.person
+    if not accept:
+        # The colleague says no; or HR turns down a swap the two had agreed on.
+        notices: list[tuple[str, str, str, str | None]] = (
+            [("override_cancelled", p, "hr", None) for p in (asker, asked)]
+            if waiting or principal.role == Role.hr else
+            [("swap_declined", asker, asked, None)])
+        return await _decide(request, override, OverrideStatus.declined, "swap.decline",
+                             notices)
+    if principal.role == Role.hr:
+        # HR's answer is final: accepting, or approving what the two agreed on.
+        return await _decide(request, override, OverrideStatus.active,
+                             "swap.approve" if waiting else "swap.accept",
+                             [("swap_approved", p, asked, asker) for p in (asker, asked)])
+    if policy_of(request).swaps.require_approval:
+        hr = _hr_people(policy_of(request))
+        return await _decide(request, override, OverrideStatus.accepted, "swap.accept",
+                             [("swap_awaiting_approval", p, asked, asker)
+                              for p in dict.fromkeys([asker, *hr])])
+    return await _decide(request, override, OverrideStatus.active, "swap.accept",
+                         [("swap_accepted", asker, asked, None)])
 
 
 @routes.post("/api/v1/swaps/{id}/accept", name="accept_swap")
 @requires(Role.staff, Role.hr)
 async def accept_swap(request: web.Request) -> web.Response:
     """Accept a swap: the override becomes active."""
+    return await _answer_swap(request, accept=True)
+
+
+@routes.post("/api/v1/swaps/{id}/approve", name="approve_swap")
+@requires(Role.hr)
+async def approve_swap(request: web.Request) -> web.Response:
+    """Approve a swap both colleagues agreed on (`swaps.require_approval`): it applies."""
     return await _answer_swap(request, accept=True)
 
 

@@ -88,12 +88,24 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "admin_alert": {"notification_id": 41, "recipient": "antonio", "failed_kind": "page",
                     "error": "connection refused"},
     "test": {"person": "Antonio Ruiz"},
+    "schedule": {"event": "swap_proposed", "team": "Alumbrado público", "start": "30/11 08:00",
+                 "end": "07/12 08:00", "by": "Carmen Vidal", "other": "",
+                 "link": "https://guardian.example.org/api/v1/overrides?team=lighting"},
 }
 
 
 def test_payloads_cover_every_kind() -> None:
     assert set(PAYLOADS) == KINDS == {"deliver", "page", "digest", "storm_notice",
-                                      "admin_alert", "test"}
+                                      "admin_alert", "test", "schedule"}
+
+
+def test_a_schedule_change_says_who_asks_what_and_when_in_each_language() -> None:
+    spanish = render("schedule", "es", PAYLOADS["schedule"]).body
+    assert "Carmen Vidal te pide que cubras su turno en Alumbrado público" in spanish
+    assert "del 30/11 08:00 al 07/12 08:00" in spanish
+    english = render("schedule", "en", {**PAYLOADS["schedule"], "event": "override_replaced",
+                                        "other": "Carmen Vidal"}).body
+    assert "HR: Carmen Vidal replaces you in Alumbrado público" in english
 
 
 def test_languages() -> None:

@@ -26,6 +26,7 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/v1/swaps", {S, A}),
     ("POST", "/api/v1/swaps/1/accept", {S, H, A}),
     ("POST", "/api/v1/swaps/1/decline", {S, H, A}),
+    ("POST", "/api/v1/swaps/1/approve", {H, A}),
     ("GET", "/api/v1/audit", {H, A}),
     ("GET", "/api/v1/oncall", {S, M, H, A}),
     ("GET", "/api/v1/teams/police/shifts", {S, M, H, A}),

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from guardian.config.settings import Settings
+from guardian.schedule.fairness import on_call_hours
+from guardian.storage import outbox
+from guardian.storage.db import utcnow
 from guardian.storage.tokens import create_token
 from guardian.types import Role
-from tests.conftest import Client, bearer
+from guardian.web.app import init_app
+from tests.conftest import POLICIES, AiohttpClient, Client, bearer, example_policy, with_settings
+
+MADRID = ZoneInfo("Europe/Madrid")
 
 SICK_LEAVE = {"team": "lighting", "kind": "replace", "person": "carmen", "replaces": "antonio",
               "start": "2026-12-01T08:00:00+01:00", "end": "2026-12-04T08:00:00+01:00",
@@ -136,3 +148,100 @@ async def test_hr_cancels_an_override(client: Client, tokens: dict[Role, str]) -
     assert (await client.delete(f"/api/v1/overrides/{created['id']}",
                                 headers=hr)).status == 409
     assert (await client.delete("/api/v1/overrides/999", headers=hr)).status == 404
+
+
+# --- the people concerned are told ------------------------------------------------------
+
+async def _told(engine: AsyncEngine) -> list[tuple[str, str]]:
+    """(recipient, event) of every schedule notice queued, oldest first."""
+    c = outbox.notifications_table.c
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(outbox.notifications_table)
+                                   .where(c.kind == "schedule").order_by(c.id))
+                ).mappings().all()
+    for row in rows:
+        assert "family wedding" not in row["body"] and "sick leave" not in row["body"]
+    return [(r["recipient"], r["payload"]["event"]) for r in rows]
+
+
+WEDDING = {"team": "lighting", "with": "carmen", "start": "2026-12-05T08:00:00+01:00",
+           "end": "2026-12-06T08:00:00+01:00", "reason": "family wedding"}
+
+
+async def test_each_step_of_a_swap_tells_the_other_person(client: Client,
+                                                          engine: AsyncEngine) -> None:
+    antonio, carmen = await _staff(engine, "antonio"), await _staff(engine, "carmen")
+    first = await _json(await client.post("/api/v1/swaps", headers=antonio, json=WEDDING))
+    assert await _told(engine) == [("carmen", "swap_proposed")]
+    await client.post(f"/api/v1/swaps/{first['id']}/accept", headers=carmen)
+    second = await _json(await client.post("/api/v1/swaps", headers=antonio, json=WEDDING))
+    await client.post(f"/api/v1/swaps/{second['id']}/decline", headers=carmen)
+    third = await _json(await client.post("/api/v1/swaps", headers=antonio, json=WEDDING))
+    await client.delete(f"/api/v1/overrides/{third['id']}", headers=antonio)
+    assert await _told(engine) == [
+        ("carmen", "swap_proposed"), ("antonio", "swap_accepted"),
+        ("carmen", "swap_proposed"), ("antonio", "swap_declined"),
+        ("carmen", "swap_proposed"), ("carmen", "swap_withdrawn")]
+    async with engine.connect() as conn:
+        [row] = (await conn.execute(select(outbox.notifications_table).where(
+            outbox.notifications_table.c.kind == "schedule").limit(1))).mappings().all()
+    assert "Antonio" in row["body"] and "te pide que cubras su turno" in row["body"]
+
+
+async def test_hr_overrides_tell_both_people_and_never_the_reason(
+        client: Client, engine: AsyncEngine, tokens: dict[Role, str]) -> None:
+    hr = bearer(tokens[Role.hr])
+    created = await _json(await client.post("/api/v1/overrides", json=SICK_LEAVE, headers=hr))
+    await client.delete(f"/api/v1/overrides/{created['id']}", headers=hr)
+    assert await _told(engine) == [
+        ("carmen", "override_replacing"), ("antonio", "override_replaced"),
+        ("carmen", "override_cancelled"), ("antonio", "override_cancelled")]
+
+
+async def test_with_require_approval_a_swap_waits_for_hr(
+        aiohttp_client: AiohttpClient, settings: Settings, engine: AsyncEngine,
+        tokens: dict[Role, str], tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    limits = policies / "limits.yaml"
+    limits.write_text(limits.read_text(encoding="utf-8").replace(
+        "require_approval: false", "require_approval: true"), encoding="utf-8")
+    client = await aiohttp_client(init_app(with_settings(settings, policies_dir=policies),
+                                           run_worker=False))
+    antonio, carmen = await _staff(engine, "antonio"), await _staff(engine, "carmen")
+    swap = await _json(await client.post("/api/v1/swaps", headers=antonio, json=WEDDING))
+    accepted = await _json(await client.post(f"/api/v1/swaps/{swap['id']}/accept",
+                                             headers=carmen))
+    assert accepted["status"] == "accepted"  # not in force yet
+    assert (await client.post(f"/api/v1/swaps/{swap['id']}/approve",
+                              headers=carmen)).status == 403
+    approved = await _json(await client.post(f"/api/v1/swaps/{swap['id']}/approve",
+                                             headers=bearer(tokens[Role.hr])))
+    assert approved["status"] == "active"
+    assert await _told(engine) == [
+        ("carmen", "swap_proposed"), ("antonio", "swap_awaiting_approval"),
+        ("lucia", "swap_awaiting_approval"), ("antonio", "swap_approved"),
+        ("carmen", "swap_approved")]
+
+
+async def test_an_override_that_stacks_on_call_weeks_comes_back_with_a_warning(
+        client: Client, tokens: dict[Role, str]) -> None:
+    """Carmen takes Antonio's on-call week between two of her own: three in a row."""
+    policy = example_policy()
+    now = utcnow()
+    weeks = on_call_hours(policy, now, 6)["carmen"]
+    mine = [n for n, spent in enumerate(weeks) if spent > dt.timedelta(hours=84)]
+    gap = next(n for n in range(1, 5) if n not in mine and n - 1 in mine and n + 1 in mine)
+    monday = now.astimezone(MADRID).date() - dt.timedelta(days=now.astimezone(MADRID).weekday())
+    start = dt.datetime.combine(monday + dt.timedelta(weeks=gap), dt.time(8), MADRID)
+    body = {"team": "lighting", "kind": "replace", "person": "carmen", "replaces": "antonio",
+            "start": start.isoformat(), "end": (start + dt.timedelta(weeks=1)).isoformat(),
+            "reason": "cover"}
+    # Half a day of cover keeps her under half of that week: no warning.
+    shorter = {**body, "end": (start + dt.timedelta(hours=12)).isoformat()}
+    assert (await _json(await client.post("/api/v1/overrides", json=shorter,
+                                          headers=bearer(tokens[Role.hr]))))["warnings"] == []
+    created = await _json(await client.post("/api/v1/overrides", json=body,
+                                            headers=bearer(tokens[Role.hr])))
+    [warning] = created["warnings"]
+    assert "carmen is on call 3 weeks in a row" in warning
