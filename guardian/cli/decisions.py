@@ -23,11 +23,16 @@ from guardian.scoring.select import load_model
 @click.option("--scorer", type=SCORERS, default="lite", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
 @click.option("--reasons", is_flag=True, help="Print each event's reasons under it.")
+@click.option("--no-bodies", "no_bodies", is_flag=True,
+              help="Leave out what each delivery says (title and body).")
 def simulate(policies_dir: Path | None, messages_file: Path, scorer: str, as_json: bool,
-             reasons: bool) -> None:
-    """Replay messages through scoring, decisions, escalation timers and digests in
-    simulated time, and print every event with its reasons. Touches no database: try a
-    policy change before it goes live."""
+             reasons: bool, no_bodies: bool) -> None:
+    """Replay messages through the live pipeline (scoring, decisions, escalation timers,
+    the outbox's send-time rules, digests, the hourly cap) in simulated time, on a
+    temporary database with the channels replaced by a recorder, and print every event:
+    each delivery as its recipient reads it, each decision with its reasons, each skipped
+    escalation step. Touches no database of yours: try a policy change before it goes
+    live."""
     from guardian.engine.simulate import ReplayError, Simulation, read_replay
 
     settings = settings_or_exit()
@@ -46,6 +51,10 @@ def simulate(policies_dir: Path | None, messages_file: Path, scorer: str, as_jso
             click.echo(json.dumps(event.as_json(), ensure_ascii=False))
             continue
         click.echo(event.line(zone))
+        if event.body and not no_bodies:
+            for line in [event.title, *event.body.splitlines()]:
+                if line.strip():
+                    click.echo(f"      | {line}")
         if reasons:
             for reason in event.reasons:
                 click.echo(f"      - {reason}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Callable
 
@@ -39,6 +40,7 @@ from guardian.notify.paging import PageNotifier
 from guardian.notify.sender import Sender
 from guardian.policy.model import Policy
 from guardian.policy.urls import redact
+from guardian.storage.db import utcnow
 from guardian.types import Stage
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,8 @@ class Engine:
 
 
 def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy | None],
-          scoring: ScoringState, *, concurrency: int = 1) -> Engine:
+          scoring: ScoringState, *, concurrency: int = 1,
+          clock: Callable[[], dt.datetime] = utcnow) -> Engine:
     poll = LoopConfig(poll_seconds=settings.worker_poll_seconds)
     timeline = DutyTimeline(engine, policy)
     pages = PageNotifier(policy=policy, secret=settings.secret_key, base_url=settings.base_url)
@@ -94,15 +97,15 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
     # queued has committed.
     notifying = Notifying(base_url=settings.base_url, page_hook=pages,
                           wake=lambda: notifier.wake(), flag_links=flags)
-    deciding = DecisionStage(engine, timeline, notifying=notifying)
+    deciding = DecisionStage(engine, timeline, notifying=notifying, clock=clock)
     pipeline = [Loop(Worker(engine, handlers=pipeline_handlers(scoring, deciding),
-                            config=worker_config(settings)),
+                            config=worker_config(settings), clock=clock),
                      dataclasses.replace(poll, gather_seconds=settings.scoring_wait_ms / 1000))
                 for _ in range(concurrency)]
     others = [
-        Loop(MemoryRefresh(engine, deciding.memory, policy),
+        Loop(MemoryRefresh(engine, deciding.memory, policy, clock=clock),
              LoopConfig(poll_seconds=max(MEMORY_POLL_SECONDS, settings.worker_poll_seconds))),
-        Loop(Escalator(engine, notify=pages, wake=lambda: notifier.wake()), poll),
+        Loop(Escalator(engine, notify=pages, wake=lambda: notifier.wake(), clock=clock), poll),
     ]
 
     def current() -> Policy:
@@ -115,11 +118,12 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
         log.warning("GUARDIAN_DELIVER_TO is set: every notification goes to %s, not to "
                     "people's own channels", redact(settings.deliver_to))
     sender = Sender(engine=engine, policy=current, duty=timeline.availability,
-                    redirect=settings.deliver_to or None, environ=secret_source(settings))
+                    redirect=settings.deliver_to or None, environ=secret_source(settings),
+                    clock=clock)
     digests = DigestComposer(engine=engine, duty=timeline.availability,
-                             base_url=settings.base_url, flag_links=flags)
+                             base_url=settings.base_url, flag_links=flags, clock=clock)
     notifier = Notifier(sender, digests, poll_seconds=settings.worker_poll_seconds,
-                        dismissed=DismissedDelivery(engine, timeline, notifying))
+                        dismissed=DismissedDelivery(engine, timeline, notifying, clock=clock))
     replies = MqttReplies.from_settings(settings, engine)
     if replies is not None:
         others.append(Loop(replies, poll))

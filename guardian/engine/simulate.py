@@ -1,5 +1,13 @@
-"""`guardian simulate`: replay messages through scoring, decisions, escalation timers and
-digests in simulated time, without a database, so HR can try a policy before it goes live.
+"""`guardian simulate`: replay messages through the live pipeline in simulated time, so HR
+can try a policy before it goes live.
+
+Not a second implementation: the real stages (scoring, the decision stage and its memory),
+the escalation timers, the outbox, the notifier's send-time rules, digests and the hourly
+cap run on a temporary SQLite database with a virtual clock that the replay advances from
+one due instant to the next; only the channels are replaced, by a recorder. Out come every
+delivery as its recipient would read it (title and body, masked where masked), every
+decision with its reasons, every escalation step skipped and why, and the time to shield
+of each storm.
 
 The replay file is JSON Lines. A message is an ingest payload plus its `received_at`;
 two more kinds of line stand for what people do meanwhile:
@@ -8,35 +16,52 @@ two more kinds of line stand for what people do meanwhile:
      "text": "...", "created_at": "...", "received_at": "2026-11-25T22:48:00+01:00"}
     {"ack": "1", "at": "2026-11-26T03:20:00+01:00"}          # the page of message 1
     {"mute": "@pesado", "source": "twitter", "until": "...", "at": "..."}   # a moderator
+    {"escalate": "7", "to": "police", "note": "...", "at": "..."}   # a moderator: hr or police
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import logging
+import secrets
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.decide import (
-    Context,
-    Decision,
-    OpenPage,
-    PlanStep,
-    Recent,
-    StormTally,
-    author_key,
-    classify,
-    decide,
-)
-from guardian.decide.inputs import ABUSIVE
+from guardian.acks.links import FlagLinks
+from guardian.decide import Decision
+from guardian.engine.decision_stage import DecisionStage, Notifying
+from guardian.engine.escalated import tell_escalation
+from guardian.engine.escalation import Escalator
+from guardian.engine.notifier import Notifier
+from guardian.engine.pipeline import StageHandler, Worker, WorkerConfig, pass_through
+from guardian.engine.scoring_stage import ScoringStage
+from guardian.engine.timeline import DutyTimeline
+from guardian.notify.digest import DigestComposer
+from guardian.notify.paging import PageNotifier
+from guardian.notify.render import render
+from guardian.notify.sender import Sender, SenderConfig, SendResult
 from guardian.policy.model import Policy
-from guardian.schedule import Timeline
+from guardian.review.decisions import decide_review
+from guardian.review.queue import review_table
+from guardian.review.sanctions import mute_author
 from guardian.schemas import MessageIn
-from guardian.scoring.assessor import Assessor
+from guardian.scoring.assessor import Assessment, Assessor
+from guardian.storage import outbox
+from guardian.storage.db import create_engine
+from guardian.storage.messages import messages_table, store_messages
+from guardian.storage.migrate import upgrade
+from guardian.storage.models import Notification
+from guardian.storage.pages import acknowledge, pages_table
+from guardian.types import NotificationStatus, PageStatus, ReviewDecision, Stage
 
 
 def _minutes(span: dt.timedelta) -> str:
@@ -52,17 +77,20 @@ class ReplayError(Exception):
 class Event:
     at: dt.datetime
     order: int
-    kind: str            # decision | notification | review | digest | page | escalation |
-    #                      last_resort | acknowledged | mute | drop | storm
+    kind: str            # decision | skipped | review | drop | storm | notification |
+    #                      digest | page | escalation | last_resort | acknowledged | mute |
+    #                      escalated (by a moderator)
     message: str         # the message's external id ("" for none)
     people: tuple[str, ...] = ()
     detail: str = ""
     reasons: tuple[str, ...] = ()
+    title: str = ""      # a delivery as its recipient reads it
+    body: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {"at": self.at.isoformat(), "kind": self.kind, "message": self.message,
                 "people": list(self.people), "detail": self.detail,
-                "reasons": list(self.reasons)}
+                "reasons": list(self.reasons), "title": self.title, "body": self.body}
 
     def line(self, zone: dt.tzinfo) -> str:
         who = f" → {', '.join(self.people)}" if self.people else ""
@@ -77,6 +105,7 @@ class _Item:
     message: MessageIn | None = None
     ack: str | None = None
     mute: tuple[str, str, dt.datetime] | None = None
+    escalate: tuple[str, str, str] | None = None  # message, hr or police, note
 
 
 def _instant(value: object, line: int, name: str) -> dt.datetime:
@@ -103,6 +132,13 @@ def read_replay(path: Path) -> list[_Item]:
         if "ack" in data:
             items.append(_Item(_instant(data.get("at"), number, "at"), number,
                                ack=str(data["ack"])))
+        elif "escalate" in data:
+            to = str(data.get("to", ""))
+            if to not in ("hr", "police"):
+                raise ReplayError(f"line {number}: `to` must be hr or police.")
+            items.append(_Item(_instant(data.get("at"), number, "at"), number,
+                               escalate=(str(data["escalate"]), to,
+                                         str(data.get("note", ""))[:1000])))
         elif "mute" in data:
             items.append(_Item(_instant(data.get("at"), number, "at"), number,
                                mute=(str(data.get("source", "twitter")), str(data["mute"]),
@@ -119,144 +155,256 @@ def read_replay(path: Path) -> list[_Item]:
     return sorted(items, key=lambda i: (i.at, i.line))
 
 
-@dataclass
-class _Stored:
-    """A message as the engine reads it (the fields of `guardian.storage.models.Message`)."""
 
-    source: str
-    external_id: str
-    author_handle: str
-    text: str
-    lang: str | None
-    mentions: list[str] = field(default_factory=list)
+# Links in a replay's deliveries are signed with a key made for the run: they open nothing.
+SECRET = secrets.token_urlsafe(32)
+BASE_URL = "https://guardian.simulate.invalid"
+# After the last line, the replay runs on this long for the digests and escalations left.
+AFTER = dt.timedelta(days=8)
+# Settling one instant: rounds of timers and sends before the clock moves on.
+_ROUNDS = 200
+_PAGE_KINDS = {"paged": "page", "escalated": "escalation", "last_resort": "last_resort"}
+
+
+@dataclass
+class _Clock:
+    now: dt.datetime
+
+    def __call__(self) -> dt.datetime:
+        return self.now
 
 
 @dataclass
 class Simulation:
+    """A replay through the live pipeline (see the module's docstring)."""
+
     policy: Policy
     assessor: Assessor
     events: list[Event] = field(default_factory=list)
     decisions: list[tuple[str, Decision]] = field(default_factory=list)
+    # Every delivery: (sent at, recipient, notification kind, what it is about: the
+    # message's external id, or a digest's items' ids joined by commas).
+    deliveries: list[tuple[dt.datetime, str, str, str]] = field(default_factory=list)
     _order: int = 0
 
     def _emit(self, at: dt.datetime, kind: str, message: str, people: tuple[str, ...] = (),
-              detail: str = "", reasons: tuple[str, ...] = ()) -> None:
+              detail: str = "", reasons: tuple[str, ...] = (), title: str = "",
+              body: str = "") -> None:
         self._order += 1
-        self.events.append(Event(at, self._order, kind, message, people, detail, reasons))
+        self.events.append(Event(at, self._order, kind, message, people, detail, reasons,
+                                 title, body))
 
     def run(self, items: list[_Item]) -> list[Event]:
+        """The replay's events, in time order (runs its own event loop)."""
+        return asyncio.run(self.replay(items))
+
+    async def replay(self, items: list[_Item]) -> list[Event]:
+        """`run`, inside a running event loop."""
         if not items:
             return []
-        start = items[0].at - dt.timedelta(hours=1)
-        end = items[-1].at + dt.timedelta(days=8)
-        timeline = Timeline.build(self.policy, start, end)
-        recent: dict[str, list[Recent]] = {}   # by author
-        tally = StormTally(self.policy.storm.window_minutes)
-        early = StormTally(self.policy.storm.early_window_minutes, ABUSIVE)
-        storms: dict[str, dt.datetime] = {}  # target -> when its storm started
-        mutes: dict[str, dt.datetime] = {}
-        pages: dict[str, tuple[Decision, dt.datetime]] = {}  # external id -> its page
-        acks: dict[str, dt.datetime] = {}
-        for item in items:
-            if item.ack is not None:
-                acks.setdefault(item.ack, item.at)
-            elif item.mute is not None:
-                source, handle, until = item.mute
-                mutes[author_key(source, handle)] = until
-                self._emit(item.at, "mute", "", (handle,), f"until {until.isoformat()}")
-        window = dt.timedelta(minutes=max(self.policy.storm.window_minutes, 60))
-        for item in items:
-            if item.message is None:
-                continue
-            payload, now = item.message, item.at
-            [assessment] = self.assessor.assess([payload.text], [payload.lang])
-            stored = _Stored(payload.source, payload.external_id, payload.author.handle,
-                             payload.text, payload.lang, list(payload.mentions))
-            where = classify(stored, assessment, self.policy)
-            author = author_key(payload.source, payload.author.handle)
-            open_pages = tuple(
-                OpenPage(id=key, team=d.team or "", category=d.category, opened_at=at)
-                for key, (d, at) in pages.items() if key not in acks or acks[key] > now)
-            muted = mutes.get(author)
-            context = Context(
-                muted_until=muted if muted and muted > now else None,
-                recent=tuple(r for r in recent.get(author, ()) if r.at >= now - window),
-                storm_count=(counted := tally.count(where.target, author, now)),
-                early_count=early.count(where.target, author, now),
-                open_pages=open_pages, open_storms=frozenset(
-                    t for t, at in storms.items()
-                    if now - at < dt.timedelta(minutes=self.policy.storm.window_minutes)))
-            decision = decide(stored, assessment, context, self.policy, now, timeline)
-            this = Recent(author, decision.target, assessment.level, now, decision.fingerprint)
-            recent.setdefault(author, []).append(this)
-            tally.add(this)
-            early.add(this)
-            if decision.storm is not None and decision.storm.first:
-                storms[decision.storm.target] = now
-                # Time to shield: from the first hostile message in the window to now.
-                first = counted.since or now
-                self._emit(now, "storm", payload.external_id, (),
-                           f"time to shield {_minutes(now - first)} on "
-                           f"{decision.storm.target}: {decision.storm.distinct_authors} "
-                           f"authors since {first.isoformat()}")
-            self._decided(payload.external_id, decision, now, acks, pages)
-        self._digests()
+        # The engine's own log lines (a page escalated...) are the replay's events here.
+        quiet = logging.getLogger("guardian")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            with tempfile.TemporaryDirectory(prefix="guardian-simulate-") as tmp:
+                await self._run(items, Path(tmp) / "simulate.db")
+        finally:
+            quiet.setLevel(level)
         return sorted(self.events)
 
-    def _decided(self, key: str, decision: Decision, now: dt.datetime,
-                 acks: dict[str, dt.datetime], pages: dict[str, tuple[Decision, dt.datetime]]
-                 ) -> None:
-        self.decisions.append((key, decision))
+    async def _assess(self, texts: Sequence[str], hints: Sequence[str | None]
+                      ) -> list[Assessment]:
+        return self.assessor.assess(list(texts), list(hints))
+
+    async def _run(self, items: list[_Item], database: Path) -> None:
+        engine = create_engine(f"sqlite:///{database}")
+        try:
+            await upgrade(engine)
+            await self._replay(engine, items)
+        finally:
+            await engine.dispose()
+
+    async def _replay(self, engine: AsyncEngine, items: list[_Item]) -> None:
+        clock = _Clock(items[0].at)
+        policy = self.policy
+        timeline = DutyTimeline(engine, lambda: policy)
+        pages = PageNotifier(policy=lambda: policy, secret=SECRET, base_url=BASE_URL)
+        flags = FlagLinks(secret=SECRET, base_url=BASE_URL)
+        handlers: dict[Stage, StageHandler] = {
+            Stage.received: ScoringStage(self._assess),
+            Stage.scored: DecisionStage(engine, timeline, clock=clock, notifying=Notifying(
+                BASE_URL, pages, flag_links=flags)),
+            Stage.decided: pass_through}
+        worker = Worker(engine, handlers=handlers, config=WorkerConfig(batch_size=64),
+                        clock=clock)
+        self._external: dict[int, str] = {}
+
+        async def record(channel: str, notification: Notification) -> SendResult:
+            await self._delivered(engine, clock.now, notification)
+            return SendResult(True, "simulate://recorder", None, 0.0)
+
+        sender = Sender(engine=engine, policy=lambda: policy, clock=clock,
+                        config=SenderConfig(retry_base_seconds=60.0),
+                        duty=timeline.availability, transport=record)
+        notifier = Notifier(sender, DigestComposer(engine, timeline.availability, BASE_URL,
+                                                   clock=clock, flag_links=flags))
+        escalator = Escalator(engine, clock=clock, notify=pages)
+
+        async def settle() -> None:
+            for _ in range(_ROUNDS):
+                moved = len(await escalator.advance())
+                moved += await notifier.run_once()
+                if moved == 0:
+                    return
+
+        async def advance(until: dt.datetime) -> None:
+            """Every instant something is due before `until`, in order."""
+            while True:
+                due = await next_due(engine)
+                if due is None or due >= until:
+                    return
+                # A due instant in the past that settling did not clear (nothing can be
+                # done then): look a minute later, so the replay always moves on.
+                clock.now = max(due, clock.now + dt.timedelta(minutes=1)
+                                if due <= clock.now else due)
+                await settle()
+
+        for item in items:
+            await advance(item.at)
+            clock.now = max(clock.now, item.at)
+            if item.message is not None:
+                await self._ingest(engine, worker, item.message, clock.now)
+            elif item.ack is not None:
+                await self._ack(engine, item.ack, clock.now)
+            elif item.escalate is not None:
+                await self._escalate(engine, item.escalate, clock.now, pages)
+            elif item.mute is not None:
+                source, handle, until = item.mute
+                async with engine.begin() as conn:
+                    await mute_author(conn=conn, source=source, handle=handle,
+                                      by="simulate", until=until, now=clock.now)
+                self._emit(clock.now, "mute", "", (handle,), f"until {until.isoformat()}")
+            await settle()
+        await advance(items[-1].at + AFTER)
+
+    async def _ingest(self, engine: AsyncEngine, worker: Worker, payload: MessageIn,
+                      now: dt.datetime) -> None:
+        async with engine.begin() as conn:
+            [stored] = await store_messages(conn=conn, messages=[payload], now=now)
+        self._external[stored.id] = payload.external_id
+        await worker.drain()
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(messages_table.c.decision).where(
+                messages_table.c.id == stored.id))).scalar()
+        if row is None:
+            return
+        decision = Decision.from_json(row)
+        self.decisions.append((payload.external_id, decision))
+        self._decided(payload.external_id, decision)
+
+    def _decided(self, key: str, decision: Decision) -> None:
+        now = decision.decided_at
         self._emit(now, "decision", key, (), f"{decision.category}, {decision.urgency}, "
-                   f"{decision.level}: {' + '.join(decision.kinds)}", decision.reasons)
+                   f"{decision.level}: {' + '.join(decision.kinds)}",
+                   tuple(decision.explain()))
         for outcome in decision.outcomes:
-            if outcome.kind == "page" and outcome.escalation is not None:
-                pages[key] = (decision, now)
-                self._escalate(key, outcome.escalation.steps, outcome.escalation.last_resort,
-                               outcome.escalation.exhausted_at, acks.get(key))
-            elif outcome.kind == "page":
-                self._emit(now, "page", key, (), f"joins the open page of "
-                           f"{outcome.bundle_with}", outcome.reasons)
-            elif outcome.channel == "digest":
-                continue  # collected into digests below
-            elif outcome.channel == "review_queue":
+            if outcome.channel == "review_queue":
                 self._emit(now, "review", key, outcome.recipients,
-                           f"{outcome.kind}: the original to the moderators' queue",
-                           outcome.reasons)
-            elif outcome.kind != "drop" and outcome.at is not None:
-                self._emit(outcome.at, "notification", key, outcome.recipients,
-                           f"{outcome.kind} via {outcome.channel} ({outcome.content})",
-                           outcome.reasons)
-            else:
-                self._emit(now, outcome.kind, key, outcome.recipients, outcome.code,
-                           outcome.reasons)
+                           f"{outcome.kind} ({outcome.code}): the original to the "
+                           "moderators' queue", outcome.reasons)
+            elif outcome.kind == "drop":
+                self._emit(now, "drop", key, (), outcome.code, outcome.reasons)
+            if outcome.escalation is not None:
+                for step in outcome.escalation.steps:
+                    if step.skipped:
+                        self._emit(step.at, "skipped", key, (),
+                                   f"step {step.round}.{step.index} ({step.who}): "
+                                   f"{step.skipped}")
+        storm = decision.storm
+        if storm is not None and storm.first:
+            self._emit(now, "storm", key, (), f"time to shield {_minutes(now - storm.since)} "
+                       f"on {storm.target}: {storm.distinct_authors} authors since "
+                       f"{storm.since.isoformat()}")
 
-    def _escalate(self, key: str, steps: Sequence[PlanStep], last_resort: str | None,
-                  exhausted_at: dt.datetime | None, acked: dt.datetime | None) -> None:
-        first = True
-        for step in steps:
-            if step.skipped:
-                continue
-            if acked is not None and step.at > acked:
-                break
-            self._emit(step.at, "page" if first else "escalation", key, step.people,
-                       f"step {step.index + 1}, round {step.round + 1} ({step.who}); "
-                       f"waits {step.wait_minutes} min", step.sources)
-            first = False
-        if acked is not None and (exhausted_at is None or acked < exhausted_at):
-            self._emit(acked, "acknowledged", key, (), "escalation stopped")
-        elif exhausted_at is not None:
-            self._emit(exhausted_at, "last_resort", key,
-                       (last_resort,) if last_resort else (), "the chain is exhausted")
+    async def _escalate(self, engine: AsyncEngine, what: tuple[str, str, str],
+                        now: dt.datetime, pages: PageNotifier) -> None:
+        """A moderator escalates the message's open review items, as the API does."""
+        key, to, note = what
+        ident = next((i for i, k in self._external.items() if k == key), None)
+        team = to if to == "hr" else next(
+            (t.id for t in self.policy.teams if "police" in t.categories), None)
+        if ident is None or team is None:
+            self._emit(now, "escalation", key, (), f"nothing to escalate to {to}")
+            return
+        async with engine.begin() as conn:
+            ids = list((await conn.execute(select(review_table.c.id).where(
+                review_table.c.message_id == ident,
+                review_table.c.status != "decided"))).scalars().all())
+            decided = await decide_review(
+                conn=conn, item_ids=ids, decision=ReviewDecision.escalate,
+                moderator="moderator:simulate", moderation=self.policy.moderation,
+                note=note or None, escalated_to=team, now=now)
+            await tell_escalation(conn, decided.items, self.policy, now, BASE_URL,
+                                  "moderator:simulate", page_hook=pages)
+        self._emit(now, "escalated", key, (), f"a moderator escalates it to {team}"
+                   + (f": {note}" if note else ""))
 
-    def _digests(self) -> None:
-        """Deferred items grouped into one digest per person and delivery time."""
-        grouped: dict[tuple[str, dt.datetime], list[str]] = {}
-        for key, decision in self.decisions:
-            for outcome in decision.outcomes:
-                if outcome.channel != "digest" or outcome.at is None:
-                    continue
-                for person in outcome.recipients:
-                    grouped.setdefault((person, outcome.at), []).append(key)
-        for (person, at), keys in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-            self._emit(at, "digest", ",".join(keys), (person,), f"{len(keys)} item(s)")
+    async def _ack(self, engine: AsyncEngine, key: str, now: dt.datetime) -> None:
+        ident = next((i for i, k in self._external.items() if k == key), None)
+        async with engine.begin() as conn:
+            page_id = None if ident is None else (await conn.execute(
+                select(pages_table.c.id).where(pages_table.c.message_id == ident)
+                .order_by(pages_table.c.id))).scalars().first()
+            acked = (await acknowledge(conn=conn, page_id=page_id, actor="simulate",
+                                       now=now) if page_id is not None else None)
+        if acked is not None:
+            self._emit(now, "acknowledged", key, (), "escalation stopped")
+        else:
+            self._emit(now, "acknowledged", key, (), "no open page to acknowledge (closed "
+                       "or never opened): nothing changes")
+
+    async def _delivered(self, engine: AsyncEngine, now: dt.datetime,
+                         notification: Notification) -> None:
+        rendered = render(notification.kind, notification.lang, notification.payload)
+        payload = notification.payload
+        person = (notification.recipient,)
+        key = self._external.get(notification.message_id or 0, "")
+        if notification.kind == "page":
+            kind = _PAGE_KINDS.get(str(payload.get("step")), "page")
+            detail = f"page {notification.page_id} ({payload.get('step')})"
+        elif notification.kind == "digest":
+            kind = "digest"
+            async with engine.connect() as conn:
+                ids = (await conn.execute(select(outbox.notifications_table.c.message_id)
+                                          .where(outbox.notifications_table.c.digest_id
+                                                 == notification.id))).scalars().all()
+            key = ",".join(sorted(dict.fromkeys(self._external.get(i or 0, "")
+                                                for i in ids)))
+            held = int(payload.get("held") or 0)
+            detail = f"{payload.get('count', 0)} item(s)" + (
+                f", {held} held by the moderators (a count)" if held else "")
+        elif notification.kind == "deliver":
+            kind = "notification"
+            detail = f"deliver ({'masked' if payload.get('shielded') else 'original'})"
+        else:
+            kind, detail = "notification", str(notification.kind)
+        self.deliveries.append((now, notification.recipient, str(notification.kind), key))
+        self._emit(now, kind, key, person, detail, (), rendered.title, rendered.body)
+
+
+async def next_due(engine: AsyncEngine) -> dt.datetime | None:
+    """The next instant something is due: a page's next step, a notification to send, a
+    digest to compose."""
+    n, p = outbox.notifications_table.c, pages_table.c
+    async with engine.connect() as conn:
+        times = [
+            (await conn.execute(select(func.min(p.due_at)).where(
+                p.status == PageStatus.open.value))).scalar(),
+            (await conn.execute(select(func.min(n.available_at)).where(
+                n.status == NotificationStatus.pending.value))).scalar(),
+            (await conn.execute(select(func.min(n.due_at)).where(
+                n.status == NotificationStatus.waiting.value))).scalar()]
+    found = [t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+             for t in times if t is not None]
+    return min(found) if found else None

@@ -92,6 +92,9 @@ class Sender:
     # Every notification to this URL instead of the person's channels (`{person}` is the
     # staff id): development and staging (GUARDIAN_DELIVER_TO).
     redirect: str | None = None
+    # Instead of apprise: called with each notification and the channel it would take
+    # (`guardian simulate` records deliveries with it); None: apprise.
+    transport: Callable[[str, Notification], Awaitable[SendResult]] | None = None
 
     async def run_once(self) -> int:
         """Claim one batch and try each notification once; return how many were claimed."""
@@ -267,6 +270,8 @@ class Sender:
 
     async def _send(self, template: str, notification: Notification) -> SendResult:
         """One try on one channel; nothing here raises."""
+        if self.transport is not None:
+            return await self.transport(template, notification)
         # The template keeps secrets as {env:NAME}: redacted, it is safe to show.
         shown = redact(template)
         url = resolve(template, self.environ)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -14,7 +15,7 @@ from guardian.config.settings import Settings
 from guardian.engine.build import build as build_engine
 from guardian.engine.scoring_stage import ScoringState
 from guardian.policy_files.store import PolicyStore
-from guardian.storage.db import create_engine, masked_url
+from guardian.storage.db import create_engine, masked_url, utcnow
 from guardian.storage.migrate import upgrade
 from guardian.web import (
     duty,
@@ -32,6 +33,7 @@ from guardian.web import (
 from guardian.web.access import access_of
 from guardian.web.auth import TokenVerifier
 from guardian.web.keys import (
+    clock_key,
     engine_key,
     policy_key,
     scorer_key,
@@ -56,16 +58,20 @@ async def _watch(store: PolicyStore, every: float) -> None:
 
 
 def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = True,
-             handle_signals: bool = False) -> web.Application:
+             handle_signals: bool = False,
+             clock: Callable[[], dt.datetime] = utcnow) -> web.Application:
     """The whole service: API, policies and (unless `run_worker` is false) a pipeline worker.
 
-    `handle_signals` (set by `guardian serve`) reloads the policy on SIGHUP.
+    `handle_signals` (set by `guardian serve`) reloads the policy on SIGHUP. `clock`: what
+    ingest and the engine's jobs take for now (a test drives it; `guardian simulate`'s
+    agreement with the live service is tested that way).
     """
     app = web.Application(
         middlewares=[error_middleware, auth_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[settings_key] = settings
+    app[clock_key] = clock
     for table in (messages.routes, observe.routes, openapi.routes, overrides.routes,
                   duty.routes, pages.routes, review.routes, notifications.routes,
                   replies.routes, flags.routes, escalations.routes):
@@ -116,7 +122,8 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
             yield
             return
         store = app[policy_key]
-        jobs = build_engine(app[engine_key], settings, lambda: store.policy, app[scoring_key])
+        jobs = build_engine(app[engine_key], settings, lambda: store.policy, app[scoring_key],
+                            clock=clock)
         app[worker_key] = jobs.pipeline[0]
         task = asyncio.create_task(jobs.run(), name="guardian-engine")
         yield

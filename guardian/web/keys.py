@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,5 +23,8 @@ policy_key = web.AppKey("policy", PolicyStore)
 worker_key = web.AppKey("worker", Loop)
 scorer_key = web.AppKey("scorer", ScorerStatus)
 scoring_key = web.AppKey("scoring", ScoringState)
+# The service's clock: the wall clock, or a test's controlled one (the engine's jobs and
+# ingest read it).
+clock_key: web.AppKey[Callable[[], dt.datetime]] = web.AppKey("clock")
 
 principal_key = web.RequestKey("principal", Principal)

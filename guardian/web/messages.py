@@ -23,7 +23,7 @@ from guardian.storage.notifications import was_notified
 from guardian.types import Role
 from guardian.web.access import requires
 from guardian.web.bodies import field_path, invalid, read_payload, validation_errors
-from guardian.web.keys import engine_key, principal_key, settings_key, worker_key
+from guardian.web.keys import clock_key, engine_key, principal_key, settings_key, worker_key
 
 routes = web.RouteTableDef()
 
@@ -75,7 +75,8 @@ async def ingest(request: web.Request) -> web.Response:
         raise invalid(problems, "Nothing was stored.")
     engine = request.app[engine_key]
     async with engine.begin() as conn:
-        stored = await store_messages(conn=conn, messages=messages)
+        stored = await store_messages(conn=conn, messages=messages,
+                                      now=request.app[clock_key]())
         if worker_key not in request.app and not all(s.duplicate for s in stored):
             # No worker here to wake: tell those of other processes, at commit.
             await announce(conn)

@@ -52,6 +52,26 @@ def test_the_replay_shows_each_case_of_the_example_town() -> None:
     assert "time to shield 1 min 00 s" in started["detail"]
     assert len({e["message"] for e in notices}) == 1
     assert not any("antonio" in e["people"] and "(original)" in e["detail"] for e in storm)
+    # Abuse with nothing to act on: the moderators only; María gets a count, no text.
+    abuse = _of(events, "abuse-0930")
+    assert [k for k, *_ in abuse if k in ("notification", "page")] == []
+    [digest] = [e for e in events if e["kind"] == "digest" and "abuse-0930" in e["message"]]
+    assert digest["people"] == ["maria"] and "held by the moderators" in digest["detail"]
+    assert "retienen los moderadores" in digest["body"] and "inútil" not in digest["body"]
+    # Past Carmen's hourly cap, the seventh lamp waits for her digest; the emergency after
+    # it reaches her at once all the same.
+    assert ("notification", "2026-11-26T11:10:00+00:00", ["carmen"]) in _of(events,
+                                                                            "cable-1210")
+    assert not any(k == "notification" and p == ["carmen"]
+                   for k, _, p in _of(events, "lamp-1206"))
+    # A threat escalated to the police by a moderator pages their on-call officer.
+    threat = _of(events, "threat-1300")
+    assert ("escalated", "2026-11-26T12:20:00+00:00", []) in threat
+    assert ("page", "2026-11-26T12:20:00+00:00", ["raquel"]) in threat
+    # Every delivery carries what its recipient reads.
+    assert all(e["body"] for e in events if e["kind"] in ("notification", "page", "digest"))
+    # A mute applies from when it is given: the author's earlier message was delivered.
+    assert [k for k, *_ in _of(events, "pesado-1140") if k == "notification"]
     # A muted author's message is dropped, and counted as such.
     assert [(e["kind"], e["detail"]) for e in events if e["message"] == "muted-1200"
             and e["kind"] == "drop"] == [("drop", "muted")]
