@@ -191,6 +191,12 @@ class Decision:
             who = ", ".join(outcome.recipients) or "no one"
             lines.append(f"{outcome.kind} → {who} ({outcome.channel}, {outcome.content}):")
             lines.extend(f"  {r}" for r in outcome.reasons)
+            if outcome.escalation is not None:
+                # The plan, step by step, with why each reaches whom (or no one).
+                lines.extend(
+                    f"  step {s.round}.{s.index} ({s.who}) at {_iso(s.at)}: "
+                    f"{'skipped: ' + s.skipped if s.skipped else s.reason}"
+                    for s in outcome.escalation.steps)
         return lines
 
     def to_json(self) -> dict[str, Any]:

@@ -65,12 +65,13 @@ def request_left(masked_text: str, router: Router, lang: str | None) -> RequestL
     """Whether the masked text still asks for something, and why (for the reasons)."""
     text = _URL.sub(" ", _MENTION.sub(" ", _PLACEHOLDER.sub(" ", masked_text)))
     folded = fold(text)
-    category, why = category_of(router, text, folded, lang, set())
-    if category != DEFAULT_CATEGORY and why is not None:
-        return RequestLeft(True, f"the masked text still asks for something: {why}")
+    # Words first (cheap); the routing rules only for what is left short.
     content = [w for w in _WORD.findall(folded) if w not in _FRAME and len(w) > 1]
     if len(content) >= MIN_CONTENT_WORDS:
         return RequestLeft(True, f"the masked text keeps {len(content)} words of a "
                                  "request")
+    category, why = category_of(router, text, folded, lang, set())
+    if category != DEFAULT_CATEGORY and why is not None:
+        return RequestLeft(True, f"the masked text still asks for something: {why}")
     kept = f" ({len(content)} word{'s' if len(content) != 1 else ''})" if content else ""
     return RequestLeft(False, f"once masked, nothing is left to act on{kept}")

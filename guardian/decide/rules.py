@@ -349,12 +349,9 @@ class _Decider:
                        f"{plan.chain or '(none)'}"]
             reasons += [f"step {s.round}.{s.index} ({s.who}) skipped: {s.skipped}"
                         for s in plan.steps if s.skipped and s.at == now]
-            # The rest of the plan, each step with why it reaches whom (or no one).
-            reasons += [f"then step {s.round}.{s.index} ({s.who}) at "
-                        f"{self._when(None, s.at)}: "
-                        f"{'skipped, ' + s.skipped if s.skipped else s.reason}"
-                        for s in plan.steps if s is not first and not (s.skipped
-                                                                     and s.at == now)]
+            # Each later step's reason is in the plan (`PlanStep.reason`), and
+            # `Decision.explain()` lists them: built here for every page, they cost a
+            # tenth of a decision.
             if first is not None:
                 recipients = list(first.people)
                 reasons.append(f"{first.who}: {', '.join(recipients)} "
