@@ -17,6 +17,9 @@ two more kinds of line stand for what people do meanwhile:
     {"ack": "1", "at": "2026-11-26T03:20:00+01:00"}          # the page of message 1
     {"mute": "@pesado", "source": "twitter", "until": "...", "at": "..."}   # a moderator
     {"escalate": "7", "to": "police", "note": "...", "at": "..."}   # a moderator: hr or police
+    {"override": {"team": "lighting", "kind": "replace", "person": "carmen",
+                  "replaces": "antonio", "start": "...", "end": "...", "reason": "..."},
+     "at": "..."}                                                      # HR
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from guardian.engine.escalated import tell_escalation
 from guardian.engine.escalation import Escalator
 from guardian.engine.notifier import Notifier
 from guardian.engine.pipeline import StageHandler, Worker, WorkerConfig, pass_through
+from guardian.engine.schedule_changes import created_notices, on_call_warnings, tell
 from guardian.engine.scoring_stage import ScoringStage
 from guardian.engine.timeline import DutyTimeline
 from guardian.notify.digest import DigestComposer
@@ -53,15 +57,22 @@ from guardian.policy.model import Policy
 from guardian.review.decisions import decide_review
 from guardian.review.queue import review_table
 from guardian.review.sanctions import mute_author
-from guardian.schemas import MessageIn
+from guardian.schemas import MessageIn, OverrideIn
 from guardian.scoring.assessor import Assessment, Assessor
 from guardian.storage import outbox
 from guardian.storage.db import create_engine
 from guardian.storage.messages import messages_table, store_messages
 from guardian.storage.migrate import upgrade
 from guardian.storage.models import Notification
+from guardian.storage.overrides import active_overrides, create_override
 from guardian.storage.pages import acknowledge, pages_table
-from guardian.types import NotificationStatus, PageStatus, ReviewDecision, Stage
+from guardian.types import (
+    NotificationStatus,
+    OverrideStatus,
+    PageStatus,
+    ReviewDecision,
+    Stage,
+)
 
 
 def _minutes(span: dt.timedelta) -> str:
@@ -79,7 +90,7 @@ class Event:
     order: int
     kind: str            # decision | skipped | review | drop | storm | notification |
     #                      digest | page | escalation | last_resort | acknowledged | mute |
-    #                      escalated (by a moderator)
+    #                      escalated (by a moderator) | override (by HR) | warning
     message: str         # the message's external id ("" for none)
     people: tuple[str, ...] = ()
     detail: str = ""
@@ -106,6 +117,7 @@ class _Item:
     ack: str | None = None
     mute: tuple[str, str, dt.datetime] | None = None
     escalate: tuple[str, str, str] | None = None  # message, hr or police, note
+    override: OverrideIn | None = None
 
 
 def _instant(value: object, line: int, name: str) -> dt.datetime:
@@ -132,6 +144,15 @@ def read_replay(path: Path) -> list[_Item]:
         if "ack" in data:
             items.append(_Item(_instant(data.get("at"), number, "at"), number,
                                ack=str(data["ack"])))
+        elif "override" in data:
+            try:
+                override = OverrideIn.model_validate(data["override"])
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in ("override", *first["loc"]))
+                raise ReplayError(f"line {number}: `{where}`: {first['msg']}.") from None
+            items.append(_Item(_instant(data.get("at"), number, "at"), number,
+                               override=override))
         elif "escalate" in data:
             to = str(data.get("to", ""))
             if to not in ("hr", "police"):
@@ -279,6 +300,8 @@ class Simulation:
                 await self._ack(engine, item.ack, clock.now)
             elif item.escalate is not None:
                 await self._escalate(engine, item.escalate, clock.now, pages)
+            elif item.override is not None:
+                await self._override(engine, item.override, clock.now)
             elif item.mute is not None:
                 source, handle, until = item.mute
                 async with engine.begin() as conn:
@@ -350,6 +373,26 @@ class Simulation:
         self._emit(now, "escalated", key, (), f"a moderator escalates it to {team}"
                    + (f": {note}" if note else ""))
 
+    async def _override(self, engine: AsyncEngine, data: OverrideIn, now: dt.datetime
+                        ) -> None:
+        """HR creates an override, as the API does: in force at once, the people it
+        concerns told, and a warning when it keeps someone on call too long."""
+        async with engine.begin() as conn:
+            row = await create_override(
+                conn=conn, team=data.team, kind=data.kind, person=data.person,
+                replaces=data.replaces, starts_at=data.start, ends_at=data.end,
+                reason=data.reason, created_by="hr:simulate", status=OverrideStatus.active)
+            await tell(conn, row, created_notices(data.kind, data.person, data.replaces),
+                       self.policy, now, BASE_URL)
+        people = [data.person, *([data.replaces] if data.replaces else [])]
+        self._emit(now, "override", "", tuple(people),
+                   f"HR: {data.kind} in team {data.team} from {data.start.isoformat()} "
+                   f"to {data.end.isoformat()}")
+        overrides = await active_overrides(engine, start=now - dt.timedelta(days=7),
+                                           end=now + dt.timedelta(weeks=60))
+        for warning in on_call_warnings(self.policy, now, overrides, people):
+            self._emit(now, "warning", "", (), warning)
+
     async def _ack(self, engine: AsyncEngine, key: str, now: dt.datetime) -> None:
         ident = next((i for i, k in self._external.items() if k == key), None)
         async with engine.begin() as conn:
@@ -388,7 +431,9 @@ class Simulation:
             kind = "notification"
             detail = f"deliver ({'masked' if payload.get('shielded') else 'original'})"
         else:
-            kind, detail = "notification", str(notification.kind)
+            event = payload.get("event")
+            kind = "notification"
+            detail = f"{notification.kind} ({event})" if event else str(notification.kind)
         self.deliveries.append((now, notification.recipient, str(notification.kind), key))
         self._emit(now, kind, key, person, detail, (), rendered.title, rendered.body)
 

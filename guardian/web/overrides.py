@@ -7,11 +7,9 @@ import datetime as dt
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from guardian.engine.schedule_changes import Notice, created_notices, on_call_warnings, tell
 from guardian.errors import ApiError, FieldError, not_found
-from guardian.notify import queue
-from guardian.notify.compose import for_schedule
 from guardian.policy.model import Policy
-from guardian.schedule.fairness import long_runs
 from guardian.schemas import AuditEventPublic, OverrideIn, OverridePublic, SwapIn
 from guardian.storage.audit import list_audit
 from guardian.storage.db import utcnow
@@ -77,21 +75,11 @@ def _hr_people(policy: Policy) -> list[str]:
 
 
 async def _tell(request: web.Request, conn: AsyncConnection, override: DutyOverride,
-                notices: list[tuple[str, str, str, str | None]]) -> None:
-    """Queue (event, person, by, other) notices about `override`, in the transaction that
-    changed it: on their channels, outside their quiet hours (the notifier's rules)."""
+                notices: list[Notice]) -> None:
     policy = request.app[policy_key].policy
-    if policy is None:
-        return
-    base_url = request.app[settings_key].base_url
-    now = utcnow()
-    for event, person, by, other in notices:
-        if person not in policy.people:
-            continue
-        await queue.put(conn=conn, planned=for_schedule(
-            event, person, override_id=override.id or 0, team=override.team,
-            start=override.starts_at, end=override.ends_at, by=by, other=other,
-            policy=policy, now=now, base_url=base_url))
+    if policy is not None:
+        await tell(conn, override, notices, policy, utcnow(),
+                   request.app[settings_key].base_url)
 
 
 async def _warnings(request: web.Request, people: list[str]) -> list[str]:
@@ -99,14 +87,11 @@ async def _warnings(request: web.Request, people: list[str]) -> list[str]:
     policy = request.app[policy_key].policy
     if policy is None:
         return []
-    limit = policy.on_call_limits.max_consecutive_weeks
-    weeks = max(8, 2 * limit + 2)
     now = utcnow()
+    horizon = WEEK * (max(8, 2 * policy.on_call_limits.max_consecutive_weeks + 2) + 1)
     overrides = await active_overrides(request.app[engine_key], start=now - WEEK,
-                                       end=now + WEEK * (weeks + 1))
-    return [run.sentence(policy, limit) for run in long_runs(policy, now, weeks, limit,
-                                                             overrides)
-            if run.person in people]
+                                       end=now + horizon)
+    return on_call_warnings(policy, now, overrides, people)
 
 
 @routes.get("/api/v1/overrides", name="overrides")
@@ -137,13 +122,8 @@ async def create(request: web.Request) -> web.Response:
             conn=conn, team=data.team, kind=data.kind, person=data.person,
             replaces=data.replaces, starts_at=data.start, ends_at=data.end, reason=data.reason,
             created_by=principal.actor, status=OverrideStatus.active)
-        if data.kind == "replace":
-            notices = [("override_replacing", data.person, "hr", data.replaces),
-                       ("override_replaced", data.replaces or "", "hr", data.person)]
-        else:
-            notices = [("override_added" if data.kind == "add" else "override_removed",
-                        data.person, "hr", None)]
-        await _tell(request, conn, override, notices)
+        await _tell(request, conn, override,
+                    created_notices(data.kind, data.person, data.replaces))
     people = [data.person, *([data.replaces] if data.replaces else [])]
     return _json(override, 201, await _warnings(request, people))
 
@@ -160,7 +140,7 @@ async def _existing(request: web.Request) -> DutyOverride:
 
 
 async def _decide(request: web.Request, override: DutyOverride, status: OverrideStatus,
-                  action: str, notices: list[tuple[str, str, str, str | None]] | None = None
+                  action: str, notices: list[Notice] | None = None
                   ) -> web.Response:
     principal = request[principal_key]
     try:
@@ -191,7 +171,7 @@ async def cancel(request: web.Request) -> web.Response:
                                OverrideStatus.accepted.value):
         raise ApiError(409, "conflict", f"Override {override.id} is already {override.status}.")
     if principal.role == Role.staff:
-        notices: list[tuple[str, str, str, str | None]] = [
+        notices: list[Notice] = [
             ("swap_withdrawn", override.person, principal.staff_id or "", None)]
     else:
         notices = [("override_cancelled", p, "hr", None)
@@ -239,7 +219,7 @@ async def _answer_swap(request: web.Request, accept: bool) -> web.Response:
     asker, asked = override.replaces or "", override.person
     if not accept:
         # The colleague says no; or HR turns down a swap the two had agreed on.
-        notices: list[tuple[str, str, str, str | None]] = (
+        notices: list[Notice] = (
             [("override_cancelled", p, "hr", None) for p in (asker, asked)]
             if waiting or principal.role == Role.hr else
             [("swap_declined", asker, asked, None)])

@@ -68,6 +68,14 @@ def test_the_replay_shows_each_case_of_the_example_town() -> None:
     threat = _of(events, "threat-1300")
     assert ("escalated", "2026-11-26T12:20:00+00:00", []) in threat
     assert ("page", "2026-11-26T12:20:00+00:00", ["raquel"]) in threat
+    # HR's override tells both people (never its reason), and warns of three on-call
+    # weeks running.
+    told = [(e["people"], e["detail"]) for e in events if "schedule" in e["detail"]]
+    assert told == [(["carmen"], "schedule (override_replacing)"),
+                    (["antonio"], "schedule (override_replaced)")]
+    assert not any("cover" in e["body"] for e in events if "schedule" in e["detail"])
+    [warning] = [e for e in events if e["kind"] == "warning"]
+    assert "carmen is on call 3 weeks in a row" in warning["detail"]
     # Every delivery carries what its recipient reads.
     assert all(e["body"] for e in events if e["kind"] in ("notification", "page", "digest"))
     # A mute applies from when it is given: the author's earlier message was delivered.
