@@ -132,3 +132,16 @@ def reply_matches(secret: str, page_id: int, person: str, mac: str) -> bool:
     """Whether `mac` is `person`'s code for the page (compared in constant time)."""
     expected = _reply_mac(secret, page_id, person).encode()
     return hmac.compare_digest(expected, mac.strip().lower().encode())
+
+
+# A link's credential in a text: the token after /ack/, /flag/ or /ical/ (up to the next
+# blank, quote or bracket), and a page's reply code.
+_LINK_TOKEN = re.compile(r"(/(?:ack|flag|ical)/)[^\s\"'<>)\]]+")
+_SHOWN_REPLY_CODE = re.compile(r"\bACK\s*\d+\s*-\s*[0-9a-fA-F]{4,}\b")
+
+
+def redact_links(text: str) -> str:
+    """`text` without the credentials it carries: acknowledgement, flag and calendar link
+    tokens, and reply codes (a delivery body shown to someone other than its recipient,
+    an access log line)."""
+    return _SHOWN_REPLY_CODE.sub("ACK […]", _LINK_TOKEN.sub(r"\1[…]", text))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 import signal
 from pathlib import Path
 
@@ -44,6 +43,7 @@ def serve(host: str | None, port: int | None, no_migrate: bool, no_worker: bool,
     worked on are handed back and taken up again at the next start.
     """
     from guardian.engine.startup import freeze_startup_objects
+    from guardian.web.access_log import access_logger
     from guardian.web.app import init_app
 
     settings = settings_or_exit(require_secret=True)
@@ -74,7 +74,7 @@ def serve(host: str | None, port: int | None, no_migrate: bool, no_worker: bool,
     app.on_startup.append(freeze)   # runs once the cleanup contexts have started
     try:
         web.run_app(app, host=host, port=port, print=None,
-                    access_log=logging.getLogger("guardian.access"))
+                    access_log=access_logger())
     except ScorerUnavailable as exc:
         click.echo(f"Guardian cannot start: {exc}", err=True)
         raise SystemExit(2) from None

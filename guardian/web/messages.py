@@ -100,7 +100,9 @@ async def read_message(request: web.Request) -> web.Response:
 
     Staff (the link in their notifications) see only messages they were notified of, and
     only what a notification shows: the masked text, no scores, no decision, and no link
-    to the original post when the message was hostile."""
+    to the original post when the message was hostile. Moderators get the masked text
+    too: the original only by claiming its review item (`GET /api/v1/review/{id}`),
+    counted against their exposure and audited."""
     raw_id = request.match_info["id"]
     if not raw_id.isdigit() or len(raw_id) > 18:
         raise ApiError(422, "invalid", "The message id must be a whole number.",
@@ -110,6 +112,13 @@ async def read_message(request: web.Request) -> web.Response:
         raise not_found(f"Message {raw_id}")
     message, events = found
     principal = request[principal_key]
+    if principal.role == Role.moderator:
+        # The raw text of a hostile message only through a claim on its review item,
+        # where reading it counts against the day's exposure and is audited.
+        hostile = message.harassment_level not in (None, "none")
+        message = message.model_copy(update={
+            "text": message.masked_text if message.masked_text is not None else message.text,
+            "url": None if hostile else message.url})
     if principal.role == Role.staff:
         if principal.staff_id is None or not await was_notified(
                 engine=request.app[engine_key], recipient=principal.staff_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from guardian.acks.links import redact_links
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.schemas import DeliveryAttemptPublic, NotificationListPublic, NotificationPublic
 from guardian.storage.notifications import (
@@ -30,14 +31,16 @@ DEFAULT_PAGE = 50
 MAX_ID = 2**62
 
 
-def public(logged: LoggedNotification) -> NotificationPublic:
+def public(logged: LoggedNotification, *, own: bool = True) -> NotificationPublic:
+    """`own`: read by its recipient; anyone else (HR) gets the body without the
+    credentials it carries (acknowledgement and flag links, reply codes)."""
     n = logged.notification
     return NotificationPublic(
         id=n.id or 0, recipient=n.recipient, kind=n.kind, status=n.status, lang=n.lang,
         category=n.category, message_id=n.message_id, page_id=n.page_id,
         digest_id=n.digest_id, due_at=n.due_at, sent_at=n.sent_at, created_at=n.created_at,
         attempts=n.attempts, channel_index=n.channel_index, last_error=n.last_error,
-        body=n.body,
+        body=n.body if own else redact_links(n.body),
         deliveries=[DeliveryAttemptPublic(at=a.at, channel_index=a.channel_index,
                                           channel_url_masked=a.channel_url_masked, ok=a.ok,
                                           error=a.error, duration_ms=a.duration_ms)
@@ -93,7 +96,7 @@ async def notifications(request: web.Request) -> web.Response:
                                      limit=limit + 1)
     page = found[:limit]
     body = NotificationListPublic(
-        notifications=[public(n) for n in page],
+        notifications=[public(n, own=own is not None) for n in page],
         next_before=page[-1].notification.id if len(found) > limit else None)
     return web.json_response(text=body.model_dump_json())
 
@@ -109,4 +112,4 @@ async def notification(request: web.Request) -> web.Response:
     found = await get_logged(engine=request.app[engine_key], notification_id=int(raw))
     if found is None or (own is not None and found.notification.recipient != own):
         raise not_found(f"Notification {raw}")
-    return web.json_response(text=public(found).model_dump_json())
+    return web.json_response(text=public(found, own=own is not None).model_dump_json())

@@ -32,11 +32,22 @@ routes = web.RouteTableDef()
 WEEK = dt.timedelta(days=7)
 
 
-def public(override: DutyOverride) -> OverridePublic:
+def _sees_reason(principal: Principal | None, override: DutyOverride) -> bool:
+    """An override's reason (a medical leave, a family matter) is for HR and the people it
+    concerns."""
+    if principal is None or principal.role in (Role.hr, Role.admin):
+        return True
+    return principal.staff_id is not None and principal.staff_id in (override.person,
+                                                                      override.replaces)
+
+
+def public(override: DutyOverride, principal: Principal | None = None) -> OverridePublic:
+    """The override as `principal` may read it (None: in full)."""
     return OverridePublic(
         id=override.id or 0, team=override.team, kind=override.kind, person=override.person,
         replaces=override.replaces, start=override.starts_at, end=override.ends_at,
-        reason=override.reason, status=override.status, created_by=override.created_by,
+        reason=override.reason if _sees_reason(principal, override) else "",
+        status=override.status, created_by=override.created_by,
         created_at=override.created_at, decided_by=override.decided_by,
         decided_at=override.decided_at)
 
@@ -105,7 +116,8 @@ async def overrides(request: web.Request) -> web.Response:
         OverrideStatus.active, OverrideStatus.proposed, OverrideStatus.accepted)
     found = await list_overrides(engine=request.app[engine_key], team=team, starts=start,
                                  ends=end, statuses=wanted)
-    body = [public(o).model_dump(mode="json") for o in found]
+    principal = request[principal_key]
+    body = [public(o, principal).model_dump(mode="json") for o in found]
     return web.json_response({"overrides": body})
 
 

@@ -43,15 +43,33 @@ def _page_id(request: web.Request) -> int:
     return int(raw)
 
 
+def _visible(request: web.Request, page: Page) -> bool:
+    """Staff see the pages of their own teams and those that name them; other roles all."""
+    principal = request[principal_key]
+    if principal.role != Role.staff:
+        return True
+    me = principal.staff_id
+    if me is None:
+        return False
+    if me in {str(step["person"]) for step in page.plan} or me == page.last_resort:
+        return True
+    policy = request.app[policy_key].policy if policy_key in request.app else None
+    if policy is None or page.team not in policy.team_index:
+        return False
+    team = policy.team_index[page.team]
+    return me in team.members or me == team.lead or me in chain_people(policy, page.team)
+
+
 @routes.get("/api/v1/pages", name="pages")
 @requires(Role.staff, Role.moderator, Role.hr)
 async def pages(request: web.Request) -> web.Response:
-    """Pages, newest first; `status` = open, acknowledged or exhausted."""
+    """Pages, newest first; `status` = open, acknowledged or exhausted. Staff see those of
+    their own teams and those that name them."""
     status = request.query.get("status")
     if status is not None and status not in {s.value for s in PageStatus}:
         raise invalid([FieldError("status", "must be open, acknowledged or exhausted.")])
     found = await list_pages(engine=request.app[engine_key], status=status)
-    return web.json_response({"pages": [page_json(p) for p in found]})
+    return web.json_response({"pages": [page_json(p) for p in found if _visible(request, p)]})
 
 
 @routes.get("/api/v1/pages/{id}", name="page")
@@ -60,7 +78,7 @@ async def page(request: web.Request) -> web.Response:
     """One page with its events: who was paged, escalated to, and who acknowledged."""
     async with request.app[engine_key].connect() as conn:
         found = await get_page(conn=conn, page_id=_page_id(request))
-        if found is None:
+        if found is None or not _visible(request, found):
             raise not_found(f"Page {request.match_info['id']}")
         events = await page_events(conn=conn, page_id=found.id or 0)
     return web.json_response(page_json(found, events))

@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.storage.messages import messages_table
@@ -160,3 +160,22 @@ async def test_unknown_route_and_method_use_the_error_shape(client: Client,
     wrong = await client.delete("/api/v1/messages", headers=bearer(tokens[Role.admin]))
     assert wrong.status == 405
     assert (await wrong.json())["error"]["code"] == "method_not_allowed"
+
+
+async def test_a_moderator_reads_a_hostile_message_masked_outside_a_claim(
+        client: Client, tokens: dict[Role, str], engine: AsyncEngine) -> None:
+    """The raw text reaches a moderator only through a claim on its review item, counted
+    against the day's exposure and audited; the message API gives the masked text."""
+    posted = await client.post("/api/v1/messages", headers=bearer(tokens[Role.ingest]),
+                               json=message("rude-1", text="Eres un imbécil, la farola sigue rota",
+                                            url="https://social.example/p/1"))
+    [stored] = (await posted.json())["messages"]
+    async with engine.begin() as conn:
+        await conn.execute(update(messages_table).where(messages_table.c.id == stored["id"])
+                           .values(masked_text="Eres un [insulto], la farola sigue rota",
+                                   harassment_level="abusive"))
+    read = await client.get(f"/api/v1/messages/{stored['id']}",
+                            headers=bearer(tokens[Role.moderator]))
+    body = await read.json()
+    assert read.status == 200 and body["text"] == "Eres un [insulto], la farola sigue rota"
+    assert body["url"] is None and "imbécil" not in json.dumps(body, ensure_ascii=False)
