@@ -167,6 +167,22 @@ class _Period(BaseModel):
         return self
 
 
+class MessagesRetryIn(BaseModel):
+    """Parked messages to put back in the queue: `ids`, or every one (`failed: true`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(
+        default=None, min_length=1, max_length=1000)
+    failed: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> MessagesRetryIn:
+        if self.failed == (self.ids is not None):
+            raise ValueError("give `ids` or `failed: true`, one of them")
+        return self
+
+
 class OverrideIn(_Period):
     """Replace, add or remove a person on a team's duty for a period."""
 

@@ -11,6 +11,7 @@ from guardian.cli.db import db
 from guardian.cli.decisions import explain, simulate
 from guardian.cli.duty import oncall, shifts
 from guardian.cli.labels import labels
+from guardian.cli.messages import messages
 from guardian.cli.policies import policies
 from guardian.cli.scoring import (
     eval_command,
@@ -43,7 +44,7 @@ def settings() -> None:
 
 for command in (serve, worker, db, tokens, score, eval_command, train_lite_command,
                 train_signals_command, models,
-                oncall, shifts, simulate, explain, policies, channels, labels):
+                oncall, shifts, simulate, explain, policies, channels, labels, messages):
     main.add_command(command)
 
 __all__ = ["main"]

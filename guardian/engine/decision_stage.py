@@ -132,8 +132,8 @@ class DecisionStage:
         built = await self._timeline.get(now)
         if built is None:
             # No policy at all: wait (retried with back-off) rather than decide blind.
-            return [StageResult(message_id=m.id or 0, error="the duty policy is not loaded")
-                    for m in batch]
+            return [StageResult(message_id=m.id or 0, error="the duty policy is not loaded",
+                                wait=True) for m in batch]
         policy = built.policy
         async with self._engine.connect() as conn:
             statuses = await author_statuses(

@@ -57,6 +57,11 @@ class Batched:
     item: Any
 
 
+# A message waiting for a cause that is not its own (no policy loaded) is looked at again
+# after this long.
+WAIT_SECONDS = 5.0
+
+
 @dataclass
 class StageResult:
     """What a stage did to one message: its results, or an error to retry.
@@ -71,6 +76,9 @@ class StageResult:
     message_id: int
     write: Writer | None = None
     error: str | None = None
+    # The error is not the message's (no policy loaded yet): it waits, its attempts are
+    # not counted, and it is never parked for it.
+    wait: bool = False
     values: Mapping[str, Any] | None = None
     after_commit: Callable[[], None] | None = None
     batched: Sequence[Batched] = ()
@@ -325,7 +333,14 @@ class Worker:
         now = self.clock()
         async with self.engine.begin() as conn:
             for message in messages:
-                error = (results[message.id or 0].error or "unknown error")[:2000]
+                result = results[message.id or 0]
+                error = (result.error or "unknown error")[:2000]
+                if result.wait:
+                    await queue.retry_later(
+                        conn=conn, message_id=message.id or 0, lease=lease, error=error,
+                        available_at=now + dt.timedelta(seconds=WAIT_SECONDS),
+                        failed_at=None, count_attempt=False)
+                    continue
                 give_up = message.attempts >= self.config.max_attempts
                 delay = min(self.config.retry_base_seconds * 2 ** max(message.attempts - 1, 0),
                             self.config.retry_max_seconds)

@@ -228,14 +228,31 @@ async def read_message(*, conn: AsyncConnection, message_id: int) -> Message | N
 
 
 async def retry_later(*, conn: AsyncConnection, message_id: int, lease: str, error: str,
-                      available_at: dt.datetime, failed_at: dt.datetime | None) -> None:
-    """A failed stage: back to the queue at `available_at`, or parked (`failed_at`)."""
+                      available_at: dt.datetime, failed_at: dt.datetime | None,
+                      count_attempt: bool = True) -> None:
+    """A failed stage: back to the queue at `available_at`, or parked (`failed_at`).
+    `count_attempt` false: the cause is not the message's, its claim is not counted."""
     m = messages_table.c
+    values: dict[str, Any] = {"lease_owner": None, "last_error": error,
+                              "available_at": available_at, "failed_at": failed_at}
+    if not count_attempt:
+        values["attempts"] = m.attempts - 1
     await conn.execute(
         update(messages_table)
-        .where(and_(m.id == message_id, m.lease_owner == lease))
-        .values(lease_owner=None, last_error=error, available_at=available_at,
-                failed_at=failed_at))
+        .where(and_(m.id == message_id, m.lease_owner == lease)).values(**values))
+
+
+async def retry_parked(*, conn: AsyncConnection, now: dt.datetime,
+                       ids: Sequence[int] | None = None) -> list[int]:
+    """Put parked (failed) messages back in the queue, their attempts counted afresh:
+    every one, or those of `ids`; returns the ids re-driven."""
+    m = messages_table.c
+    query = (update(messages_table).where(m.failed_at.is_not(None))
+             .values(failed_at=None, attempts=0, available_at=now, lease_owner=None)
+             .returning(m.id))
+    if ids is not None:
+        query = query.where(m.id.in_(sorted(set(ids))))
+    return sorted(int(i) for i in (await conn.execute(query)).scalars().all())
 
 
 async def hand_back(*, engine: AsyncEngine, leases: Sequence[str], now: dt.datetime) -> None:

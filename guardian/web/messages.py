@@ -16,13 +16,15 @@ from guardian.schemas import (
     IngestResponse,
     MessageIn,
     MessagePublic,
+    MessagesRetryIn,
     StageEventPublic,
 )
-from guardian.storage.messages import announce, get_message, store_messages
+from guardian.storage.audit import audit
+from guardian.storage.messages import announce, get_message, retry_parked, store_messages
 from guardian.storage.notifications import was_notified
 from guardian.types import Role
 from guardian.web.access import requires
-from guardian.web.bodies import field_path, invalid, read_payload, validation_errors
+from guardian.web.bodies import field_path, invalid, read_model, read_payload, validation_errors
 from guardian.web.keys import clock_key, engine_key, principal_key, settings_key, worker_key
 
 routes = web.RouteTableDef()
@@ -91,6 +93,19 @@ async def ingest(request: web.Request) -> web.Response:
                                   duplicate=s.duplicate) for s in stored],
     )
     return web.json_response(text=response.model_dump_json(), status=202)
+
+
+@routes.post("/api/v1/messages/retry", name="retry_messages")
+@requires(Role.admin)
+async def retry_messages(request: web.Request) -> web.Response:
+    """Put parked messages (failed after their attempts) back in the queue; audited."""
+    data = await read_model(request, MessagesRetryIn)
+    async with request.app[engine_key].begin() as conn:
+        done = await retry_parked(conn=conn, now=request.app[clock_key](),
+                                  ids=None if data.failed else data.ids)
+        await audit(conn=conn, actor=request[principal_key].actor, action="messages.retry",
+                    subject="messages", details={"ids": done})
+    return web.json_response({"retried": done})
 
 
 @routes.get("/api/v1/messages/{id}", name="message")

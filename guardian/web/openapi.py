@@ -25,6 +25,7 @@ from guardian.schemas import (
     IngestResponse,
     MessageIn,
     MessagePublic,
+    MessagesRetryIn,
     NotificationListPublic,
     NotificationPublic,
     OverrideIn,
@@ -153,6 +154,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/ical/team/{id}/{token}.ics"): Operation(
         "A team's shifts as iCal, gaps included; the secret link is the credential.",
         response={"type": "string"}, errors=("404",), content_type="text/calendar"),
+    ("post", "/api/v1/messages/retry"): Operation(
+        "Put parked messages (failed after their attempts) back in the queue: `ids`, or "
+        "every one with `failed: true`; audited.", response={"type": "object"},
+        request=MessagesRetryIn, errors=_WRITE),
     ("get", "/api/v1/escalations"): Operation(
         "What moderators escalated, newest first, masked: HR and moderators see all, a "
         "team's members what went to their team.", response={"type": "object"},

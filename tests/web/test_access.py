@@ -16,6 +16,7 @@ IN, S, M, H, A = Role.ingest, Role.staff, Role.moderator, Role.hr, Role.admin
 # (method, path, roles allowed). Written out here, independently of the code's own rules.
 MATRIX: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/v1/messages", {IN, A}),
+    ("POST", "/api/v1/messages/retry", {A}),
     ("GET", "/api/v1/messages/1", {S, M, A}),
     ("POST", "/api/v1/messages/1/flag", {S, M, H, A}),
     ("GET", "/api/v1/openapi.json", {IN, S, M, H, A}),
