@@ -16,12 +16,16 @@ from pydantic import (
     model_validator,
 )
 
+from guardian.types import FIRST_YEAR, LAST_YEAR, instant_in_range
+
 Handle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("needs a time zone, for example 2026-11-25T22:48:00Z")
+    if not instant_in_range(value):
+        raise ValueError(f"is outside the years Guardian takes ({FIRST_YEAR} to {LAST_YEAR})")
     return value.astimezone(dt.UTC)
 
 

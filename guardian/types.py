@@ -6,6 +6,7 @@ adapters and the entry points all speak them.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
 # --- harassment scores --------------------------------------------------------------------
@@ -80,6 +81,15 @@ class ReviewDecision(StrEnum):
     escalate = "escalate"   # to HR or the police team (`escalated_to`)
     mute = "mute"           # the author's messages are dropped until `muted_until`
     block = "block"         # the author's messages are dropped for good
+
+
+# Instants Guardian takes: a date outside these years is a typo (9999-12-31), and near the
+# ends of the calendar an offset would overflow on the way to UTC.
+FIRST_YEAR, LAST_YEAR = 1970, 2200
+
+
+def instant_in_range(value: dt.datetime) -> bool:
+    return FIRST_YEAR <= value.year <= LAST_YEAR
 
 
 class NotificationKind(StrEnum):

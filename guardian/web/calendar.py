@@ -28,7 +28,8 @@ def calendar_token(secret: str, kind: str, ident: str) -> str:
 
 
 def calendar_token_valid(secret: str, kind: str, ident: str, token: str) -> bool:
-    return hmac.compare_digest(calendar_token(secret, kind, ident), token)
+    # compare_digest refuses non-ASCII strings (TypeError): such a token is simply wrong.
+    return token.isascii() and hmac.compare_digest(calendar_token(secret, kind, ident), token)
 
 
 def _calendar(name: str) -> icalendar.Calendar:

@@ -38,7 +38,7 @@ async def escalations(request: web.Request) -> web.Response:
     policy = policy_of(request)
     principal = request[principal_key]
     raw_limit = request.query.get("limit", "100")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
         raise invalid([FieldError("limit", f"must be a whole number from 1 to {MAX_LIMIT}.")])
     wanted = request.query.get("to")
     if wanted is not None and wanted != "hr" and wanted not in policy.team_index:

@@ -179,7 +179,7 @@ async def flag(request: web.Request) -> web.Response:
     `flagged`). Staff may flag only messages they were notified of (others are 404, as
     for reading them); a repeat by the same person is 200 with the same item."""
     raw_id = request.match_info["id"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
         raise ApiError(422, "invalid", "The message id must be a whole number.",
                        [FieldError("id", "must be a whole number.")])
     message_id = int(raw_id)

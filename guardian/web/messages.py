@@ -119,7 +119,7 @@ async def read_message(request: web.Request) -> web.Response:
     too: the original only by claiming its review item (`GET /api/v1/review/{id}`),
     counted against their exposure and audited."""
     raw_id = request.match_info["id"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
         raise ApiError(422, "invalid", "The message id must be a whole number.",
                        [FieldError("id", "must be a whole number.")])
     found = await get_message(engine=request.app[engine_key], message_id=int(raw_id))

@@ -9,8 +9,9 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import SystemRoute
 
 from guardian import metrics
-from guardian.errors import ApiError, forbidden, unauthorized
+from guardian.errors import ApiError, FieldError, forbidden, unauthorized
 from guardian.web.access import PUBLIC, Handler, access_of
+from guardian.web.bodies import unsafe_text
 from guardian.web.keys import principal_key, settings_key, verifier_key
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,26 @@ def _route_name(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
+def _check_url(request: web.Request) -> None:
+    """A path or query that no text can hold (NUL, unpaired surrogates) is refused before
+    any handler or database sees it."""
+    if unsafe_text(request.path):
+        raise ApiError(400, "bad_request", "The path holds a NUL character or an unpaired "
+                       "surrogate.", [FieldError("path", "holds a character no text can.")])
+    bad = [name for name, value in request.query.items()
+           if unsafe_text(name) or unsafe_text(value)]
+    if bad:
+        raise ApiError(400, "bad_request", f"The query parameter `{bad[0]}` holds a NUL "
+                       "character or an unpaired surrogate.",
+                       [FieldError(name, "holds a character no text can.") for name in bad])
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
     route = _route_name(request)
     try:
+        _check_url(request)
         response = await handler(request)
     except ApiError as exc:
         response = error_response(exc)

@@ -61,7 +61,7 @@ def _whole(request: web.Request, name: str, low: int, high: int) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 19 or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not low <= int(raw) <= high:
         raise invalid([FieldError(name, f"must be a whole number from {low} to {high}.")])
     return int(raw)
 
@@ -107,7 +107,7 @@ async def notification(request: web.Request) -> web.Response:
     """One notification and its attempts; staff: only their own (others' are 404)."""
     own = _own_staff_id(request[principal_key])
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise invalid([FieldError("id", "must be a whole number.")])
     found = await get_logged(engine=request.app[engine_key], notification_id=int(raw))
     if found is None or (own is not None and found.notification.recipient != own):

@@ -142,7 +142,7 @@ async def create(request: web.Request) -> web.Response:
 
 async def _existing(request: web.Request) -> DutyOverride:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 9:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise invalid([FieldError("id", "must be a whole number.")])
     async with request.app[engine_key].connect() as conn:
         override = await get_override(conn=conn, override_id=int(raw))
@@ -277,7 +277,7 @@ async def decline_swap(request: web.Request) -> web.Response:
 async def audit_log(request: web.Request) -> web.Response:
     """The newest audit events first; `before` (an id) pages back."""
     before = request.query.get("before")
-    if before is not None and not before.isdigit():
+    if before is not None and not (before.isascii() and before.isdigit()):
         raise invalid([FieldError("before", "must be an event id.")])
     events = await list_audit(engine=request.app[engine_key],
                               before_id=int(before) if before else None)

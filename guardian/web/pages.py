@@ -38,7 +38,7 @@ def page_json(page: Page, events: list[Any] | None = None) -> dict[str, Any]:
 
 def _page_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 9:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise invalid([FieldError("id", "must be a whole number.")])
     return int(raw)
 

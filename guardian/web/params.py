@@ -7,6 +7,7 @@ import datetime as dt
 from aiohttp import web
 
 from guardian.errors import FieldError
+from guardian.types import FIRST_YEAR, LAST_YEAR, instant_in_range
 from guardian.web.bodies import invalid
 
 
@@ -22,6 +23,9 @@ def optional_instant(request: web.Request, name: str) -> dt.datetime | None:
                                         "2026-11-25T22:48:00+01:00.")]) from None
     if value.tzinfo is None:
         raise invalid([FieldError(name, "needs a time zone, e.g. 2026-11-25T22:48:00Z.")])
+    if not instant_in_range(value):
+        raise invalid([FieldError(name, f"is outside the years Guardian takes ({FIRST_YEAR} "
+                                        f"to {LAST_YEAR}).")])
     return value.astimezone(dt.UTC)
 
 

@@ -97,14 +97,14 @@ def _whole(request: web.Request, name: str, low: int, high: int) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
         raise invalid([FieldError(name, f"must be a whole number from {low} to {high}.")])
     return int(raw)
 
 
 def _item_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise invalid([FieldError("id", "must be a whole number.")])
     return int(raw)
 
