@@ -63,8 +63,12 @@ NOTIFICATIONS_SENT = Counter("guardian_notifications_sent", "Notifications deliv
                              "channel that took them and kind.", ["channel", "kind"],
                              registry=REGISTRY)
 NOTIFICATIONS_FAILED = Counter("guardian_notifications_failed", "Notifications given up (every "
-                               "channel failed), by the last channel tried and kind.",
+                               "channel failed until the kind's expiry), by the last channel "
+                               "tried and kind.",
                                ["channel", "kind"], registry=REGISTRY)
+NOTIFICATIONS_OUTAGE = Counter("guardian_notifications_outage", "Times a notification found "
+                                "every channel failing and was set to be tried again on the "
+                                "outage schedule, by kind.", ["kind"], registry=REGISTRY)
 NOTIFICATION_ATTEMPTS_FAILED = Counter("guardian_notification_attempts_failed", "Failed "
                                        "delivery attempts (then retried or fallen back).",
                                        ["channel"], registry=REGISTRY)

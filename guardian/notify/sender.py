@@ -102,8 +102,18 @@ class Sender:
                                                 self.config.batch_size,
                                                 self.config.lease_seconds, owner=self.owner)
         if claimed:
+            # One person's notifications one after the other, in the order they were
+            # queued (a backlog after an outage arrives in order); people in parallel.
+            mine: dict[str, list[Notification]] = {}
+            for notification in sorted(claimed, key=lambda n: (n.available_at, n.id or 0)):
+                mine.setdefault(notification.recipient, []).append(notification)
+
+            async def in_order(items: list[Notification]) -> None:
+                for item in items:
+                    await self.process(item, lease)
+
             try:
-                await asyncio.gather(*(self.process(n, lease) for n in claimed))
+                await asyncio.gather(*(in_order(items) for items in mine.values()))
             except BaseException:
                 await outbox.hand_back(engine=self.engine, lease=lease, now=self.clock())
                 raise
@@ -181,7 +191,7 @@ class Sender:
         held = await self._hold_back(notification, lease)
         if held is not None:
             return held
-        channels = self._channels(notification.recipient)
+        channels = self._channels(notification.recipient, notification)
         index = notification.channel_index
         if channels is None or index >= len(channels):
             why = (f"`{notification.recipient}` is not in the policy" if channels is None
@@ -218,19 +228,72 @@ class Sender:
             nxt = Next(status=NotificationStatus.pending, channel_index=index + 1, attempts=0,
                        last_error=result.error, available_at=now)
         else:
+            why = result.error or "the last channel failed"
+            # From when it was due (a digest's time, the end of quiet hours...).
+            expires = notification.due_at + self.policy().delivery.expiry(notification.kind)
+            if now < expires:
+                return await self._outage(notification, lease, [attempt], why, expires)
             metrics.NOTIFICATIONS_FAILED.labels(channel=label, kind=notification.kind).inc()
-            return await self._give_up(notification, lease, [attempt],
-                                       result.error or "the last channel failed")
+            return await self._give_up(notification, lease, [attempt], why)
         return await outbox.record_result(engine=self.engine, notification=notification,
                                           lease=lease, now=now, attempts=[attempt], next=nxt)
 
-    def _channels(self, recipient: str) -> list[str] | None:
+    def _channels(self, recipient: str, notification: Notification | None = None
+                  ) -> list[str] | None:
         person = self.policy().people.get(recipient)
         if person is None:
             return None
         if self.redirect:
             return [self.redirect.replace("{person}", recipient)]
-        return list(person.channels)
+        channels = list(person.channels)
+        avoid = (notification.payload or {}).get("avoid") if notification is not None else None
+        if avoid:
+            # An alert about a failing channel never goes through that channel.
+            channels = [c for c in channels if c not in avoid] or channels
+        return channels
+
+    async def _outage(self, notification: Notification, lease: str, attempts: list[Attempt],
+                      why: str, expires: dt.datetime) -> bool:
+        """Every channel failed: an outage, not a reason to drop it. The admins are told
+        once (not through the failing channels), and the notification is tried again, all
+        channels in order, every `delivery.outage_retry_minutes` until it expires. The
+        retries fall on the same instants for every notification waiting, so a channel
+        that comes back drains its backlog in the order it was queued."""
+        now = self.clock()
+        step = dt.timedelta(minutes=self.policy().delivery.outage_retry_minutes)
+        epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        retry = epoch + step * ((now - epoch) // step + 1)
+        metrics.NOTIFICATIONS_OUTAGE.labels(kind=notification.kind).inc()
+        log.error("notification %s to %s: every channel failed; tried again every %s until "
+                  "%s: %s", notification.id, notification.recipient, step,
+                  expires.isoformat(), why)
+        nxt = Next(status=NotificationStatus.pending, channel_index=0, attempts=0,
+                   available_at=min(retry, expires),
+                   last_error=f"every channel failed; tried again every "
+                              f"{int(step.total_seconds() // 60)} min until "
+                              f"{expires:%Y-%m-%d %H:%M}Z: {why}")
+        return await outbox.record_result(engine=self.engine, notification=notification,
+                                          lease=lease, now=now, attempts=attempts, next=nxt,
+                                          alerts=self._alerts(notification, why))
+
+    def _alerts(self, notification: Notification, why: str) -> list[Alert]:
+        """One alert per admin about `notification` (idempotent: once however often its
+        channels fail), avoiding the channels that failed."""
+        admins = self._admins()
+        if notification.kind == NotificationKind.admin_alert.value or not admins:
+            return []
+        failing = self._channels(notification.recipient) or []
+        payload = {"notification_id": notification.id, "recipient": notification.recipient,
+                   "failed_kind": notification.kind, "error": why[:500], "avoid": failing}
+        policy = self.policy()
+        alerts = []
+        for admin in admins:
+            lang = language_of(policy, admin)
+            alerts.append(Alert(
+                recipient=admin, idempotency_key=f"admin_alert:{notification.id}:{admin}",
+                body=render(NotificationKind.admin_alert.value, lang, payload).body,
+                payload=payload, lang=lang))
+        return alerts
 
     async def _give_up(self, notification: Notification, lease: str, attempts: list[Attempt],
                        why: str) -> bool:

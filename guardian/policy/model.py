@@ -510,6 +510,25 @@ class Delivery(_Strict):
     retry_max_seconds: int = Field(default=3600, ge=1, le=86_400)
     # Told when every channel of a person failed; default: the escalation's last resort.
     admins: list[Slug] = Field(default_factory=list)
+    # When every channel failed (an outage), the notification is tried again this often
+    # (all channels, in order)...
+    outage_retry_minutes: int = Field(default=10, ge=1, le=1440)
+    # ...until this many hours after it was queued, per kind (`deliver`, `page`, `digest`,
+    # `storm_notice`, `schedule`; `admin_alert` and `test` are not retried); then it is
+    # `failed` for good. Kinds not named keep the defaults (DEFAULT_EXPIRY_HOURS).
+    expiry_hours: dict[Literal["deliver", "page", "digest", "storm_notice", "schedule"],
+                       Annotated[int, Field(ge=1, le=24 * 30)]] = Field(default_factory=dict)
+
+    def expiry(self, kind: str) -> dt.timedelta:
+        """How long a notification of `kind` is tried through an outage (0: not at all)."""
+        named: dict[str, int] = {str(k): v for k, v in self.expiry_hours.items()}
+        return dt.timedelta(hours=named.get(kind, DEFAULT_EXPIRY_HOURS.get(kind, 0)))
+
+
+# Through an outage: a message a day or three, a page a day (its escalation goes on
+# meanwhile), a digest three days; alerts and tests are not retried.
+DEFAULT_EXPIRY_HOURS: dict[str, int] = {"deliver": 72, "page": 24, "digest": 72,
+                                        "storm_notice": 24, "schedule": 72}
 
 
 class Swaps(_Strict):

@@ -155,11 +155,16 @@ async def test_when_every_channel_fails_the_last_resort_contact_is_told(
     s = sender(engine, policy, clock, max_attempts=2)
     queued = await enqueue(engine)
 
-    found = await settle(s, clock, engine, queued.id)
-    assert found.status == "failed" and found.last_error
-    _, attempts = await state(engine, queued.id)
+    # Every channel failed: an outage, not the end. Tried again later, Lucía told once.
+    for _ in range(3):
+        await s.run_once()
+        found, _ = await state(engine, queued.id)
+        clock.now = max(clock.now, found.available_at)
+    found, attempts = await state(engine, queued.id)
+    assert found.status == "pending" and "every channel failed" in (found.last_error or "")
     # The channel whose secret is not set is not retried: no retry will set it.
-    assert [(a.channel_index, a.ok) for a in attempts] == [(0, False), (0, False), (1, False)]
+    assert [(a.channel_index, a.ok) for a in attempts[:3]] == [(0, False), (0, False),
+                                                                 (1, False)]
     assert "{env:UNSET_HOOK}" in attempts[2].channel_url_masked
 
     async with engine.connect() as conn:
@@ -170,6 +175,47 @@ async def test_when_every_channel_fails_the_last_resort_contact_is_told(
     # In lucia's language (Spanish), naming the notification and the person.
     assert f"n.º {queued.id}" in receiver.posts[0].json["message"]
     assert "antonio" in receiver.posts[0].json["message"]
+    # Past the kind's expiry (a message: three days), it is failed for good; still one
+    # alert.
+    clock.now = START + policy.delivery.expiry("deliver") + dt.timedelta(minutes=1)
+    found = await settle(s, clock, engine, queued.id, rounds=10)
+    assert found.status == "failed"
+    await s.drain()
+    assert [p.path for p in receiver.posts] == ["/admin"]
+
+
+async def test_a_channel_down_for_hours_then_back_gets_everything_once_in_order(
+        engine: AsyncEngine) -> None:
+    """The receiver refuses for longer than every retry; nothing is dropped, and when it
+    comes back the backlog goes out once each, in the order it was queued."""
+    down = JsonReceiver(fail_first=10_000)
+    await down.start()
+    try:
+        clock = Clock()
+        policy = policy_with({"antonio": [down.url("antonio")],
+                              "lucia": [down.url("lucia")]})
+        s = sender(engine, policy, clock, max_attempts=2)
+        queued = [await enqueue(engine, key=f"deliver:{n}:antonio",
+                                body=f"La farola {n} de la calle Real") for n in range(5)]
+        for _ in range(40):  # three hours of retries
+            await s.run_once()
+            clock.advance(300)
+        assert down.posts == []
+        for item in queued:
+            found, _ = await state(engine, item.id)
+            assert found.status == "pending"
+        down.fail_first = 0  # back
+        clock.advance(600)
+        await s.drain()
+        delivered = [p.json["message"] for p in down.posts if p.path == "/antonio"]
+        assert [next(n for n in range(5) if f"farola {n} " in m) for m in delivered] == [
+            0, 1, 2, 3, 4]
+        await s.drain()
+        clock.advance(3600)
+        await s.drain()
+        assert len([p for p in down.posts if p.path == "/antonio"]) == 5
+    finally:
+        await down.close()
 
 
 async def test_a_restart_between_claim_and_send_delivers_exactly_once(
