@@ -108,7 +108,10 @@ def test_database_keeps_its_data_in_the_pgdata_volume() -> None:
 def test_no_service_holds_a_literal_secret() -> None:
     for name, service in _services().items():
         for key, value in _environment(service).items():
-            if "PASSWORD" in key.upper() or "SECRET" in key.upper():
+            if key == "GUARDIAN_SECRETS_FILE":
+                # A path to a Compose secret, not a secret.
+                assert value.startswith("/run/secrets/"), f"{name}: {key}"
+            elif "PASSWORD" in key.upper() or "SECRET" in key.upper():
                 assert REQUIRED_VARIABLE.fullmatch(value), f"{name}: {key} is not ${{VAR:?...}}"
             # A password inside a URL (scheme://user:password@host) must be one as well.
             for password in re.findall(r"://[^/:@\s]+:([^@\s]+)@", value):
@@ -134,3 +137,16 @@ def test_dockerfile_runs_guardian_as_a_non_root_user() -> None:
     users = [args for word, args in instructions if word == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert any(word == "HEALTHCHECK" and "/health" in args for word, args in instructions)
+
+
+def test_links_models_and_channel_secrets_are_set_for_every_guardian_container() -> None:
+    services = _services()
+    for name in ("guardian", "worker"):
+        env = _environment(services[name])
+        assert REQUIRED_VARIABLE.fullmatch(env["GUARDIAN_PUBLIC_URL"]), name
+        mounts = [str(v).split(":")[0] for v in services[name].get("volumes", [])]
+        assert "models" in mounts and env["GUARDIAN_MODELS_DIR"] == "/app/models", name
+        assert "channels" in services[name].get("secrets", []), name
+        assert env["GUARDIAN_SECRETS_FILE"] == "/run/secrets/channels", name
+    assert "models" in (_compose().get("volumes") or {})
+    assert _compose()["secrets"]["channels"]["file"] == "./secrets/channels.env"

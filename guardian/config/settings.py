@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from guardian.config.mqtt_url import parse_mqtt_url
 from guardian.config.secrets import SecretsFileError, read_secrets_file
@@ -83,8 +84,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GUARDIAN_MAX_ATTEMPTS", "5",
             "Tries of one stage before a message is parked as failed (kept, never deleted)."),
     Setting("GUARDIAN_PUBLIC_URL", "",
-            "The address staff reach Guardian at, for links in notifications (ack and flag "
-            "links); empty: `http://GUARDIAN_HOST:GUARDIAN_PORT`."),
+            "The address staff reach Guardian at, for every link it builds (ack, flag, "
+            "calendar); required in production, never 0.0.0.0; empty in development: "
+            "`http://GUARDIAN_HOST:GUARDIAN_PORT`."),
     Setting("GUARDIAN_DELIVER_TO", "",
             "Send every notification to this apprise URL instead of people's channels "
             "(`{person}` is replaced by the staff id): development and staging."),
@@ -150,11 +152,21 @@ def _positive_int(name: str, raw: str, errors: list[str]) -> int:
     return value
 
 
-def _public_url(raw: str, errors: list[str]) -> str:
+def _public_url(raw: str, errors: list[str], *, required: bool) -> str:
     raw = raw.strip()
-    if raw and not raw.startswith(("http://", "https://")):
+    if not raw:
+        if required:
+            errors.append("GUARDIAN_PUBLIC_URL: production needs the address people open "
+                          "Guardian's links at (e.g. https://guardian.ayuntamiento.es): "
+                          "acknowledgement, flag and calendar links are built from it, "
+                          "never from a request.")
+        return raw
+    if not raw.startswith(("http://", "https://")):
         errors.append(f"GUARDIAN_PUBLIC_URL: expected an http:// or https:// address, got "
                       f"{raw!r}.")
+    elif urlsplit(raw).hostname in ("0.0.0.0", "::"):  # noqa: S104
+        errors.append("GUARDIAN_PUBLIC_URL: 0.0.0.0 is where the server listens, not an "
+                      "address a phone can open; give the town's public address.")
     return raw
 
 
@@ -300,7 +312,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
         token_cache_seconds=_positive_float("GUARDIAN_TOKEN_CACHE_SECONDS",
                                             get("GUARDIAN_TOKEN_CACHE_SECONDS"), errors),
         mqtt_replies=mqtt_replies,
-        public_url=_public_url(get("GUARDIAN_PUBLIC_URL"), errors),
+        public_url=_public_url(get("GUARDIAN_PUBLIC_URL"), errors, required=production),
         deliver_to=get("GUARDIAN_DELIVER_TO").strip(),
         warnings=tuple(warnings),
     )

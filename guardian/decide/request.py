@@ -61,8 +61,11 @@ class RequestLeft:
     why: str
 
 
-def request_left(masked_text: str, router: Router, lang: str | None) -> RequestLeft:
-    """Whether the masked text still asks for something, and why (for the reasons)."""
+def request_left(masked_text: str, router: Router, lang: str | None, *,
+                 routed: bool = True) -> RequestLeft:
+    """Whether the masked text still asks for something, and why (for the reasons).
+    `routed` false: no routing rule matched the whole text, so none can match the masked
+    one (the rules are not tried again)."""
     text = _URL.sub(" ", _MENTION.sub(" ", _PLACEHOLDER.sub(" ", masked_text)))
     folded = fold(text)
     # Words first (cheap); the routing rules only for what is left short.
@@ -70,7 +73,8 @@ def request_left(masked_text: str, router: Router, lang: str | None) -> RequestL
     if len(content) >= MIN_CONTENT_WORDS:
         return RequestLeft(True, f"the masked text keeps {len(content)} words of a "
                                  "request")
-    category, why = category_of(router, text, folded, lang, set())
+    category, why = (category_of(router, text, folded, lang, set()) if routed
+                     else (DEFAULT_CATEGORY, None))
     if category != DEFAULT_CATEGORY and why is not None:
         return RequestLeft(True, f"the masked text still asks for something: {why}")
     kept = f" ({len(content)} word{'s' if len(content) != 1 else ''})" if content else ""

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 
-from guardian.decide.classify import Router, classify_folded, router_for
+from guardian.decide.classify import DEFAULT_CATEGORY, Router, classify_folded, router_for
 from guardian.decide.decision import (
     Audience,
     Channel,
@@ -433,8 +433,9 @@ class _Decider:
             if emergency:
                 self.emergency("shield", "masked")
         elif treat in ABUSIVE:
-            left = None if emergency else request_left(self.assessment.masked_text,
-                                                       self.router, self.found.lang)
+            left = None if emergency else request_left(
+                self.assessment.masked_text, self.router, self.found.lang,
+                routed=self.found.category != DEFAULT_CATEGORY)
             if left is not None and not left.found:
                 self._add("shield", self.policy.moderation.moderators, "moderators",
                           "review_queue", self.now, "original", "abusive_no_request",

@@ -100,6 +100,20 @@ _Loader.add_implicit_resolver(
     list("-+0123456789"))
 
 
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """A date or time as YAML reads it; one that does not exist (2026-12-32) is reported
+    with its line, not raised from the parser's depths."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"`{node.value}` is not a real date or time ({exc})",
+            node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def _line(node: yaml.Node | None) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 

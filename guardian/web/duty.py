@@ -101,7 +101,8 @@ async def calendar_links(request: web.Request) -> web.Response:
         raise ApiError(403, "forbidden", "Staff may get only their own and their teams' "
                        "calendar links.")
     token = calendar_token(request.app[settings_key].secret_key, kind, ident)
-    url = f"{request.scheme}://{request.host}/ical/{kind}/{ident}/{token}.ics"
+    # From GUARDIAN_PUBLIC_URL, never the request's Host header (which a client sets).
+    url = f"{request.app[settings_key].base_url}/ical/{kind}/{ident}/{token}.ics"
     return web.json_response({"kind": kind, "id": ident, "url": url,
                               "covers_days": {"past": CALENDAR_PAST.days,
                                               "ahead": CALENDAR_AHEAD.days}})

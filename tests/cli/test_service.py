@@ -177,6 +177,7 @@ def test_serve_with_an_inbox_delivers_a_real_notification_to_it(tmp_path: Path) 
 
 def test_the_inbox_is_refused_in_production(tmp_path: Path) -> None:
     env = env_for(GUARDIAN_ENV="production", GUARDIAN_SECRET_KEY="x" * 40,
-               GUARDIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'g.db'}")
+                  GUARDIAN_PUBLIC_URL="https://guardian.ayuntamiento.example",
+                  GUARDIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'g.db'}")
     result = run("serve", "--inbox", "8025", env=env, cwd=tmp_path)
     assert result.returncode == 2 and "--inbox is for development" in result.stderr

@@ -9,10 +9,12 @@ from guardian.errors import ConfigError
 from tests.conftest import ROOT
 
 GOOD_SECRET = "x" * 40
+PUBLIC = "https://guardian.ayuntamiento.example"
 
 
 def test_defaults_are_sqlite_under_var_and_the_policies_directory() -> None:
-    settings = load_settings({"GUARDIAN_SECRET_KEY": GOOD_SECRET})
+    settings = load_settings({"GUARDIAN_SECRET_KEY": GOOD_SECRET,
+                              "GUARDIAN_PUBLIC_URL": PUBLIC})
     assert settings.env == "production"
     assert settings.database_url == "sqlite:///var/guardian.db"
     assert str(settings.policies_dir) == "policies"
@@ -24,6 +26,19 @@ def test_production_refuses_a_missing_short_or_default_secret() -> None:
         with pytest.raises(ConfigError) as caught:
             load_settings({"GUARDIAN_SECRET_KEY": secret})
         assert "GUARDIAN_SECRET_KEY" in str(caught.value)
+
+
+def test_production_needs_a_public_address_and_never_0_0_0_0() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"GUARDIAN_SECRET_KEY": GOOD_SECRET})
+    assert "GUARDIAN_PUBLIC_URL" in str(caught.value)
+    for listening in ("http://0.0.0.0:8080", "http://[::]:8080"):
+        with pytest.raises(ConfigError) as caught:
+            load_settings({"GUARDIAN_SECRET_KEY": GOOD_SECRET,
+                           "GUARDIAN_PUBLIC_URL": listening})
+        assert "0.0.0.0" in str(caught.value)
+    # Commands that sign no links (policies check, tokens) need neither.
+    assert load_settings({}, require_secret=False).public_url == ""
 
 
 def test_development_mode_runs_without_a_secret() -> None:
@@ -51,7 +66,7 @@ def test_every_problem_is_reported_at_once() -> None:
     named = {p.split(":")[0] for p in caught.value.problems}
     assert named == {"GUARDIAN_ENV", "GUARDIAN_DATABASE_URL", "GUARDIAN_SCORER",
                      "GUARDIAN_PORT", "GUARDIAN_MAX_BATCH", "GUARDIAN_LEASE_SECONDS",
-                     "GUARDIAN_LOG_LEVEL", "GUARDIAN_SECRET_KEY"}
+                     "GUARDIAN_LOG_LEVEL", "GUARDIAN_SECRET_KEY", "GUARDIAN_PUBLIC_URL"}
     assert all(p.endswith(".") for p in caught.value.problems)
 
 

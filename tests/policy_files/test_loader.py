@@ -425,3 +425,14 @@ def test_someone_kept_on_call_week_after_week_is_flagged(tmp_path: Path) -> None
     assert warning.file.endswith("staff.yaml") and warning.line is not None
     assert "antonio is on call" in warning.message
     assert "`on_call_limits.max_consecutive_weeks`" in warning.message
+
+
+def test_a_date_that_does_not_exist_is_reported_with_its_line(tmp_path: Path) -> None:
+    shutil.copytree(POLICIES, tmp_path / "p")
+    holidays = tmp_path / "p" / "holidays.yaml"
+    text = holidays.read_text(encoding="utf-8")
+    holidays.write_text(text.replace("2026-01-06", "2026-12-32", 1), encoding="utf-8")
+    result = load_policy(tmp_path / "p")
+    [problem] = [p for p in result.errors if "2026-12-32" in p.message]
+    assert problem.file.endswith("holidays.yaml") and problem.line is not None
+    assert "is not a real date" in problem.message
