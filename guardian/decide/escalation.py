@@ -72,12 +72,12 @@ def _resolve(policy: Policy, avail: Availability, team_id: str, step: Escalation
     if avail.on_duty(person, at):
         return (person,), None, ("on_duty",), f"{person} ({role}) is on duty"
     state = "in quiet hours" if avail.quiet(person, at) else "off duty"
-    when = local_time(policy, person, at)
+    # (The step's own `at` says when; a wall-clock time here would cost every page.)
     if step.wake == "always":
         return ((person,), None, ("chain:wake",),
-                f"{person} ({role}) is {state} at {when}: paged all the same, the chain "
-                "names them (wake: always)")
-    why = (f"{person} ({role}) is {state} at {when} and not on call: not contacted "
+                f"{person} ({role}) is {state} then: paged all the same, the chain names "
+                "them (wake: always)")
+    why = (f"{person} ({role}) is {state} then and not on call: not contacted "
            "(wake: if_available)")
     return (), why, (), why
 
