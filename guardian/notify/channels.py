@@ -4,6 +4,7 @@ the secrets (`guardian.config.secrets`), and secret values scrubbed from error t
 from __future__ import annotations
 
 import functools
+import logging
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +22,11 @@ def apprise_module() -> Any:
         import imghdr  # noqa: F401
 
         import apprise
+    # apprise's debug lines carry whole URLs, custom headers' values (webhook keys)
+    # included: never below INFO, whatever the service's log level.
+    quiet = logging.getLogger("apprise")
+    if quiet.level < logging.INFO:  # NOTSET (0) included: it would follow the root's
+        quiet.setLevel(logging.INFO)
     return apprise
 
 

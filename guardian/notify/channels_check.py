@@ -70,7 +70,7 @@ def check_channel(index: int, template: str, title: str, body: str,
         return ChannelResult(index, redact(template), False, 0.0,
                              "apprise does not accept this channel URL (unknown service, or a "
                              "part missing or malformed)")
-    masked = str(plugin.url(privacy=True))
+    masked = redact(str(plugin.url(privacy=True)))
     started = time.perf_counter()
     try:
         notifier = apprise.Apprise()

@@ -350,7 +350,7 @@ class Sender:
         if plugin is None:
             return SendResult(False, shown, "apprise does not accept this channel URL", 0.0,
                               permanent=True)
-        masked = str(plugin.url(privacy=True))
+        masked = redact(str(plugin.url(privacy=True)))
         if notification.payload:
             rendered = render(notification.kind, notification.lang, notification.payload,
                               ChannelStyle.of_plugin(plugin))

@@ -12,7 +12,6 @@ import zoneinfo
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
-from urllib.parse import parse_qsl
 
 from pydantic import (
     AfterValidator,
@@ -29,7 +28,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from guardian.policy.harassment import HarassmentPolicy, valid_regex
-from guardian.policy.urls import ENV_REF, redact
+from guardian.policy.urls import ENV_REF, literal_secrets, redact
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
@@ -205,9 +204,6 @@ _WEEK_ADAPTER: TypeAdapter[WeekSchedule] = TypeAdapter(WeekSchedule)
 # --- channels ---------------------------------------------------------------------------
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_SECRET_QUERY_KEYS = {"pass", "password"}
-
-
 def _channel(url: str) -> str:
     """An apprise URL's shape only (apprise validates the rest when it sends): a scheme, and
     any password as an `{env:NAME}` reference rather than written in the file."""
@@ -221,16 +217,13 @@ def _channel(url: str) -> str:
     if not _SCHEME.match(masked) or any(c.isspace() for c in masked):
         raise ValueError(f"{redact(url)!r} is not a channel URL: it needs a scheme such as "
                          "mailto://, json:// or tgram:// (see apprise's list of services)")
-    rest = masked.split("://", 1)[1]
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    userinfo = authority.rpartition("@")[0]
-    secrets = [userinfo.partition(":")[2]] if ":" in userinfo else []
-    query = rest.partition("?")[2].partition("#")[0]
-    secrets += [v for k, v in parse_qsl(query) if k.lower() in _SECRET_QUERY_KEYS]
-    for secret in secrets:
-        if not re.fullmatch(r"\x00\d+\x00", secret):
-            raise ValueError(f"{redact(url)!r} has a password written in the file; put it in "
-                             "an environment variable and write {env:NAME} in its place")
+    found = literal_secrets(url)
+    if found:
+        what = ("a password" if found == ["the password"]
+                else f"a secret ({', '.join(found)})")
+        raise ValueError(f"{redact(url)!r} has {what} written in the file; put it in an "
+                         "environment variable or the secrets file and write {env:NAME} in "
+                         "its place")
     return url
 
 

@@ -218,6 +218,25 @@ async def test_a_channel_down_for_hours_then_back_gets_everything_once_in_order(
         await down.close()
 
 
+async def test_a_webhook_header_secret_never_reaches_the_delivery_log(
+        engine: AsyncEngine, receiver: JsonReceiver, caplog: pytest.LogCaptureFixture) -> None:
+    """`json://…?+X-Api-Key={env:…}`: the key is sent as a header, and the delivery log
+    shows the URL with the header's value masked (apprise's privacy URL keeps it)."""
+    caplog.set_level(logging.DEBUG)
+    clock = Clock()
+    url = receiver.url() + "?+X-Api-Key={env:HOOK_PASSWORD}"
+    s = sender(engine, policy_with({"antonio": [url]}), clock)
+    queued = await enqueue(engine)
+    found = await settle(s, clock, engine, queued.id)
+    assert found.status == "sent"
+    assert receiver.posts
+    _, attempts = await state(engine, queued.id)
+    [attempt] = attempts
+    assert SECRET not in attempt.channel_url_masked
+    assert "X-Api-Key=***" in attempt.channel_url_masked
+    assert SECRET not in caplog.text
+
+
 async def test_a_restart_between_claim_and_send_delivers_exactly_once(
         engine: AsyncEngine, receiver: JsonReceiver) -> None:
     clock = Clock()

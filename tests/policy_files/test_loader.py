@@ -436,3 +436,29 @@ def test_a_date_that_does_not_exist_is_reported_with_its_line(tmp_path: Path) ->
     [problem] = [p for p in result.errors if "2026-12-32" in p.message]
     assert problem.file.endswith("holidays.yaml") and problem.line is not None
     assert "is not a real date" in problem.message
+
+
+@pytest.mark.parametrize(("url", "named"), [
+    ("ntfy://ntfy.sh/guardian?token=tk_live_abc123", "`token`"),
+    ("json://hooks.example/in?+X-Api-Key=s3cr3tvalue", "the header `X-Api-Key`"),
+    ("tgram://123456789:AAFakeTokenAbcdefghijklmnopqrstuv/987654", "a token in the path"),
+    ("slack://T1234ABCD/B5678EFGH/aBcDeFgHiJkLmNoPqRsTuVwX12/#general",
+     "a token in the path"),
+])
+def test_a_literal_secret_anywhere_in_a_channel_url_is_refused(
+        tmp_path: Path, url: str, named: str) -> None:
+    shutil.copytree(POLICIES, tmp_path / "p")
+    staff = tmp_path / "p" / "staff.yaml"
+    text = staff.read_text(encoding="utf-8")
+    staff.write_text(text.replace('"ntfy://ntfy.ejemplo.es/guardian-antonio"', f'"{url}"', 1),
+                     encoding="utf-8")
+    result = load_policy(tmp_path / "p")
+    [problem] = [p for p in result.errors if "written in the file" in p.message]
+    assert named in problem.message and "{env:NAME}" in problem.message
+    secret = url.split("=")[-1] if "=" in url else url.split("/")[-2 if "slack" in url else 2]
+    assert secret not in problem.message  # the error never repeats it
+    # Written as a reference, the same channel is fine.
+    fixed = text.replace('"ntfy://ntfy.ejemplo.es/guardian-antonio"',
+                         '"json://hooks.example/in?+X-Api-Key={env:HOOK_KEY}"', 1)
+    staff.write_text(fixed, encoding="utf-8")
+    assert load_policy(tmp_path / "p").errors == []
