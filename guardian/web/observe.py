@@ -9,6 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from guardian import __version__, metrics
+from guardian.config.secrets import secret_source
+from guardian.notify.channels import missing_secrets
+from guardian.policy.model import Policy
 from guardian.schemas import HealthCheck, HealthResponse
 from guardian.storage.db import dialect_name
 from guardian.storage.messages import count_by_stage, pending_count
@@ -51,6 +54,24 @@ async def _database(app: web.Application) -> tuple[HealthCheck, HealthCheck]:
     return database, migrations
 
 
+def _channels_check(app: web.Application, policy: Policy | None) -> HealthCheck:
+    """Channels whose `{env:NAME}` secrets are not set: they will fail when used, so say so
+    now (names of people and variables only, never a value). A warning, not a failure:
+    the service runs, and the other channels work."""
+    if policy is None:
+        return HealthCheck(ok=True, detail="no policy loaded: nothing to check.")
+    environ = secret_source(app[settings_key])
+    missing = sorted({f"{person.id}: {name}" for person in policy.staff
+                      for channel in person.channels
+                      for name in missing_secrets(channel, environ)})
+    if not missing:
+        return HealthCheck(ok=True, detail="every channel's {env:…} secret is set.")
+    return HealthCheck(ok=True, detail=f"warning: {len(missing)} channel secret(s) are not "
+                       "set in the environment or the secrets file; those channels will fail "
+                       "(`guardian channels test ID` to try one).",
+                       info={"missing": missing[:50]})
+
+
 @routes.get("/health", name="health")
 @public
 async def health(request: web.Request) -> web.Response:
@@ -79,6 +100,7 @@ async def health(request: web.Request) -> web.Response:
         },
     )
     checks = {
+        "channels": _channels_check(app, store.policy),
         "database": database,
         "migrations": migrations,
         "scorer": HealthCheck(

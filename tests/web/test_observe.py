@@ -22,7 +22,8 @@ async def test_health_reports_each_part_without_secrets(client: Client) -> None:
     assert response.status == 200
     body = await response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "migrations", "scorer", "policies", "worker"}
+    assert set(body["checks"]) == {"channels", "database", "migrations", "scorer", "policies",
+                                   "worker"}
     assert body["checks"]["migrations"]["info"]["current"] == body["checks"]["migrations"][
         "info"]["head"]
     assert body["checks"]["policies"]["info"]["summary"]["staff"] == 8
@@ -110,3 +111,14 @@ async def test_openapi_is_valid_and_matches_the_routes(client: Client,
     assert document["paths"]["/flag/{token}"]["post"]["security"] == []
     ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids))
+
+
+async def test_health_warns_of_channel_secrets_that_are_not_set(client: Client) -> None:
+    """The example town's mail channels need SMTP_PASSWORD, which the tests do not set:
+    /health says so at once (people and variable names only), and stays ok."""
+    response = await client.get("/health")
+    body = await response.json()
+    channels = body["checks"]["channels"]
+    assert response.status == 200 and channels["ok"] is True
+    assert "warning" in channels["detail"]
+    assert "antonio: SMTP_PASSWORD" in channels["info"]["missing"]
