@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from guardian import __version__
@@ -23,6 +25,7 @@ from guardian.cli.scoring import (
 from guardian.cli.service import serve, worker
 from guardian.cli.tokens import tokens
 from guardian.config.settings import SETTINGS
+from guardian.policy.urls import redact
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},
@@ -34,12 +37,25 @@ def main() -> None:
     member on duty, on the channel they chose, outside their quiet hours."""
 
 
+def _shown(name: str, value: str) -> str:
+    """A setting's value as it may be printed: secrets never, URLs without passwords."""
+    if any(word in name for word in ("SECRET_KEY", "PASSWORD", "TOKEN")):
+        return "(set)"
+    return redact(value)
+
+
 @main.command()
 def settings() -> None:
-    """List every GUARDIAN_* setting with its default and meaning."""
+    """List every GUARDIAN_* setting: the value in force here (from the environment, or
+    the default), its default and its meaning. Secrets show as `(set)`."""
     for setting in SETTINGS:
         default = setting.default or "(none)"
-        click.echo(f"{setting.name}={default}\n    {setting.help}")
+        raw = os.environ.get(setting.name)
+        if raw is None:
+            click.echo(f"{setting.name}={default}  (default)\n    {setting.help}")
+        else:
+            click.echo(f"{setting.name}={_shown(setting.name, raw)}  (from the environment; "
+                       f"default {default})\n    {setting.help}")
 
 
 for command in (serve, worker, db, tokens, score, eval_command, train_lite_command,

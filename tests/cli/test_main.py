@@ -19,3 +19,15 @@ def test_every_command_explains_itself(command: list[str]) -> None:
     assert len(shown.stdout.splitlines()) > 3
 
 
+
+
+def test_settings_shows_the_values_in_force_and_never_a_secret() -> None:
+    env = env_for(GUARDIAN_DATABASE_URL="postgresql://guardian:hunter22@db:5432/guardian",
+                  GUARDIAN_SECRET_KEY="a-secret-key-that-must-never-be-printed-0123")
+    shown = run("settings", env=env)
+    assert shown.returncode == 0
+    assert "GUARDIAN_DATABASE_URL=postgresql://guardian:***@db:5432/guardian  (from the " \
+           "environment" in shown.stdout
+    assert "GUARDIAN_SECRET_KEY=(set)" in shown.stdout
+    assert "hunter22" not in shown.stdout and "must-never" not in shown.stdout
+    assert "GUARDIAN_SCORER=auto  (default)" in shown.stdout
