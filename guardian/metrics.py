@@ -66,6 +66,12 @@ NOTIFICATIONS_FAILED = Counter("guardian_notifications_failed", "Notifications g
                                "channel failed until the kind's expiry), by the last channel "
                                "tried and kind.",
                                ["channel", "kind"], registry=REGISTRY)
+NOTIFICATION_BACKLOG = Gauge("guardian_notification_backlog", "Notifications due and not "
+                             "sent after failed attempts, by the channel scheme they wait "
+                             "on (read at each scrape).", ["channel"], registry=REGISTRY)
+NOTIFICATION_BACKLOG_OLDEST = Gauge("guardian_notification_backlog_oldest_seconds", "How long "
+                                    "the oldest of them has been due, by channel scheme.",
+                                    ["channel"], registry=REGISTRY)
 NOTIFICATIONS_OUTAGE = Counter("guardian_notifications_outage", "Times a notification found "
                                 "every channel failing and was set to be tried again on the "
                                 "outage schedule, by kind.", ["kind"], registry=REGISTRY)

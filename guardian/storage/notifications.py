@@ -116,6 +116,22 @@ async def count_by_status(*, engine: AsyncEngine) -> dict[str, int]:
     return counts
 
 
+async def backlog(*, engine: AsyncEngine, now: dt.datetime
+                  ) -> list[tuple[str, int, int, dt.datetime]]:
+    """Notifications due and not yet sent, per (recipient, channel tried): the count and
+    the oldest due time. Waiting for a retry after failures shows here; what waits for a
+    digest or the end of quiet hours is not due yet, so it does not."""
+    c = notifications_table.c
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            select(c.recipient, c.channel_index, func.count(), func.min(c.due_at))
+            .where(c.status == NotificationStatus.pending.value, c.due_at <= now,
+                   c.attempts + c.channel_index > 0)
+            .group_by(c.recipient, c.channel_index))).all()
+    return [(str(r), int(i), int(n), oldest if oldest.tzinfo else oldest.replace(
+        tzinfo=dt.UTC)) for r, i, n, oldest in rows]
+
+
 async def was_notified(*, engine: AsyncEngine, recipient: str, message_id: int) -> bool:
     """Whether `recipient` has a notification about the message (sent, waiting for their
     digest, or in one): what lets staff open the link their notification carries."""

@@ -13,10 +13,10 @@ from guardian.config.secrets import secret_source
 from guardian.notify.channels import missing_secrets
 from guardian.policy.model import Policy
 from guardian.schemas import HealthCheck, HealthResponse
-from guardian.storage.db import dialect_name
+from guardian.storage.db import dialect_name, utcnow
 from guardian.storage.messages import count_by_stage, pending_count
 from guardian.storage.migrate import current_revision, head_revision
-from guardian.storage.notifications import count_by_status
+from guardian.storage.notifications import backlog, count_by_status
 from guardian.types import Role
 from guardian.web.access import public, requires
 from guardian.web.keys import (
@@ -52,6 +52,25 @@ async def _database(app: web.Application) -> tuple[HealthCheck, HealthCheck]:
         info={"current": current, "head": head},
     )
     return database, migrations
+
+
+async def _backlog(app: web.Application, policy: Policy | None
+                   ) -> dict[str, dict[str, float]]:
+    """Per channel scheme: notifications due and not sent after failures, and the age in
+    seconds of the oldest (a channel down shows here before anyone complains)."""
+    now = utcnow()
+    rows = await backlog(engine=app[engine_key], now=now)
+    settings = app[settings_key]
+    found: dict[str, dict[str, float]] = {}
+    for recipient, index, count, oldest in rows:
+        person = policy.people.get(recipient) if policy is not None else None
+        channels = ([settings.deliver_to] if settings.deliver_to else
+                    list(person.channels) if person is not None else [])
+        label = metrics.channel_label(channels[index]) if index < len(channels) else "unknown"
+        entry = found.setdefault(label, {"count": 0, "oldest_seconds": 0.0})
+        entry["count"] += count
+        entry["oldest_seconds"] = max(entry["oldest_seconds"], (now - oldest).total_seconds())
+    return found
 
 
 def _channels_check(app: web.Application, policy: Policy | None) -> HealthCheck:
@@ -99,7 +118,15 @@ async def health(request: web.Request) -> web.Response:
             "loaded_at": store.loaded_at.isoformat() if store.loaded_at else None,
         },
     )
+    waiting = await _backlog(app, store.policy)
     checks = {
+        "backlog": HealthCheck(
+            ok=True, detail=("no notification waits on a failing channel." if not waiting
+                             else "waiting on failing channels: " + ", ".join(
+                                 f"{label} {int(v['count'])} (oldest "
+                                 f"{int(v['oldest_seconds'] // 60)} min)"
+                                 for label, v in sorted(waiting.items())) + "."),
+            info={"channels": waiting}),
         "channels": _channels_check(app, store.policy),
         "database": database,
         "migrations": migrations,
@@ -130,5 +157,10 @@ async def metrics_view(request: web.Request) -> web.Response:
     metrics.QUEUE_DEPTH.set(pending_count(counts))
     for status, n in (await count_by_status(engine=request.app[engine_key])).items():
         metrics.NOTIFICATIONS_BY_STATUS.labels(status=status).set(n)
+    metrics.NOTIFICATION_BACKLOG.clear()
+    metrics.NOTIFICATION_BACKLOG_OLDEST.clear()
+    for label, entry in (await _backlog(request.app, request.app[policy_key].policy)).items():
+        metrics.NOTIFICATION_BACKLOG.labels(channel=label).set(entry["count"])
+        metrics.NOTIFICATION_BACKLOG_OLDEST.labels(channel=label).set(entry["oldest_seconds"])
     return web.Response(body=generate_latest(metrics.REGISTRY),
                         headers={"Content-Type": CONTENT_TYPE_LATEST})

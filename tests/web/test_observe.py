@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.config.settings import Settings
 from guardian.types import Role
@@ -22,8 +24,8 @@ async def test_health_reports_each_part_without_secrets(client: Client) -> None:
     assert response.status == 200
     body = await response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"channels", "database", "migrations", "scorer", "policies",
-                                   "worker"}
+    assert set(body["checks"]) == {"backlog", "channels", "database", "migrations", "scorer",
+                                   "policies", "worker"}
     assert body["checks"]["migrations"]["info"]["current"] == body["checks"]["migrations"][
         "info"]["head"]
     assert body["checks"]["policies"]["info"]["summary"]["staff"] == 8
@@ -122,3 +124,23 @@ async def test_health_warns_of_channel_secrets_that_are_not_set(client: Client) 
     assert response.status == 200 and channels["ok"] is True
     assert "warning" in channels["detail"]
     assert "antonio: SMTP_PASSWORD" in channels["info"]["missing"]
+
+
+async def test_a_backlog_on_a_failing_channel_shows_in_health_and_metrics(
+        client: Client, engine: AsyncEngine, tokens: dict[Role, str]) -> None:
+    from guardian.storage import outbox
+    from guardian.storage.db import utcnow
+    due = utcnow() - dt.timedelta(minutes=30)
+    async with engine.begin() as conn:
+        made = await outbox.enqueue(conn=conn, recipient="antonio", kind="deliver",
+                                    body="La farola", due_at=due, idempotency_key="d:1")
+        await conn.execute(outbox.notifications_table.update()
+                           .where(outbox.notifications_table.c.id == made.id)
+                           .values(attempts=2, last_error="connection refused"))
+    body = await (await client.get("/health")).json()
+    backlog = body["checks"]["backlog"]
+    assert backlog["info"]["channels"]["json"]["count"] == 1
+    assert backlog["info"]["channels"]["json"]["oldest_seconds"] >= 29 * 60
+    assert "json 1 (oldest 3" in backlog["detail"]
+    text = await (await client.get("/metrics", headers=bearer(tokens[Role.admin]))).text()
+    assert 'guardian_notification_backlog{channel="json"} 1.0' in text
