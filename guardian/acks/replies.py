@@ -15,9 +15,11 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.acks.links import parse_reply, reply_matches
+from guardian.storage.audit import audit, audit_table
 from guardian.storage.pages import acknowledge, get_page, page_events
 from guardian.types import PageStatus
 
@@ -36,6 +38,7 @@ class ReplyOutcome(StrEnum):
     closed = "closed"                              # the chain ran out (page exhausted)
     no_code = "no_code"
     invalid_code = "invalid_code"
+    too_many = "too_many"       # too many wrong codes for this page lately
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,21 @@ class ReplyResult:
     @property
     def ok(self) -> bool:
         """The code was valid (acknowledged now, or the page was no longer open)."""
-        return self.outcome not in (ReplyOutcome.no_code, ReplyOutcome.invalid_code)
+        return self.outcome not in (ReplyOutcome.no_code, ReplyOutcome.invalid_code,
+                                    ReplyOutcome.too_many)
 
 
 NO_CODE_MESSAGE = ("No acknowledgement code was found in the reply; send the code from the "
                    "page, for example ACK 12-4f9a2b7c.")
 TOO_LONG_MESSAGE = (f"The reply is longer than {MAX_REPLY_CHARS} characters; send just the "
                     "code from the page, for example ACK 12-4f9a2b7c.")
+# Wrong codes taken for one page within the window; then every reply code for it is
+# refused until the window has passed (the page's link still works). A code is 32 bits:
+# ten guesses an hour make a guess succeed once in some 50,000 years.
+MAX_WRONG_CODES = 10
+WRONG_CODES_WINDOW = dt.timedelta(hours=1)
+TOO_MANY_MESSAGE = ("Too many wrong codes were sent for this page in the last hour; "
+                    "acknowledge with the page's link.")
 INVALID_MESSAGE = ("That acknowledgement code is not valid; check it against the page, or "
                    "acknowledge with the page's link.")
 
@@ -85,6 +96,15 @@ async def acknowledge_reply(*, engine: AsyncEngine, secret: str, text: str, chan
         return ReplyResult(ReplyOutcome.no_code, NO_CODE_MESSAGE)
     page_id, mac = parsed
     async with engine.begin() as conn:
+        wrong = (await conn.execute(select(func.count()).select_from(audit_table).where(
+            audit_table.c.subject == f"page:{page_id}",
+            audit_table.c.action == "reply.wrong_code",
+            audit_table.c.at >= now - WRONG_CODES_WINDOW))).scalar_one()
+        if wrong >= MAX_WRONG_CODES:
+            log.warning("reply on %s from %s: page %s has had %d wrong codes within %s: "
+                        "refused", channel, sender or "(unknown)", page_id, wrong,
+                        WRONG_CODES_WINDOW)
+            return ReplyResult(ReplyOutcome.too_many, TOO_MANY_MESSAGE)
         page = await get_page(conn=conn, page_id=page_id)
         # The same work whether or not the page exists (none of its events, then).
         paged = [e.person for e in await page_events(conn=conn, page_id=page_id)
@@ -95,6 +115,8 @@ async def acknowledge_reply(*, engine: AsyncEngine, secret: str, text: str, chan
         if page is None or not matches:
             log.warning("reply on %s from %s: code for page %s does not match", channel,
                         sender or "(unknown)", page_id)
+            await audit(conn=conn, actor=f"reply:{channel}", action="reply.wrong_code",
+                        subject=f"page:{page_id}", details={"channel": channel}, at=now)
             return ReplyResult(ReplyOutcome.invalid_code, INVALID_MESSAGE)
         person = matches[0]
         if page.status != PageStatus.open.value:

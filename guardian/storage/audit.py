@@ -3,6 +3,7 @@ records (overrides, swaps, tokens, moderators' actions)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,10 +19,11 @@ _AUDIT_INSERT = insert(audit_table)
 
 
 async def audit(*, conn: AsyncConnection, actor: str, action: str, subject: str,
-                details: dict[str, Any]) -> None:
+                details: dict[str, Any], at: dt.datetime | None = None) -> None:
     # A plain insert executed with parameters: compiled once, not once per call.
-    await conn.execute(_AUDIT_INSERT, {"at": utcnow(), "actor": actor, "action": action,
-                                       "subject": subject, "details": details})
+    await conn.execute(_AUDIT_INSERT, {"at": at or utcnow(), "actor": actor,
+                                       "action": action, "subject": subject,
+                                       "details": details})
 
 
 async def audit_many(*, conn: AsyncConnection, actor: str, action: str,

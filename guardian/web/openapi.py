@@ -51,6 +51,7 @@ _ERRORS = {
     "413": "Body or batch larger than the limits.",
     "415": "Not `application/json`.",
     "422": "A field is invalid; `errors` names each one.",
+    "429": "Too many tries: wait, or use another way (the message says which).",
     "503": "The duty policy is not loaded.",
 }
 
@@ -184,7 +185,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "(`ACK 12-4f9a2b7c`) acknowledges the page. 422 when there is no code or it is not "
         "valid (the same whether or not the page exists).",
         request=ReplyIn.model_json_schema(), form=REPLY_FORM_SCHEMA,
-        response=REPLY_RESPONSE_SCHEMA, errors=(*_WRITE, "413")),
+        response=REPLY_RESPONSE_SCHEMA, errors=(*_WRITE, "413", "429")),
     ("get", "/api/v1/audit"): Operation(
         "Audit log, newest first.", response=_list_of(AuditEventPublic, "events"),
         errors=("401", "403", "422"), query={"before": "Page back from this event id."}),

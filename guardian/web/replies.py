@@ -99,6 +99,8 @@ def _answer(result: ReplyResult, text_field: str) -> web.Response:
     if result.outcome == ReplyOutcome.no_code:
         raise ApiError(422, "no_code", result.message,
                        [FieldError(text_field, "holds no acknowledgement code.")])
+    if result.outcome == ReplyOutcome.too_many:
+        raise ApiError(429, "too_many", result.message)
     if result.outcome == ReplyOutcome.invalid_code:
         raise ApiError(422, "invalid_code", result.message,
                        [FieldError(text_field, "holds an acknowledgement code that is not "

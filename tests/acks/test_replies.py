@@ -201,3 +201,25 @@ async def test_replies_need_a_gateway_token(client: Client, engine: AsyncEngine,
     assert operation["x-roles"] == ["admin", "ingest"]
     assert set(operation["requestBody"]["content"]) == {
         "application/json", "application/x-www-form-urlencoded"}
+
+
+async def test_guessing_a_pages_code_is_stopped_after_ten_wrong_ones(
+        client: Client, engine: AsyncEngine, tokens: dict[Role, str]) -> None:
+    """Ten wrong codes for a page within the hour, and every reply code for it is refused
+    (429) until the hour has passed, the right one too; other pages are not affected."""
+    page_id = await _page(engine)
+    other = await _page(engine)
+    right = _code(client, page_id, "antonio")
+    mac = right[-8:]
+    headers = bearer(tokens[Role.ingest])
+    for n in range(10):
+        wrong = f"{n:08x}" if f"{n:08x}" != mac else "f" * 8
+        answer = await client.post(PATH, headers=headers, json={
+            "channel": "sms", "text": f"ACK {page_id}-{wrong}"})
+        assert answer.status == 422
+    refused = await client.post(PATH, headers=headers, json={"channel": "sms", "text": right})
+    assert refused.status == 429 and "link" in (await refused.json())["error"]["message"]
+    assert (await _get(engine, page_id)).status == "open"
+    fine = await client.post(PATH, headers=headers,
+                             json={"channel": "sms", "text": _code(client, other, "antonio")})
+    assert fine.status == 200
