@@ -116,6 +116,19 @@ class DutyOverride(SQLModel, table=True):
     decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class CalendarLink(SQLModel, table=True):
+    """The generation of a person's or team's calendar link: its token is signed with it,
+    so raising it revokes the links given out before (one lost phone, not every link of
+    the town through a new GUARDIAN_SECRET_KEY). No row: generation 0."""
+
+    __tablename__ = "calendar_links"
+
+    kind: str = Field(max_length=16, primary_key=True)     # person | team
+    ident: str = Field(max_length=64, primary_key=True)
+    generation: int = 0
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class AuditEvent(SQLModel, table=True):
     """Who changed what, when: every override, swap and token change."""
 

@@ -20,16 +20,20 @@ CALENDAR_PAST = dt.timedelta(days=7)
 CALENDAR_AHEAD = dt.timedelta(days=62)
 
 
-def calendar_token(secret: str, kind: str, ident: str) -> str:
+def calendar_token(secret: str, kind: str, ident: str, generation: int = 0) -> str:
     """The secret part of a calendar link: anyone with the link can read that calendar,
-    so each is unguessable and specific; changing GUARDIAN_SECRET_KEY revokes them all."""
-    digest = hmac.new(secret.encode(), f"ical:{kind}:{ident}".encode(), hashlib.sha256)
+    so each is unguessable and specific. Revoking one link raises its `generation`
+    (`POST /api/v1/calendar-links/revoke`); changing GUARDIAN_SECRET_KEY revokes them all."""
+    text = f"ical:{kind}:{ident}" + (f":{generation}" if generation else "")
+    digest = hmac.new(secret.encode(), text.encode(), hashlib.sha256)
     return digest.hexdigest()[:32]
 
 
-def calendar_token_valid(secret: str, kind: str, ident: str, token: str) -> bool:
+def calendar_token_valid(secret: str, kind: str, ident: str, token: str,
+                         generation: int = 0) -> bool:
     # compare_digest refuses non-ASCII strings (TypeError): such a token is simply wrong.
-    return token.isascii() and hmac.compare_digest(calendar_token(secret, kind, ident), token)
+    return token.isascii() and hmac.compare_digest(
+        calendar_token(secret, kind, ident, generation), token)
 
 
 def _calendar(name: str) -> icalendar.Calendar:

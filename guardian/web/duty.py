@@ -10,10 +10,12 @@ from guardian.errors import ApiError, FieldError, not_found
 from guardian.policy.model import Policy
 from guardian.schedule import team_shifts
 from guardian.schedule.views import shift_json, who_is_on
+from guardian.storage.audit import audit
+from guardian.storage.calendar_links import generation, revoke
 from guardian.storage.overrides import active_overrides
 from guardian.types import Role
 from guardian.web.access import public, requires
-from guardian.web.bodies import invalid
+from guardian.web.bodies import invalid, read_payload
 from guardian.web.calendar import (
     CALENDAR_AHEAD,
     CALENDAR_PAST,
@@ -100,7 +102,9 @@ async def calendar_links(request: web.Request) -> web.Response:
     if principal.role == Role.staff and not allowed:
         raise ApiError(403, "forbidden", "Staff may get only their own and their teams' "
                        "calendar links.")
-    token = calendar_token(request.app[settings_key].secret_key, kind, ident)
+    async with request.app[engine_key].connect() as conn:
+        current = await generation(conn=conn, kind=kind, ident=ident)
+    token = calendar_token(request.app[settings_key].secret_key, kind, ident, current)
     # From GUARDIAN_PUBLIC_URL, never the request's Host header (which a client sets).
     url = f"{request.app[settings_key].base_url}/ical/{kind}/{ident}/{token}.ics"
     return web.json_response({"kind": kind, "id": ident, "url": url,
@@ -108,10 +112,42 @@ async def calendar_links(request: web.Request) -> web.Response:
                                               "ahead": CALENDAR_AHEAD.days}})
 
 
+@routes.post("/api/v1/calendar-links/revoke", name="revoke_calendar_link")
+@requires(Role.staff, Role.hr)
+async def revoke_calendar_link(request: web.Request) -> web.Response:
+    """Revoke a calendar link (a lost phone, a link shared too widely): the links given
+    out so far stop working, a new one is answered. Staff their own; HR any. Audited."""
+    policy = policy_of(request)
+    principal = request[principal_key]
+    data = await read_payload(request)
+    if not isinstance(data, dict) or (("person" in data) == ("team" in data)):
+        raise invalid([FieldError("person", "give exactly one of `person` or `team`.")])
+    if "person" in data:
+        kind, ident = "person", str(data["person"])
+        if ident not in policy.people:
+            raise invalid([FieldError("person", f"`{ident[:64]}` is not a member of staff.")])
+        allowed = principal.staff_id == ident
+    else:
+        kind, ident = "team", _team(policy, str(data["team"]))
+        allowed = False  # a team's link is HR's to revoke: its members share it
+    if principal.role == Role.staff and not allowed:
+        raise ApiError(403, "forbidden", "Staff may revoke only their own calendar link; "
+                       "a team's is HR's to revoke.")
+    async with request.app[engine_key].begin() as conn:
+        current = await revoke(conn=conn, kind=kind, ident=ident, now=_now())
+        await audit(conn=conn, actor=principal.actor, action="calendar.revoke",
+                    subject=f"calendar:{kind}:{ident}", details={"generation": current})
+    token = calendar_token(request.app[settings_key].secret_key, kind, ident, current)
+    url = f"{request.app[settings_key].base_url}/ical/{kind}/{ident}/{token}.ics"
+    return web.json_response({"kind": kind, "id": ident, "url": url, "revoked": True})
+
+
 async def _ical(request: web.Request, kind: str) -> web.Response:
     ident, token = request.match_info["id"], request.match_info["token"]
     secret = request.app[settings_key].secret_key
-    if not calendar_token_valid(secret, kind, ident, token):
+    async with request.app[engine_key].connect() as conn:
+        current = await generation(conn=conn, kind=kind, ident=ident[:64])
+    if not calendar_token_valid(secret, kind, ident, token, current):
         raise not_found("This calendar")  # never say whether the id exists
     policy = policy_of(request)
     now = _now()

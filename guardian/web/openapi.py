@@ -159,6 +159,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Put parked messages (failed after their attempts) back in the queue: `ids`, or "
         "every one with `failed: true`; audited.", response={"type": "object"},
         request=MessagesRetryIn, errors=_WRITE),
+    ("post", "/api/v1/calendar-links/revoke"): Operation(
+        "Revoke a calendar link (`{\"person\": id}` or `{\"team\": id}`): the links given "
+        "out so far stop working; the new one is answered. Staff their own, HR any.",
+        response={"type": "object"}, errors=_WRITE),
     ("get", "/api/v1/escalations"): Operation(
         "What moderators escalated, newest first, masked: HR and moderators see all, a "
         "team's members what went to their team.", response={"type": "object"},

@@ -32,6 +32,7 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/v1/oncall", {S, M, H, A}),
     ("GET", "/api/v1/teams/police/shifts", {S, M, H, A}),
     ("GET", "/api/v1/calendar-links?team=police", {S, H, A}),
+    ("POST", "/api/v1/calendar-links/revoke", {S, H, A}),
     ("GET", "/api/v1/pages", {S, M, H, A}),
     ("GET", "/api/v1/pages/1", {S, M, H, A}),
     ("POST", "/api/v1/pages/1/ack", {S, H, A}),

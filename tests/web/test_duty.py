@@ -122,6 +122,38 @@ async def test_a_person_gets_their_calendar_behind_a_secret_link(
     assert status == 200
 
 
+async def test_one_calendar_link_is_revoked_without_touching_the_others(
+        client: Client, engine: AsyncEngine, tokens: dict[Role, str]) -> None:
+    """A lost phone: Antonio revokes his link; the old one stops working, a new one
+    works, Carmen's link (and the secret key) are untouched; staff cannot revoke others'
+    or a team's, HR can."""
+    _, antonio = await create_token(engine=engine, name="antonio", role=Role.staff,
+                                    staff_id="antonio")
+    _, carmen = await create_token(engine=engine, name="carmen", role=Role.staff,
+                                   staff_id="carmen")
+    _, old = await _get(client, "/api/v1/calendar-links?person=antonio", antonio)
+    _, hers = await _get(client, "/api/v1/calendar-links?person=carmen", carmen)
+    revoked = await client.post("/api/v1/calendar-links/revoke", json={"person": "antonio"},
+                                headers=bearer(antonio))
+    assert revoked.status == 200
+    new = (await revoked.json())["url"]
+    assert new != old["url"]
+    assert (await client.get(urlsplit(old["url"]).path)).status == 404
+    assert (await client.get(urlsplit(new).path)).status == 200
+    assert (await client.get(urlsplit(hers["url"]).path)).status == 200
+    _, again = await _get(client, "/api/v1/calendar-links?person=antonio", antonio)
+    assert again["url"] == new
+    assert (await client.post("/api/v1/calendar-links/revoke", json={"person": "antonio"},
+                              headers=bearer(carmen))).status == 403
+    assert (await client.post("/api/v1/calendar-links/revoke", json={"team": "lighting"},
+                              headers=bearer(carmen))).status == 403
+    assert (await client.post("/api/v1/calendar-links/revoke", json={"team": "lighting"},
+                              headers=bearer(tokens[Role.hr]))).status == 200
+    bad = await client.post("/api/v1/calendar-links/revoke", json={"person": "nadie"},
+                            headers=bearer(tokens[Role.hr]))
+    assert bad.status == 422
+
+
 async def test_a_team_calendar_shows_its_gaps(client: Client, tokens: dict[Role, str]) -> None:
     _, link = await _get(client, "/api/v1/calendar-links?team=cleaning", tokens[Role.hr])
     feed = await client.get(urlsplit(link["url"]).path)
