@@ -15,6 +15,7 @@ from guardian.cli.duty import oncall, shifts
 from guardian.cli.labels import labels
 from guardian.cli.messages import messages
 from guardian.cli.policies import policies
+from guardian.cli.privacy import privacy
 from guardian.cli.scoring import (
     eval_command,
     models,
@@ -60,7 +61,8 @@ def settings() -> None:
 
 for command in (serve, worker, db, tokens, score, eval_command, train_lite_command,
                 train_signals_command, models,
-                oncall, shifts, simulate, explain, policies, channels, labels, messages):
+                oncall, shifts, simulate, explain, policies, channels, labels, messages,
+                privacy):
     main.add_command(command)
 
 __all__ = ["main"]

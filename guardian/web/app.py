@@ -27,6 +27,7 @@ from guardian.web import (
     openapi,
     overrides,
     pages,
+    privacy,
     replies,
     review,
 )
@@ -74,7 +75,7 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
     app[clock_key] = clock
     for table in (messages.routes, observe.routes, openapi.routes, overrides.routes,
                   duty.routes, pages.routes, review.routes, notifications.routes,
-                  replies.routes, flags.routes, escalations.routes):
+                  replies.routes, flags.routes, escalations.routes, privacy.routes):
         app.add_routes(table)
     for route in app.router.routes():
         if access_of(route.handler) is None:

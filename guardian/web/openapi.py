@@ -163,6 +163,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Revoke a calendar link (`{\"person\": id}` or `{\"team\": id}`): the links given "
         "out so far stop working; the new one is answered. Staff their own, HR any.",
         response={"type": "object"}, errors=_WRITE),
+    ("post", "/api/v1/privacy/export"): Operation(
+        "Everything kept about an author (`{\"author\": \"twitter:@vecina\"}`): right of "
+        "access.", response={"type": "object"}, errors=_WRITE),
+    ("post", "/api/v1/privacy/erase"): Operation(
+        "Erase an author's messages and their traces; audited without the author in "
+        "clear: right to erasure.", response={"type": "object"}, errors=_WRITE),
     ("get", "/api/v1/escalations"): Operation(
         "What moderators escalated, newest first, masked: HR and moderators see all, a "
         "team's members what went to their team.", response={"type": "object"},

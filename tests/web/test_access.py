@@ -47,6 +47,8 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/v1/notifications/1", {S, H, A}),
     ("POST", "/api/v1/replies", {IN, A}),
     ("GET", "/api/v1/escalations", {S, M, H, A}),
+    ("POST", "/api/v1/privacy/export", {A}),
+    ("POST", "/api/v1/privacy/erase", {A}),
 ]
 
 
