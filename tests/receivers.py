@@ -41,6 +41,7 @@ class Post:
     path: str
     json: Any
     authorization: str | None
+    idempotency_key: str | None = None
 
 
 @dataclass
@@ -78,7 +79,8 @@ class JsonReceiver:
         if self.requests <= self.fail_first:
             return web.json_response({"error": "down for maintenance"}, status=500)
         self.posts.append(Post(request.path, await request.json(),
-                               request.headers.get("Authorization")))
+                               request.headers.get("Authorization"),
+                               request.headers.get("Idempotency-Key")))
         return web.json_response({"ok": True})
 
 

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ClassVar
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -341,6 +342,7 @@ class Sender:
         if url is None:
             return SendResult(False, shown, "a secret this channel needs ({env:…}) is not set "
                               "in the service's environment", 0.0, permanent=True)
+        url = with_idempotency_key(url, notification.idempotency_key)
         apprise = apprise_module()
         # No apprise deadline: with one, apprise hops each call into its own process-wide
         # pool (cores + 4 threads), which caps sends in flight whatever our pool's size.
@@ -382,6 +384,23 @@ class Sender:
 # slow SMTP server, a chat API), so the pool is larger than the loop's default.
 SEND_THREADS = 32
 _pool: ThreadPoolExecutor | None = None
+
+
+# Services that take custom headers through apprise (`?+Name=value`): webhooks.
+_HEADER_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+
+
+def with_idempotency_key(url: str, key: str) -> str:
+    """A webhook's URL with the notification's idempotency key as an `Idempotency-Key`
+    header, so the receiver can drop a repeat (a send whose answer was lost is sent once
+    more: at least once, never lost)."""
+    scheme = url.partition("://")[0].lower()
+    if scheme not in _HEADER_SCHEMES or "+idempotency-key=" in url.lower():
+        return url
+    base, _, fragment = url.partition("#")
+    joiner = "&" if "?" in base else "?"
+    tail = f"#{fragment}" if fragment else ""
+    return f"{base}{joiner}+Idempotency-Key={quote(key, safe='')}{tail}"
 
 
 def _send_pool() -> ThreadPoolExecutor:

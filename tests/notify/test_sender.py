@@ -237,6 +237,19 @@ async def test_a_webhook_header_secret_never_reaches_the_delivery_log(
     assert SECRET not in caplog.text
 
 
+async def test_a_webhook_gets_the_idempotency_key_to_drop_a_repeat(
+        engine: AsyncEngine, receiver: JsonReceiver) -> None:
+    """A send whose answer was lost is sent again (at least once): the receiver gets the
+    same `Idempotency-Key` header both times, and can keep one."""
+    clock = Clock()
+    s = sender(engine, policy_with({"antonio": [receiver.url()]}), clock)
+    queued = await enqueue(engine, key="deliver:42:antonio")
+    found = await settle(s, clock, engine, queued.id)
+    assert found.status == "sent"
+    [post] = receiver.posts
+    assert post.idempotency_key == "deliver:42:antonio"
+
+
 async def test_a_restart_between_claim_and_send_delivers_exactly_once(
         engine: AsyncEngine, receiver: JsonReceiver) -> None:
     clock = Clock()
