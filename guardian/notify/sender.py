@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class SenderConfig:
     batch_size: int = 16
-    lease_seconds: float = 120.0
+    # Renewed every third of it while a batch is sent (see `Sender._renew`).
+    lease_seconds: float = 30.0
     # Attempts on one channel before falling back to the person's next channel, and the
     # back-off after the n-th failed attempt: base * 2**(n-1), capped, times 1..1+jitter.
     # None: the policy's `delivery` section says.
@@ -113,12 +114,26 @@ class Sender:
                 for item in items:
                     await self.process(item, lease)
 
+            renewing = asyncio.create_task(self._renew(lease), name="guardian-sender-lease")
             try:
                 await asyncio.gather(*(in_order(items) for items in mine.values()))
             except BaseException:
                 await outbox.hand_back(engine=self.engine, lease=lease, now=self.clock())
                 raise
+            finally:
+                renewing.cancel()
         return len(claimed)
+
+    async def _renew(self, lease: str) -> None:
+        """Keep the lease while the batch is being sent: a short lease, renewed every third
+        of it, follows the sends' real progress; a sender that dies leaves its
+        notifications to the others within one lease, not after a fixed two minutes."""
+        every = self.config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            await outbox.extend_lease(
+                engine=self.engine, lease=lease,
+                until=self.clock() + dt.timedelta(seconds=self.config.lease_seconds))
 
     async def drain(self, *, max_rounds: int = 1000) -> int:
         """Run until nothing is due at the clock's current time (tests, one-shot CLI)."""

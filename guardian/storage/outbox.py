@@ -128,6 +128,17 @@ async def claim_due(engine: AsyncEngine, now: dt.datetime, limit: int, lease_sec
     return claimed, lease
 
 
+async def extend_lease(*, engine: AsyncEngine, lease: str, until: dt.datetime) -> int:
+    """Push the lease's end to `until` for the notifications still held by it."""
+    c = notifications_table.c
+    async with engine.begin() as conn:
+        moved = await conn.execute(
+            update(notifications_table)
+            .where(c.lease_owner == lease, c.status == NotificationStatus.pending.value)
+            .values(available_at=until))
+    return int(moved.rowcount or 0)
+
+
 async def holds_lease(*, engine: AsyncEngine, notification_id: int, lease: str) -> bool:
     """Whether the lease is still ours (checked just before sending: a sender that was
     paused past its lease must not send what another sender has taken)."""

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from guardian.notify.sender import Sender, SenderConfig
+from guardian.notify.sender import Sender, SenderConfig, SendResult
 from guardian.policy.model import Policy
 from guardian.policy_files.loader import load_policy
 from guardian.storage import outbox
@@ -248,6 +248,35 @@ async def test_a_webhook_gets_the_idempotency_key_to_drop_a_repeat(
     assert found.status == "sent"
     [post] = receiver.posts
     assert post.idempotency_key == "deliver:42:antonio"
+
+
+async def test_the_lease_follows_a_slow_send_so_no_one_else_takes_it(
+        engine: AsyncEngine) -> None:
+    """A short lease, renewed while the send is in progress: another sender does not
+    take a notification whose send is slow but alive (it would after a dead sender's
+    lease, without the renewals), and it is sent once."""
+    sends: list[int] = []
+
+    async def slow(channel: str, notification: Notification) -> SendResult:
+        await asyncio.sleep(2.5)
+        sends.append(notification.id or 0)
+        return SendResult(True, "json://slow", None, 2500.0)
+
+    policy = policy_with({"antonio": ["json://127.0.0.1/slow"]})
+    config = SenderConfig(lease_seconds=1.0)
+    first = Sender(engine=engine, policy=lambda: policy, config=config, owner="first",
+                   transport=slow)
+    second = Sender(engine=engine, policy=lambda: policy, config=config, owner="second",
+                    transport=slow)
+    async with engine.begin() as conn:
+        queued = await outbox.enqueue(conn=conn, recipient="antonio", kind="deliver",
+                                      body="La farola", due_at=dt.datetime.now(dt.UTC),
+                                      idempotency_key="slow:1", message_id=1)
+    sending = asyncio.create_task(first.run_once())
+    await asyncio.sleep(1.6)  # past the first lease: only its renewals keep it
+    assert await second.run_once() == 0
+    assert await sending == 1
+    assert sends == [queued.id]
 
 
 async def test_a_restart_between_claim_and_send_delivers_exactly_once(
