@@ -22,8 +22,10 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """How the audit log names this caller."""
-        return f"{self.role.value}:{self.name}"
+        """How the audit log (and an acknowledgement, a decision) names this caller: the
+        person for a token bound to a member of staff (token names may repeat, and a
+        person may hold several tokens), else the token's name."""
+        return f"{self.role.value}:{self.staff_id or self.name}"
 
 
 class TokenVerifier:

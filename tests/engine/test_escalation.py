@@ -128,3 +128,14 @@ async def test_anyone_the_chain_names_may_acknowledge_before_it_reaches_them(
     assert refused.status == 403
     acked = await client.post(path, headers=bearer(carmen))
     assert acked.status == 200 and (await acked.json())["acked_by"] == "staff:carmen"
+
+
+async def test_an_acknowledgement_names_the_person_not_the_tokens_name(
+        client: Client, engine: AsyncEngine) -> None:
+    """Token names may repeat or mislead: a token named "carmen" that belongs to Antonio
+    acknowledges as Antonio."""
+    page_id = await _page(engine)
+    _, misleading = await create_token(engine=engine, name="carmen", role=Role.staff,
+                                       staff_id="antonio")
+    acked = await client.post(f"/api/v1/pages/{page_id}/ack", headers=bearer(misleading))
+    assert acked.status == 200 and (await acked.json())["acked_by"] == "staff:antonio"

@@ -178,8 +178,8 @@ async def test_a_flag_strikes_nothing_until_a_moderator_confirms_it(
     assert second.status == 202 and (await second.json())["id"] == item["id"]
     assert [(actor, details["via"], details.get("token"), details["note"])
             for actor, _, details in await _flags(engine)] == [
-        ("person:pablo", "api", "staff:test-staff", "me insulta"),
-        ("person:antonio", "api", "staff:antonio-phone", None)]
+        ("person:pablo", "api", "staff:pablo", "me insulta"),
+        ("person:antonio", "api", "staff:antonio", None)]
     assert len(await _items(engine)) == 1
     await _unchanged(engine, message_id)
 
