@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from guardian.cli.common import settings_or_exit, with_database
 from guardian.policy_files.loader import load_policy
 from guardian.storage.migrate import upgrade
-from guardian.storage.tokens import create_token, list_tokens, revoke_token
+from guardian.storage.tokens import TokenNameTaken, create_token, list_tokens, revoke_token
 from guardian.types import Role
 
 
@@ -43,7 +43,11 @@ def tokens_create(role: str, name: str, staff_id: str | None) -> None:
         await upgrade(engine)
         return await create_token(engine=engine, name=name, role=Role(role), staff_id=staff_id)
 
-    token_id, token = with_database(settings, create)
+    try:
+        token_id, token = with_database(settings, create)
+    except TokenNameTaken as exc:
+        click.echo(f"error: {exc}.", err=True)
+        raise SystemExit(2) from None
     click.echo(f"created token {token_id} ({role}) for {name}", err=True)
     click.echo(token)
 

@@ -29,6 +29,11 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+class TokenNameTaken(ValueError):
+    """Token names are unique among live tokens: the audit log and `tokens revoke NAME`
+    must name one caller."""
+
+
 async def create_token(*, engine: AsyncEngine, name: str, role: Role,
                        staff_id: str | None = None) -> tuple[int, str]:
     """Store a new token; return its id and the token itself (shown once, never stored).
@@ -38,6 +43,11 @@ async def create_token(*, engine: AsyncEngine, name: str, role: Role,
     """
     token = new_token()
     async with engine.begin() as conn:
+        taken = (await conn.execute(select(tokens_table.c.id).where(
+            tokens_table.c.name == name, tokens_table.c.revoked_at.is_(None)))).first()
+        if taken is not None:
+            raise TokenNameTaken(f"a live token is already named `{name}` (id {taken[0]}); "
+                                 "choose another name, or revoke that one first")
         result = await conn.execute(
             insert(tokens_table).values(
                 name=name, role=role.value, token_hash=hash_token(token),

@@ -26,3 +26,16 @@ def test_tokens_create_list_and_revoke(database: Database) -> None:
     assert bad_role.returncode == 2 and "boss" in bad_role.stderr
 
 
+
+
+def test_a_live_tokens_name_is_not_given_twice(database: Database) -> None:
+    """The audit log and `tokens revoke NAME` must name one caller: a second live token
+    of the same name is refused; once the first is revoked, the name is free again."""
+    env = env_for(database)
+    assert run("tokens", "create", "--role", "moderator", "--name", "maria",
+               env=env).returncode == 0
+    twice = run("tokens", "create", "--role", "moderator", "--name", "maria", env=env)
+    assert twice.returncode == 2 and "already named `maria`" in twice.stderr
+    assert run("tokens", "revoke", "maria", env=env).returncode == 0
+    assert run("tokens", "create", "--role", "moderator", "--name", "maria",
+               env=env).returncode == 0
