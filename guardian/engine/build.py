@@ -10,6 +10,7 @@ same way for `guardian serve` and `guardian worker`.
 | `digests`         | composes the digests that are due                              |
 | `sender`          | sends a batch of due notifications through apprise             |
 | `mqtt-replies`    | acknowledges the pages replied to on MQTT (when configured)    |
+| `retention`       | replaces citizens' data past the policy's `retention`, hourly  |
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from guardian.engine.loop import Loop, LoopConfig
 from guardian.engine.memory import MemoryRefresh
 from guardian.engine.notifier import Notifier
 from guardian.engine.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
+from guardian.engine.retention import Retention
 from guardian.engine.scoring_stage import ScoringStage, ScoringState
 from guardian.engine.timeline import DutyTimeline
 from guardian.notify.digest import DigestComposer
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 # The decision stage reads its memory before every batch; between batches its own job
 # reads this often (so an idle stage's memory still ages and stays current).
 MEMORY_POLL_SECONDS = 5.0
+RETENTION_POLL_SECONDS = 3600.0
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
@@ -106,6 +109,10 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
         Loop(MemoryRefresh(engine, deciding.memory, policy, clock=clock),
              LoopConfig(poll_seconds=max(MEMORY_POLL_SECONDS, settings.worker_poll_seconds))),
         Loop(Escalator(engine, notify=pages, wake=lambda: notifier.wake(), clock=clock), poll),
+        # Hourly: citizens' data past the policy's `retention` (docs/privacy.md).
+        Loop(Retention(engine, policy, clock=clock),
+             LoopConfig(poll_seconds=max(RETENTION_POLL_SECONDS,
+                                         settings.worker_poll_seconds))),
     ]
 
     def current() -> Policy:

@@ -524,6 +524,19 @@ DEFAULT_EXPIRY_HOURS: dict[str, int] = {"deliver": 72, "page": 24, "digest": 72,
                                         "storm_notice": 24, "schedule": 72}
 
 
+class Retention(_Strict):
+    """How long citizens' data is kept in clear (docs/privacy.md); `guardian serve` and
+    `guardian worker` enforce it hourly."""
+
+    # A message's text, masked text, handle, name and link are replaced after this many
+    # days (its decision, level and category stay, for reports)...
+    message_days: int = Field(default=180, ge=1, le=3650)
+    # ...and the body and payload of the notifications that carried it after this many.
+    notification_days: int = Field(default=90, ge=1, le=3650)
+    # The audit log is kept this many years.
+    audit_years: int = Field(default=5, ge=1, le=50)
+
+
 class Swaps(_Strict):
     # A swap two colleagues agreed on applies only once HR approves it too.
     require_approval: bool = False
@@ -541,7 +554,7 @@ class PolicyFile(_Strict):
     SINGLE: ClassVar[tuple[str, ...]] = ("town", "escalation", "rate_limits", "storm",
                                          "exposure_limits", "harassment", "urgency",
                                          "moderation", "delivery", "swaps",
-                                         "on_call_limits")
+                                         "on_call_limits", "retention")
     town: Town | None = None
     staff: list[StaffMember] = Field(default_factory=list)
     teams: list[Team] = Field(default_factory=list)
@@ -558,6 +571,7 @@ class PolicyFile(_Strict):
     delivery: Delivery | None = None
     swaps: Swaps | None = None
     on_call_limits: OnCallLimits | None = None
+    retention: Retention | None = None
 
 
 class Policy(_Strict):
@@ -577,6 +591,7 @@ class Policy(_Strict):
     delivery: Delivery = Delivery()
     swaps: Swaps = Swaps()
     on_call_limits: OnCallLimits = OnCallLimits()
+    retention: Retention = Retention()
 
     def staff_by_id(self) -> dict[str, StaffMember]:
         return {s.id: s for s in self.staff}

@@ -31,6 +31,7 @@ from guardian.policy.model import (
     Policy,
     PolicyFile,
     RateLimits,
+    Retention,
     Rotation,
     StaffMember,
     StormThresholds,
@@ -205,7 +206,8 @@ _SINGLE_MODELS: dict[str, type[BaseModel]] = {
     "town": Town, "escalation": Escalation, "rate_limits": RateLimits,
     "storm": StormThresholds, "exposure_limits": ExposureLimits,
     "harassment": HarassmentPolicy, "urgency": UrgencyPolicy, "moderation": Moderation,
-    "delivery": Delivery, "swaps": Swaps, "on_call_limits": OnCallLimits}
+    "delivery": Delivery, "swaps": Swaps, "on_call_limits": OnCallLimits,
+    "retention": Retention}
 # A section missing here would silently vanish from partial files.
 assert {*_ITEM_MODELS, *_SINGLE_MODELS} == set(PolicyFile.model_fields)
 

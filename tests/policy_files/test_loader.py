@@ -25,6 +25,7 @@ from guardian.policy.model import (
     Policy,
     PolicyFile,
     RateLimits,
+    Retention,
     Rotation,
     StaffMember,
     StormThresholds,
@@ -387,7 +388,8 @@ def test_every_policy_field_is_documented() -> None:
     models: list[type[BaseModel]] = [
         PolicyFile, Town, StaffMember, Team, Category, Rotation, Layer, HolidayCalendar,
         Holiday, Escalation, EscalationChain, EscalationStep, RateLimits, StormThresholds,
-        ExposureLimits, HarassmentPolicy, Rule, Thresholds, Delivery, Swaps, OnCallLimits]
+        ExposureLimits, HarassmentPolicy, Rule, Thresholds, Delivery, Swaps, OnCallLimits,
+        Retention]
     # A field is written in YAML under its alias when it has one (`raise`).
     missing = [f"{m.__name__}.{name}" for m in models
                for name in (f.alias or n for n, f in m.model_fields.items())
