@@ -292,8 +292,13 @@ def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str
         if op.form is not None:
             content["application/x-www-form-urlencoded"] = {"schema": op.form}
         result["requestBody"] = {"required": op.body_required, "content": content}
-    for code in op.errors:
-        result["responses"][code] = {"description": _ERRORS[code], "content": {
+    # Every operation may answer 400 for a path or query no text can hold (NUL, unpaired
+    # surrogates: the error middleware refuses them before any handler).
+    for code in sorted({*op.errors, "400"}):
+        description = _ERRORS[code]
+        if code == "400" and "400" not in op.errors:
+            description = "A path or query holding a NUL character or an unpaired surrogate."
+        result["responses"][code] = {"description": description, "content": {
             "application/json": {"schema": _ref(ErrorResponse)}}}
     return result
 

@@ -94,3 +94,12 @@ async def test_a_calendar_link_with_odd_characters_is_a_plain_refusal(
         client: Client, path: str) -> None:
     response = await client.get(path)
     assert response.status in (400, 404), await response.text()
+
+
+async def test_every_operation_documents_the_400_of_a_bad_url(
+        client: Client, tokens: dict[Role, str]) -> None:
+    document = await (await client.get("/api/v1/openapi.json",
+                                       headers=bearer(tokens[Role.admin]))).json()
+    missing = [f"{method.upper()} {path}" for path, item in document["paths"].items()
+               for method, operation in item.items() if "400" not in operation["responses"]]
+    assert missing == []
