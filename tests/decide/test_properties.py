@@ -343,6 +343,7 @@ def test_a_storm_sends_one_notice_per_onset(policy: Policy, start: dt.datetime,
     timeline = Timeline.build(policy, start, start + dt.timedelta(days=2))
     recent: list[Recent] = []
     tally = StormTally(policy.storm.window_minutes)
+    early = StormTally(policy.storm.early_window_minutes, ABUSIVE)
     at = start.astimezone(dt.UTC) + dt.timedelta(hours=10)
     onsets = notices = 0
     for author, level, gap in stream:
@@ -351,14 +352,18 @@ def test_a_storm_sends_one_notice_per_onset(policy: Policy, start: dt.datetime,
         post = Post("twitter", str(len(recent)), f"@s{author}", f"@antonio_luz uno {len(recent)}")
         judged = Judged({}, level, post.text)
         decision = decide(post, judged, Context(recent=tuple(recent)), policy, at, timeline)
-        # The decision stage's way (a sliding tally, the author's messages only) decides alike.
+        # The decision stage's way (sliding tallies of the storm window and the early one,
+        # the author's messages only) decides alike.
         mine = tuple(r for r in recent if r.author == decision.author)
         counted = tally.count("person:antonio", decision.author, at)
-        assert decide(post, judged, Context(recent=mine, storm_count=counted), policy, at,
-                      timeline) == decision
+        counted_early = early.count("person:antonio", decision.author, at)
+        assert decide(post, judged, Context(recent=mine, storm_count=counted,
+                                            early_count=counted_early),
+                      policy, at, timeline) == decision
         recent.append(Recent(decision.author, decision.target, level, at,
                              decision.fingerprint))
         tally.add(recent[-1])
+        early.add(recent[-1])
         now = storm_at(recent, "person:antonio", policy.storm, at)
         onsets += was is None and now is not None
         notices += any(o.content == "storm_notice" for o in decision.outcomes)
