@@ -85,6 +85,10 @@ def _channels_check(app: web.Application, policy: Policy | None) -> HealthCheck:
                       for name in missing_secrets(channel, environ)})
     if not missing:
         return HealthCheck(ok=True, detail="every channel's {env:…} secret is set.")
+    if app[settings_key].deliver_to:
+        return HealthCheck(ok=True, detail=f"people's channels are not used (every "
+                           f"notification goes to GUARDIAN_DELIVER_TO); {len(missing)} of "
+                           "their secrets would be missing.", info={"missing": missing[:50]})
     return HealthCheck(ok=True, detail=f"warning: {len(missing)} channel secret(s) are not "
                        "set in the environment or the secrets file; those channels will fail "
                        "(`guardian channels test ID` to try one).",
