@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,8 +28,17 @@ from guardian.storage.db import create_engine
 from guardian.storage.messages import messages_table, store_messages
 from guardian.storage.migrate import upgrade
 from guardian.types import Role, Stage
+from guardian.web.app import init_app
 from tests.commands import env_for, run
-from tests.conftest import Client, Database, bearer, example_policy, message
+from tests.conftest import (
+    POLICIES,
+    Client,
+    Database,
+    bearer,
+    example_policy,
+    message,
+    with_settings,
+)
 
 T0 = dt.datetime(2026, 11, 26, 9, tzinfo=dt.UTC)
 
@@ -121,3 +133,38 @@ def test_the_cli_redrives_parked_messages(database: Database) -> None:
     assert "1 message(s) back in the queue" in shown.stdout
     assert asyncio.run(rows()) == [("received", 0, False)]
     assert run("messages", "retry", env=env_for(database)).returncode == 2
+
+
+async def test_a_policy_broken_at_start_then_fixed_loses_nothing(
+        aiohttp_client: Any, settings: Any, engine: AsyncEngine, tokens: dict[Role, str],
+        tmp_path: Path) -> None:
+    """The live service started on a policy that does not parse: messages are accepted
+    (202) and wait, /health is 503 and says why; HR fixes the file; the service reloads it
+    and every message is decided, none parked."""
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    teams = policies / "teams.yaml"
+    good = teams.read_text(encoding="utf-8")
+    teams.write_text(good + "\n  - id: [broken\n", encoding="utf-8")
+    client = await aiohttp_client(init_app(with_settings(
+        settings, policies_dir=policies, policy_poll_seconds=0.1, worker_poll_seconds=0.05)))
+    posted = await client.post("/api/v1/messages", headers=bearer(tokens[Role.ingest]),
+                               json=[message(f"b{n}", text="La farola de la calle Real")
+                                     for n in range(5)])
+    assert posted.status == 202
+    health = await client.get("/health")
+    assert health.status == 503
+    await asyncio.sleep(1.0)  # the worker has tried (and let them wait)
+    assert all(stage == "scored" and not parked for stage, _, parked in await _rows(engine))
+    teams.write_text(good, encoding="utf-8")  # fixed
+
+    async def decided() -> bool:
+        return all(stage == "notified" for stage, _, _ in await _rows(engine))
+
+    for _ in range(200):
+        if await decided():
+            break
+        await asyncio.sleep(0.1)
+    assert await decided(), await _rows(engine)
+    assert (await client.get("/health")).status == 200
+    assert not any(parked for _, _, parked in await _rows(engine))
