@@ -50,8 +50,7 @@ async def tell_escalation(conn: AsyncConnection, items: Sequence[ReviewItem],
         view = MessageView.masked(row)
         subject = f"review:{item.id}"
         if to == "hr":
-            people = list(dict.fromkeys(policy.moderation.hr)) or (
-                [policy.escalation.last_resort] if policy.escalation is not None else [])
+            people = policy.hr_contacts()
             for person in people:
                 await queue.put(conn=conn, planned=for_escalation(
                     item.id, person, view, item.category, to, item.note, policy, now,

@@ -13,7 +13,6 @@ Idempotent: a row done is not done again (`[expired]` marks it)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -21,6 +20,7 @@ from typing import ClassVar
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from guardian.engine.privacy import author_digest
 from guardian.policy.model import Policy
 from guardian.storage.audit import audit, audit_table
 from guardian.storage.db import utcnow
@@ -57,8 +57,7 @@ async def expire(engine: AsyncEngine, policy: Policy, now: dt.datetime) -> int:
             .where(m.received_at < now - dt.timedelta(days=keep.message_days),
                    m.text != EXPIRED).limit(BATCH))).all()
         for ident, source, handle, decision in old:
-            digest = hashlib.sha256(f"{source}:{handle.casefold().lstrip('@')}".encode()
-                                    ).hexdigest()[:16]
+            digest = author_digest(source, handle.casefold().lstrip("@"))
             kept = dict(decision) if decision else None
             if kept is not None:
                 kept["message"] = {**kept.get("message", {}), "author": f"expired:{digest}"}

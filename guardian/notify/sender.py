@@ -314,24 +314,15 @@ class Sender:
     async def _give_up(self, notification: Notification, lease: str, attempts: list[Attempt],
                        why: str) -> bool:
         now = self.clock()
-        admins = self._admins()
-        alerts: list[Alert] = []
-        if notification.kind == NotificationKind.admin_alert.value or not admins:
+        alerts = self._alerts(notification, why)
+        if not alerts:
             # An alert about an alert would loop; the log is the last resort here.
             log.error("notification %s to %s failed for good, and no one else can be told: %s",
                       notification.id, notification.recipient, why)
         else:
-            payload = {"notification_id": notification.id, "recipient": notification.recipient,
-                       "failed_kind": notification.kind, "error": why[:500]}
-            policy = self.policy()
-            for admin in admins:
-                lang = language_of(policy, admin)
-                alerts.append(Alert(
-                    recipient=admin, idempotency_key=f"admin_alert:{notification.id}:{admin}",
-                    body=render(NotificationKind.admin_alert.value, lang, payload).body,
-                    payload=payload, lang=lang))
             log.error("notification %s to %s failed on every channel; %s told: %s",
-                      notification.id, notification.recipient, ", ".join(admins), why)
+                      notification.id, notification.recipient,
+                      ", ".join(a.recipient for a in alerts), why)
         nxt = Next(status=NotificationStatus.failed, channel_index=notification.channel_index,
                    attempts=notification.attempts + len(attempts), last_error=why,
                    available_at=now)

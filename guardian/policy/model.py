@@ -593,6 +593,12 @@ class Policy(_Strict):
     on_call_limits: OnCallLimits = OnCallLimits()
     retention: Retention = Retention()
 
+    def hr_contacts(self) -> list[str]:
+        """Who HR is for a notice (an escalation, a swap to approve): `moderation.hr`, else
+        the last-resort contact."""
+        return list(dict.fromkeys(self.moderation.hr)) or (
+            [self.escalation.last_resort] if self.escalation is not None else [])
+
     def staff_by_id(self) -> dict[str, StaffMember]:
         return {s.id: s for s in self.staff}
 

@@ -80,11 +80,6 @@ def _json(override: DutyOverride, status: int = 200, warnings: list[str] | None 
     return web.json_response(body, status=status)
 
 
-def _hr_people(policy: Policy) -> list[str]:
-    return list(dict.fromkeys(policy.moderation.hr)) or (
-        [policy.escalation.last_resort] if policy.escalation is not None else [])
-
-
 async def _tell(request: web.Request, conn: AsyncConnection, override: DutyOverride,
                 notices: list[Notice]) -> None:
     policy = request.app[policy_key].policy
@@ -243,7 +238,7 @@ async def _answer_swap(request: web.Request, accept: bool) -> web.Response:
                              "swap.approve" if waiting else "swap.accept",
                              [("swap_approved", p, asked, asker) for p in (asker, asked)])
     if policy_of(request).swaps.require_approval:
-        hr = _hr_people(policy_of(request))
+        hr = policy_of(request).hr_contacts()
         return await _decide(request, override, OverrideStatus.accepted, "swap.accept",
                              [("swap_awaiting_approval", p, asked, asker)
                               for p in dict.fromkeys([asker, *hr])])
