@@ -52,6 +52,10 @@ class Role(StrEnum):
     admin = "admin"
 
 
+# Roles whose tokens belong to a person of the policy (`tokens create --staff ID`): what
+# they see and what they record is that person's.
+PERSONAL_ROLES = frozenset({Role.staff, Role.moderator})
+
 
 # --- duty, pages, review, notifications -----------------------------------------------------
 

@@ -222,11 +222,13 @@ async def receiver() -> AsyncIterator[JsonReceiver]:
 
 @pytest.fixture
 async def tokens(engine: AsyncEngine) -> dict[Role, str]:
-    """One live token per role; the staff token is Pablo's (police)."""
+    """One live token per role; the staff token is Pablo's (police), the moderator's
+    María's (the example policy's moderator)."""
     made = {}
+    people = {Role.staff: "pablo", Role.moderator: "maria"}
     for role in Role:
         _, token = await create_token(engine=engine, name=f"test-{role.value}", role=role,
-                                      staff_id="pablo" if role == Role.staff else None)
+                                      staff_id=people.get(role))
         made[role] = token
     return made
 

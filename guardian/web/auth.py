@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from guardian.policy.model import Policy
 from guardian.storage.tokens import TOKEN_PREFIX, find_token, hash_token
-from guardian.types import Role
+from guardian.types import PERSONAL_ROLES, Role
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,30 @@ class Principal:
         person for a token bound to a member of staff (token names may repeat, and a
         person may hold several tokens), else the token's name."""
         return f"{self.role.value}:{self.staff_id or self.name}"
+
+
+def binding_problem(principal: Principal, policy: Policy | None) -> str | None:
+    """Why this token may not act now, or None.
+
+    Staff and moderator tokens are bound to a member of staff (`tokens create --staff`);
+    the binding is checked against the policy in force on every request, so a person
+    removed from the staff, or from `moderation.moderators`, loses access with the next
+    reload rather than when someone remembers to revoke their token. While no policy is
+    loaded, the binding checked when the token was created stands.
+    """
+    if principal.role not in PERSONAL_ROLES:
+        return None
+    who = principal.staff_id
+    if who is None:
+        return (f"This {principal.role.value} token names no member of staff; create one "
+                f"with `guardian tokens create --role {principal.role.value} --staff ID`.")
+    if policy is None:
+        return None
+    if who not in policy.people:
+        return f"The token's member of staff `{who}` is not in the duty policy."
+    if principal.role == Role.moderator and who not in policy.moderation.moderators:
+        return f"`{who}` is not listed in moderation.moderators, so may not moderate."
+    return None
 
 
 class TokenVerifier:

@@ -11,8 +11,9 @@ from aiohttp.web_urldispatcher import SystemRoute
 from guardian import metrics
 from guardian.errors import ApiError, FieldError, forbidden, unauthorized
 from guardian.web.access import PUBLIC, Handler, access_of
+from guardian.web.auth import binding_problem
 from guardian.web.bodies import unsafe_text
-from guardian.web.keys import principal_key, settings_key, verifier_key
+from guardian.web.keys import policy_key, principal_key, settings_key, verifier_key
 
 log = logging.getLogger(__name__)
 
@@ -93,5 +94,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise unauthorized("The bearer token is unknown or revoked.")
     if principal.role not in access:
         raise forbidden(principal.role.value, sorted(r.value for r in access))
+    problem = binding_problem(principal, request.app[policy_key].policy)
+    if problem is not None:
+        raise ApiError(403, "forbidden", problem)
     request[principal_key] = principal
     return await handler(request)

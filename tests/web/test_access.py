@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from guardian.policy_files.loader import load_policy
 from guardian.storage.tokens import create_token, hash_token, revoke_token, tokens_table
 from guardian.types import Role
-from tests.conftest import Client, bearer, message
+from guardian.web.auth import Principal, binding_problem
+from tests.conftest import POLICIES, Client, bearer, message
 
 IN, S, M, H, A = Role.ingest, Role.staff, Role.moderator, Role.hr, Role.admin
 # (method, path, roles allowed). Written out here, independently of the code's own rules.
@@ -104,3 +106,19 @@ async def test_a_revoked_token_stops_working(client: Client, engine: AsyncEngine
     await asyncio.sleep(0.1)  # longer than the test settings' token cache
     refused = await client.post("/api/v1/messages", json=message("r2"), headers=bearer(token))
     assert refused.status == 401
+
+
+def test_a_personal_token_acts_only_for_a_person_of_the_policy_in_force() -> None:
+    policy = load_policy(POLICIES).policy
+    assert policy is not None
+
+    def problem(role: Role, who: str | None) -> str | None:
+        return binding_problem(Principal(token_id=1, name="t", role=role, staff_id=who), policy)
+
+    assert problem(S, "antonio") is None and problem(M, "maria") is None
+    assert problem(H, None) is None and problem(A, None) is None and problem(IN, None) is None
+    assert "not in the duty policy" in (problem(S, "nadie") or "")
+    assert "not listed in moderation.moderators" in (problem(M, "antonio") or "")
+    assert "--staff ID" in (problem(S, None) or "")
+    # While no policy is loaded, the binding checked at creation stands.
+    assert binding_problem(Principal(token_id=1, name="t", role=M, staff_id="x"), None) is None

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,9 +30,11 @@ from guardian.storage.messages import messages_table, store_messages
 from guardian.storage.tokens import create_token
 from guardian.types import Role
 from guardian.web.app import init_app
+from guardian.web.keys import policy_key
 from tests.conftest import POLICIES, AiohttpClient, Client, bearer, message, with_settings
 
-A = "moderator:test-moderator"
+A = "moderator:maria"  # the `tokens` fixture's moderator
+B = "moderator:elena"  # `_second`, a moderator of this module's policy
 RAW = "Eres un imbécil, la farola sigue rota"
 MASKED = "Eres un [insulto], la farola sigue rota"
 LIMIT = 60  # policies/limits.yaml: exposure_limits.max_abusive_items_per_day
@@ -56,8 +59,20 @@ async def _held(engine: AsyncEngine, external_id: str, *, level: str = "abusive"
     return item.id
 
 
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The example policies with a second moderator (Elena), so two people share the queue."""
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    limits = policies / "limits.yaml"
+    limits.write_text(limits.read_text(encoding="utf-8").replace(
+        "moderators: [maria]", "moderators: [maria, elena]"), encoding="utf-8")
+    return with_settings(settings, policies_dir=policies)
+
+
 async def _second(engine: AsyncEngine) -> dict[str, str]:
-    _, token = await create_token(engine=engine, name="second", role=Role.moderator)
+    _, token = await create_token(engine=engine, name="second", role=Role.moderator,
+                                  staff_id="elena")
     return bearer(token)
 
 
@@ -176,7 +191,7 @@ async def test_one_moderator_holds_a_claim_until_it_expires(
     assert [(i["id"], i["status"], i["claimed_by"]) for i in listed["items"]] == [
         (item, "open", None)]
     taken = await _json(await client.post(f"/api/v1/review/{item}/claim", headers=other))
-    assert taken["claimed_by"] == "moderator:second"
+    assert taken["claimed_by"] == B
     assert (await client.post(f"/api/v1/review/{item}/claim", headers=mod)).status == 409
     released = await _json(await client.post(f"/api/v1/review/{item}/release",
                                               headers=other))
@@ -312,8 +327,7 @@ async def test_authors_are_muted_automatically_at_the_strike_count(
 async def test_the_strike_count_and_mute_period_come_from_the_policy(
         aiohttp_client: AiohttpClient, settings: Settings, engine: AsyncEngine,
         tokens: dict[Role, str], tmp_path: Path) -> None:
-    policies = tmp_path / "policies"
-    shutil.copytree(POLICIES, policies)
+    policies = settings.policies_dir
     limits = policies / "limits.yaml"
     text = limits.read_text(encoding="utf-8")
     limits.write_text(text.replace("strikes_to_mute: 3", "strikes_to_mute: 2")
@@ -341,7 +355,7 @@ async def test_bulk_decides_many_and_skips_what_it_must(
         "note": "pile-on against the electrician"}))
     assert body["decided"] == pile_on
     assert [s["id"] for s in body["skipped"]] == [theirs, 999]
-    assert "moderator:second" in body["skipped"][0]["because"]
+    assert B in body["skipped"][0]["because"]
     assert body["skipped"][1]["because"] == "it does not exist"
     [mob] = body["authors"]
     assert mob["handle"] == "@mob" and mob["strikes"] == 4 and mob["muted_until"] is not None
@@ -423,3 +437,27 @@ async def test_only_moderators_and_admins_see_the_queue(
         assert "moderator" in body["error"]["message"]
     admin = await _json(await client.get("/api/v1/review", headers=bearer(tokens[Role.admin])))
     assert len(admin["items"]) == 1
+
+
+async def test_a_moderator_token_acts_only_while_its_person_moderates(
+        client: Client, engine: AsyncEngine, settings: Settings) -> None:
+    """A moderator token is a person's: taken off `moderation.moderators` (or off the
+    staff), they lose the queue at the next policy reload, without anyone revoking it;
+    a token that names nobody (made before tokens were bound) is refused, saying how to
+    make a good one."""
+    item = await _held(engine, "1")
+    elena = await _second(engine)
+    assert (await client.get(f"/api/v1/review/{item}", headers=elena)).status == 200
+    limits = settings.policies_dir / "limits.yaml"
+    limits.write_text(limits.read_text(encoding="utf-8").replace(
+        "moderators: [maria, elena]", "moderators: [maria]"), encoding="utf-8")
+    assert client.app is not None and client.app[policy_key].reload()
+    for path in ("/api/v1/review", f"/api/v1/review/{item}",
+                 "/api/v1/moderators/me/exposure"):
+        refused = await _json(await client.get(path, headers=elena), 403)
+        assert "`elena` is not listed in moderation.moderators" in refused["error"]["message"]
+    claim = await client.post(f"/api/v1/review/{item}/claim", headers=elena)
+    assert claim.status == 403
+    _, legacy = await create_token(engine=engine, name="old", role=Role.moderator)
+    unbound = await _json(await client.get("/api/v1/review", headers=bearer(legacy)), 403)
+    assert "--staff ID" in unbound["error"]["message"]
