@@ -65,6 +65,10 @@ class Operation:
     errors: tuple[str, ...] = ()
     query: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    # Other success statuses, with what they mean (same body as `ok`).
+    also_ok: dict[str, str] = field(default_factory=dict)
+    # The operation's own errors: pages opened from a notification answer them as a page.
+    errors_content_type: str = "application/json"
     form: dict[str, Any] | None = None  # the request may also be a form with these fields
     body_required: bool = True
 
@@ -97,15 +101,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "`flagged`; no strike until a moderator confirms). Staff: only messages they were "
         "notified of (others are 404). 202 with the review item; a repeat by the same "
         "person is 200 with the same item.", ok="202", request=FlagIn,
-        response=FlaggedItemPublic, errors=(*_WRITE, "404"), body_required=False),
+        response=FlaggedItemPublic, errors=(*_WRITE, "404"), body_required=False,
+        also_ok={"200": "Already flagged by this person: the same review item."}),
     ("get", "/flag/{token}"): Operation(
         "The signed link (30 days) every notification about a message carries: shows the "
         "message, masked, and a button (opening it changes nothing).",
-        response={"type": "string"}, errors=("404",), content_type="text/html"),
+        response={"type": "string"}, errors=("404",), content_type="text/html",
+        errors_content_type="text/html"),
     ("post", "/flag/{token}"): Operation(
         "Flag from the link (a form with an optional `note`, up to 500 characters): the "
         "message goes to the moderators' review queue.", response={"type": "string"},
-        errors=("404", "422"), content_type="text/html"),
+        errors=("404", "422"), content_type="text/html", errors_content_type="text/html"),
     ("get", "/api/v1/openapi.json"): Operation("This document.", response={"type": "object"},
                                                errors=("401",)),
     ("get", "/health"): Operation(
@@ -186,10 +192,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/ack/{token}"): Operation(
         "The signed, expiring link a page carries: shows the page and a button (opening "
         "it changes nothing).", response={"type": "string"}, errors=("404",),
-        content_type="text/html"),
+        content_type="text/html", errors_content_type="text/html"),
     ("post", "/ack/{token}"): Operation(
         "Acknowledge from the link.", response={"type": "string"}, errors=("404", "409"),
-        content_type="text/html"),
+        content_type="text/html", errors_content_type="text/html"),
     ("post", "/api/v1/replies"): Operation(
         "For SMS gateways and chat bridges: an inbound reply; a page's reply code in it "
         "(`ACK 12-4f9a2b7c`) acknowledges the page. 422 when there is no code or it is not "
@@ -280,6 +286,8 @@ def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str
         "responses": {op.ok: {"description": "Success.", "content": {
             op.content_type: {"schema": _schema(op.response or {"type": "object"})}}}},
     }
+    for code, description in op.also_ok.items():
+        result["responses"][code] = {**result["responses"][op.ok], "description": description}
     parameters = [{"name": name, "in": "path", "required": True,
                    "schema": {"type": "integer" if name == "id" else "string"}}
                   for name in _path_names(path)]
@@ -296,10 +304,12 @@ def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str
     # surrogates: the error middleware refuses them before any handler).
     for code in sorted({*op.errors, "400"}):
         description = _ERRORS[code]
+        content = {"application/json": {"schema": _ref(ErrorResponse)}}
         if code == "400" and "400" not in op.errors:
             description = "A path or query holding a NUL character or an unpaired surrogate."
-        result["responses"][code] = {"description": description, "content": {
-            "application/json": {"schema": _ref(ErrorResponse)}}}
+        elif op.errors_content_type != "application/json":
+            content = {op.errors_content_type: {"schema": {"type": "string"}}}
+        result["responses"][code] = {"description": description, "content": content}
     return result
 
 
