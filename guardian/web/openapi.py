@@ -65,8 +65,8 @@ class Operation:
     errors: tuple[str, ...] = ()
     query: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
-    # Other success statuses, with what they mean (same body as `ok`).
-    also_ok: dict[str, str] = field(default_factory=dict)
+    # Other statuses answered with the success body, and what they mean.
+    same_body: dict[str, str] = field(default_factory=dict)
     # The operation's own errors: pages opened from a notification answer them as a page.
     errors_content_type: str = "application/json"
     form: dict[str, Any] | None = None  # the request may also be a form with these fields
@@ -102,7 +102,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "notified of (others are 404). 202 with the review item; a repeat by the same "
         "person is 200 with the same item.", ok="202", request=FlagIn,
         response=FlaggedItemPublic, errors=(*_WRITE, "404"), body_required=False,
-        also_ok={"200": "Already flagged by this person: the same review item."}),
+        same_body={"200": "Already flagged by this person: the same review item."}),
     ("get", "/flag/{token}"): Operation(
         "The signed link (30 days) every notification about a message carries: shows the "
         "message, masked, and a button (opening it changes nothing).",
@@ -116,7 +116,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                                errors=("401",)),
     ("get", "/health"): Operation(
         "Database, migrations, scorer, policies, worker; 503 when something is wrong.",
-        response=HealthResponse),
+        response=HealthResponse,
+        same_body={"503": "Degraded: the same document, saying what is wrong."}),
     ("get", "/metrics"): Operation("Prometheus metrics.", response={"type": "string"},
                                    errors=("401", "403"), content_type="text/plain"),
     ("get", "/api/v1/overrides"): Operation(
@@ -286,7 +287,7 @@ def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str
         "responses": {op.ok: {"description": "Success.", "content": {
             op.content_type: {"schema": _schema(op.response or {"type": "object"})}}}},
     }
-    for code, description in op.also_ok.items():
+    for code, description in op.same_body.items():
         result["responses"][code] = {**result["responses"][op.ok], "description": description}
     parameters = [{"name": name, "in": "path", "required": True,
                    "schema": {"type": "integer" if name == "id" else "string"}}
