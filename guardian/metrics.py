@@ -85,6 +85,18 @@ NOTIFICATION_DELIVERY_SECONDS = Histogram("guardian_notification_delivery_second
 NOTIFICATIONS_BY_STATUS = Gauge("guardian_notifications", "Notifications in the outbox by "
                                 "status.", ["status"], registry=REGISTRY)
 
+CONNECTOR_EVENTS = Counter("guardian_connector_events", "New messages a connector stored.",
+                           ["connector"], registry=REGISTRY)
+CONNECTOR_SKIPPED = Counter("guardian_connector_skipped", "Events a connector could not read "
+                            "(malformed, empty or too long): logged and skipped.",
+                            ["connector"], registry=REGISTRY)
+CONNECTOR_ERRORS = Counter("guardian_connector_errors", "Fetches that failed (then retried "
+                           "after a back-off or the network's Retry-After).", ["connector"],
+                           registry=REGISTRY)
+CONNECTOR_LAG = Gauge("guardian_connector_lag_seconds", "Seconds since each connector last "
+                      "fetched successfully (read at each scrape).", ["connector"],
+                      registry=REGISTRY)
+
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31})://")
 
 

@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("adapters", "notify", ("guardian.notify",)),
     ("adapters", "review", ("guardian.review",)),
     ("adapters", "policy files", ("guardian.policy_files",)),
+    ("adapters", "connectors", ("guardian.connectors",)),
     ("engine", "engine", ("guardian.engine",)),
     ("entry points", "web", ("guardian.web",)),
     ("entry points", "cli", ("guardian.cli", "guardian.__main__")),
@@ -57,7 +58,8 @@ PURE_PREFIXES = ("guardian.types", "guardian.errors", "guardian.schemas", "guard
                  "guardian.notify.compose", "guardian.notify.timing", "guardian.notify.render",
                  "guardian.acks.links", "guardian.scoring.normalise",
                  "guardian.scoring.obfuscate", "guardian.scoring.rules",
-                 "guardian.scoring.level", "guardian.scoring.assessor")
+                 "guardian.scoring.level", "guardian.scoring.assessor",
+                 "guardian.connectors.whatsapp", "guardian.connectors.signed_webhook")
 IMPURE_IMPORTS = ("sqlalchemy", "sqlmodel", "alembic", "asyncpg", "aiosqlite", "aiohttp",
                   "apprise", "paho", "asyncio", "threading", "multiprocessing", "subprocess",
                   "socket", "urllib.request", "http", "concurrent", "guardian.storage",

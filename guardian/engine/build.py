@@ -11,6 +11,7 @@ same way for `guardian serve` and `guardian worker`.
 | `sender`          | sends a batch of due notifications through apprise             |
 | `mqtt-replies`    | acknowledges the pages replied to on MQTT (when configured)    |
 | `retention`       | replaces citizens' data past the policy's `retention`, hourly  |
+| `connectors`      | fetches the policy's polled feeds (one process per connector)  |
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from guardian.acks.links import FlagLinks
 from guardian.acks.mqtt import MqttReplies
 from guardian.config.secrets import secret_source
 from guardian.config.settings import Settings
+from guardian.engine.connectors import Connectors
 from guardian.engine.decision_stage import DecisionStage, Notifying
 from guardian.engine.dismissed import DismissedDelivery
 from guardian.engine.escalation import Escalator
@@ -131,6 +133,10 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
                              base_url=settings.base_url, flag_links=flags, clock=clock)
     notifier = Notifier(sender, digests, poll_seconds=settings.worker_poll_seconds,
                         dismissed=DismissedDelivery(engine, timeline, notifying, clock=clock))
+    # The public feeds of the policy's `connectors` (docs/connectors.md).
+    others.append(Loop(Connectors(engine, policy, environ=secret_source(settings),
+                                  wake_pipeline=lambda: pipeline[0].wake(),
+                                  max_text=settings.max_text_chars, clock=clock), poll))
     replies = MqttReplies.from_settings(settings, engine)
     if replies is not None:
         others.append(Loop(replies, poll))

@@ -548,6 +548,61 @@ class OnCallLimits(_Strict):
     max_consecutive_weeks: int = Field(default=2, ge=1, le=52)
 
 
+ConnectorKind = Literal["mastodon", "bluesky", "x", "telegram", "whatsapp", "webhook"]
+
+# What each kind of connector needs besides its id (docs/connectors.md).
+CONNECTOR_NEEDS: dict[str, tuple[str, ...]] = {
+    "mastodon": ("url", "token"), "bluesky": ("account", "password"),
+    "x": ("account", "token"), "telegram": ("token",),
+    "whatsapp": ("secret", "verify_token"), "webhook": ("secret",)}
+
+
+def _secret_reference(value: str | None) -> str | None:
+    if value is not None and not ENV_REF.fullmatch(value.strip()):
+        raise ValueError("a credential goes in the environment or the secrets file, never "
+                         "in a policy file: write {env:NAME} (e.g. {env:MASTODON_TOKEN})")
+    return value.strip() if value is not None else None
+
+
+SecretReference = Annotated[str, AfterValidator(_secret_reference)]
+
+
+class Connector(_Strict):
+    """A public feed that flows in: polled (`mastodon`, `bluesky`, `x`, `telegram`) by
+    `serve` and `worker` (one process at a time per connector), or pushed to
+    `POST /hooks/{id}` (`telegram` with a `secret`, `whatsapp`, `webhook`)."""
+
+    id: Slug
+    kind: ConnectorKind
+    enabled: bool = True
+    # The instance (mastodon), the PDS (bluesky; default https://bsky.social), the API
+    # (x: https://api.x.com, telegram: https://api.telegram.org).
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+[^\s]*$",
+                                          max_length=512)] | None = None
+    # The account: the Bluesky handle or the X user id the mentions are of.
+    account: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    token: SecretReference | None = None          # access token, bearer token, bot token
+    password: SecretReference | None = None       # Bluesky app password
+    secret: SecretReference | None = None         # signing secret (webhook, WhatsApp app,
+                                                  # Telegram's secret token)
+    verify_token: SecretReference | None = None   # WhatsApp's subscription handshake
+    poll_seconds: float = Field(default=30.0, ge=0.1, le=3600.0)
+
+    @model_validator(mode="after")
+    def _needs(self) -> Connector:
+        missing = [name for name in CONNECTOR_NEEDS[self.kind] if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} connector needs {', '.join(missing)} "
+                             "(see docs/connectors.md)")
+        return self
+
+    @property
+    def polled(self) -> bool:
+        """Fetched by the engine (the others are pushed to `/hooks/{id}`)."""
+        return self.kind in ("mastodon", "bluesky", "x") or (
+            self.kind == "telegram" and self.secret is None)
+
+
 class PolicyFile(_Strict):
     """What one YAML file may hold; files are merged into one `Policy`."""
 
@@ -561,6 +616,7 @@ class PolicyFile(_Strict):
     categories: list[Category] = Field(default_factory=list)
     rotations: list[Rotation] = Field(default_factory=list)
     holiday_calendars: list[HolidayCalendar] = Field(default_factory=list)
+    connectors: list[Connector] = Field(default_factory=list)
     escalation: Escalation | None = None
     rate_limits: RateLimits | None = None
     storm: StormThresholds | None = None
@@ -581,6 +637,7 @@ class Policy(_Strict):
     categories: tuple[Category, ...]
     rotations: tuple[Rotation, ...] = ()
     holiday_calendars: tuple[HolidayCalendar, ...] = ()
+    connectors: tuple[Connector, ...] = ()
     escalation: Escalation | None = None
     rate_limits: RateLimits = RateLimits()
     storm: StormThresholds = StormThresholds()

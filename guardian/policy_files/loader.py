@@ -21,6 +21,7 @@ from guardian.notify.channels import apprise_problem
 from guardian.policy.harassment import HarassmentPolicy
 from guardian.policy.model import (
     Category,
+    Connector,
     Delivery,
     Escalation,
     EscalationChain,
@@ -160,7 +161,7 @@ def _sentence(error: Any) -> str:
     return f"{where}: {message}."
 
 
-_SECTIONS = ("staff", "teams", "categories", "rotations", "holiday_calendars")
+_SECTIONS = ("staff", "teams", "categories", "rotations", "holiday_calendars", "connectors")
 
 
 def _declared_ids(data: object) -> dict[str, set[str]]:
@@ -201,7 +202,7 @@ class _Parsed:
 
 _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "staff": StaffMember, "teams": Team, "categories": Category, "rotations": Rotation,
-    "holiday_calendars": HolidayCalendar}
+    "holiday_calendars": HolidayCalendar, "connectors": Connector}
 _SINGLE_MODELS: dict[str, type[BaseModel]] = {
     "town": Town, "escalation": Escalation, "rate_limits": RateLimits,
     "storm": StormThresholds, "exposure_limits": ExposureLimits,
@@ -341,6 +342,7 @@ class _Merger:
         self.teams: list[tuple[Team, str, yaml.Node | None, int]] = []
         self.rotations: list[tuple[Rotation, str, yaml.Node | None, int]] = []
         self.calendars: list[tuple[HolidayCalendar, str, yaml.Node | None, int]] = []
+        self.connectors: list[Connector] = []
         self.chains: list[tuple[EscalationChain, str, yaml.Node | None, int]] = []
         self.single_where: dict[str, Where] = {}
 
@@ -402,6 +404,11 @@ class _Merger:
                 first_time("holiday_calendars", calendar.id, where,
                            f"holiday calendar `{calendar.id}` is defined twice")
                 self.calendars.append((calendar, display, root, index))
+            for index, connector in source.items("connectors", parsed.connectors):
+                where = (display, _field_line(root, ["connectors", index]))
+                first_time("connectors", connector.id, where,
+                           f"connector id `{connector.id}` is used twice")
+                self.connectors.append(connector)
             if parsed.escalation is not None:
                 for index, chain in enumerate(parsed.escalation.chains):
                     where = (display, _field_line(root, ["escalation", "chains", index]))
@@ -426,6 +433,7 @@ class _Merger:
                       teams=tuple(t[0] for t in self.teams), categories=tuple(categories),
                       rotations=tuple(r[0] for r in self.rotations),
                       holiday_calendars=tuple(c[0] for c in self.calendars),
+                      connectors=tuple(self.connectors),
                       **{k: v for k, v in singles.items() if k != "town"})
 
     # --- checks across files ----------------------------------------------------------

@@ -116,6 +116,29 @@ class DutyOverride(SQLModel, table=True):
     decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class ConnectorState(SQLModel, table=True):
+    """A connector's place in its feed and who runs it: the cursor is written in the same
+    transaction as the messages it follows (nothing lost, nothing twice across restarts),
+    and a lease lets one process of many run each connector."""
+
+    __tablename__ = "connector_state"
+
+    name: str = Field(max_length=64, primary_key=True)
+    kind: str = Field(max_length=16)
+    cursor: str | None = Field(default=None, sa_type=Text)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Not before this instant (a network's Retry-After, or the back-off after errors).
+    wait_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failures: int = 0
+    last_fetch_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_event_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    events: int = 0
+    skipped: int = 0
+
+
 class CalendarLink(SQLModel, table=True):
     """The generation of a person's or team's calendar link: its token is signed with it,
     so raising it revokes the links given out before (one lost phone, not every link of

@@ -21,6 +21,7 @@ from guardian.web import (
     duty,
     escalations,
     flags,
+    hooks,
     messages,
     notifications,
     observe,
@@ -75,7 +76,8 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
     app[clock_key] = clock
     for table in (messages.routes, observe.routes, openapi.routes, overrides.routes,
                   duty.routes, pages.routes, review.routes, notifications.routes,
-                  replies.routes, flags.routes, escalations.routes, privacy.routes):
+                  replies.routes, flags.routes, escalations.routes, privacy.routes,
+                  hooks.routes):
         app.add_routes(table)
     for route in app.router.routes():
         if access_of(route.handler) is None:

@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from guardian import metrics
+from guardian.config.settings import Settings
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.schemas import (
     AcceptedMessage,
@@ -48,12 +49,9 @@ def _validate(item: Any, prefix: str, max_text: int) -> tuple[MessageIn | None, 
     return message, problems
 
 
-@routes.post("/api/v1/messages", name="ingest")
-@requires(Role.ingest)
-async def ingest(request: web.Request) -> web.Response:
-    """Store one message or a list, then answer 202 with their ids."""
-    settings = request.app[settings_key]
-    payload = await read_payload(request)
+def messages_of(payload: Any, settings: Settings) -> list[MessageIn]:
+    """The messages of an ingest body (one object or a list), or the 4xx naming every
+    problem: ingest and the signed webhook (guardian/web/hooks.py) take the same body."""
     single = isinstance(payload, dict)
     items = [payload] if single else payload
     if not isinstance(items, list):
@@ -75,6 +73,14 @@ async def ingest(request: web.Request) -> web.Response:
             messages.append(message)
     if problems:
         raise invalid(problems, "Nothing was stored.")
+    return messages
+
+
+@routes.post("/api/v1/messages", name="ingest")
+@requires(Role.ingest)
+async def ingest(request: web.Request) -> web.Response:
+    """Store one message or a list, then answer 202 with their ids."""
+    messages = messages_of(await read_payload(request), request.app[settings_key])
     engine = request.app[engine_key]
     async with engine.begin() as conn:
         stored = await store_messages(conn=conn, messages=messages,

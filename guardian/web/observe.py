@@ -10,9 +10,11 @@ from sqlalchemy import text
 
 from guardian import __version__, metrics
 from guardian.config.secrets import secret_source
+from guardian.connectors.status import connector_report
 from guardian.notify.channels import missing_secrets
 from guardian.policy.model import Policy
 from guardian.schemas import HealthCheck, HealthResponse
+from guardian.storage.connectors import connector_states
 from guardian.storage.db import dialect_name, utcnow
 from guardian.storage.messages import count_by_stage, pending_count
 from guardian.storage.migrate import current_revision, head_revision
@@ -20,6 +22,7 @@ from guardian.storage.notifications import backlog, count_by_status
 from guardian.types import Role
 from guardian.web.access import public, requires
 from guardian.web.keys import (
+    clock_key,
     engine_key,
     policy_key,
     scorer_key,
@@ -95,6 +98,27 @@ def _channels_check(app: web.Application, policy: Policy | None) -> HealthCheck:
                        info={"missing": missing[:50]})
 
 
+async def _connectors_check(app: web.Application, policy: Policy | None) -> HealthCheck:
+    """The feeds: a failing one is a warning (the service runs; citizens can still be
+    heard on the others), said with its error so an admin can act."""
+    if policy is None or not policy.connectors:
+        return HealthCheck(ok=True, detail="no connectors in the policy.")
+    try:
+        states = await connector_states(engine=app[engine_key])
+    except Exception:  # the database check says what is wrong with it
+        states = []
+    report = connector_report(policy.connectors, states,
+                              secret_source(app[settings_key]), app[clock_key]())
+    for entry in report:
+        if entry["lag_seconds"] is not None:
+            metrics.CONNECTOR_LAG.labels(connector=entry["id"]).set(entry["lag_seconds"])
+    troubled = [f"{e['id']} {e['state']}" for e in report
+                if e["state"] in ("failing", "missing secrets")]
+    detail = (f"{len(report)} connector(s); " + ("all well." if not troubled else
+                                                 "warning: " + ", ".join(troubled) + "."))
+    return HealthCheck(ok=True, detail=detail, info={"connectors": report})
+
+
 @routes.get("/health", name="health")
 @public
 async def health(request: web.Request) -> web.Response:
@@ -132,6 +156,7 @@ async def health(request: web.Request) -> web.Response:
                                  for label, v in sorted(waiting.items())) + "."),
             info={"channels": waiting}),
         "channels": _channels_check(app, store.policy),
+        "connectors": await _connectors_check(app, store.policy),
         "database": database,
         "migrations": migrations,
         "scorer": HealthCheck(
@@ -163,6 +188,7 @@ async def metrics_view(request: web.Request) -> web.Response:
         metrics.NOTIFICATIONS_BY_STATUS.labels(status=status).set(n)
     metrics.NOTIFICATION_BACKLOG.clear()
     metrics.NOTIFICATION_BACKLOG_OLDEST.clear()
+    await _connectors_check(request.app, request.app[policy_key].policy)  # the lag gauges
     for label, entry in (await _backlog(request.app, request.app[policy_key].policy)).items():
         metrics.NOTIFICATION_BACKLOG.labels(channel=label).set(entry["count"])
         metrics.NOTIFICATION_BACKLOG_OLDEST.labels(channel=label).set(entry["oldest_seconds"])

@@ -47,12 +47,13 @@ _ERRORS = {
     "401": "No token, or an unknown or revoked one.",
     "403": "The token's role may not do this.",
     "404": "No such thing.",
+    "405": "Not with this method.",
     "409": "The thing changed meanwhile, or is no longer in a state that allows this.",
     "413": "Body or batch larger than the limits.",
     "415": "Not `application/json`.",
     "422": "A field is invalid; `errors` names each one.",
     "429": "Too many tries: wait, or use another way (the message says which).",
-    "503": "The duty policy is not loaded.",
+    "503": "The duty policy is not loaded (or, for a hook, its secret is not set).",
 }
 
 
@@ -86,6 +87,10 @@ def _list_of(model: type[BaseModel], key: str) -> dict[str, Any]:
 
 
 _WRITE = ("400", "401", "403", "415", "422")
+_HOOK_RESPONSE: dict[str, Any] = {
+    "type": "object", "required": ["stored", "received"],
+    "properties": {"stored": {"type": "integer", "description": "New messages stored."},
+                   "received": {"type": "integer", "description": "Messages read."}}}
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("post", "/api/v1/messages"): Operation(
         "Store one message or a list; idempotent on (source, external_id).", ok="202",
@@ -112,6 +117,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Flag from the link (a form with an optional `note`, up to 500 characters): the "
         "message goes to the moderators' review queue.", response={"type": "string"},
         errors=("404", "422"), content_type="text/html", errors_content_type="text/html"),
+    ("get", "/hooks/{id}"): Operation(
+        "WhatsApp Cloud API's subscription handshake: `hub.challenge` echoed when "
+        "`hub.verify_token` matches the connector's (docs/connectors.md).",
+        response={"type": "string"}, content_type="text/plain", errors=("403", "404", "405"),
+        query={"hub.mode": "`subscribe`.", "hub.verify_token": "The connector's token.",
+               "hub.challenge": "Echoed back."}),
+    ("post", "/hooks/{id}"): Operation(
+        "A pushed feed's delivery, authenticated by the connector's secret, no token: "
+        "`webhook` (the ingest body, signed with `X-Guardian-Timestamp` and "
+        "`X-Guardian-Signature`; 202), `whatsapp` (`X-Hub-Signature-256`) or `telegram` "
+        "(`X-Telegram-Bot-Api-Secret-Token`; 200). Stored as ingest stores, idempotently.",
+        ok="202", response=_HOOK_RESPONSE, request={"type": ["object", "array"]},
+        same_body={"200": "A WhatsApp or Telegram delivery, read and stored."},
+        errors=("400", "401", "404", "413", "415", "422", "503")),
     ("get", "/api/v1/openapi.json"): Operation("This document.", response={"type": "object"},
                                                errors=("401",)),
     ("get", "/health"): Operation(

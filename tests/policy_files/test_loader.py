@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from guardian.policy.harassment import HarassmentPolicy, Rule, Thresholds
 from guardian.policy.model import (
     Category,
+    Connector,
     Delivery,
     Escalation,
     EscalationChain,
@@ -113,6 +114,41 @@ def test_broken_yaml_and_empty_directories_are_explained(tmp_path: Path) -> None
     assert "not valid YAML" in problem.message
     missing = load_policy(tmp_path / "nowhere")
     assert "is not a directory" in str(missing.errors[0])
+
+
+def test_connectors_keep_credentials_out_of_the_files(tmp_path: Path) -> None:
+    """A connector's credentials are `{env:NAME}` only; what each kind needs is named, with
+    file and line; ids are unique."""
+    shutil.copytree(POLICIES, tmp_path, dirs_exist_ok=True)
+    _write(tmp_path, connectors=(
+        "connectors:\n"
+        "  - id: mastodon-town\n"
+        "    kind: mastodon\n"
+        "    url: https://ejemplo.social\n"
+        "    token: 'a-literal-token-0123456789'\n"
+        "  - id: bsky\n"
+        "    kind: bluesky\n"
+        "    account: ayto.ejemplo.es\n"
+        "  - id: forms\n"
+        "    kind: webhook\n"
+        "    secret: '{env:FORMS_SECRET}'\n"
+        "  - id: forms\n"
+        "    kind: webhook\n"
+        "    secret: '{env:OTHER_SECRET}'\n"))
+    problems = [(p.file.rsplit("/", 1)[-1], p.line, p.message)
+                for p in load_policy(tmp_path).errors]
+    assert any(f == "connectors.yaml" and line == 5 and "{env:NAME}" in m
+               for f, line, m in problems), problems
+    assert not any("a-literal-token" in m for *_, m in problems)
+    assert any(line == 6 and "needs password" in m for _, line, m in problems), problems
+    assert any(line == 12 and "connector id `forms` is used twice" in m
+               for _, line, m in problems), problems
+    (tmp_path / "connectors.yaml").write_text(
+        "connectors:\n  - id: forms\n    kind: webhook\n    secret: '{env:FORMS_SECRET}'\n")
+    loaded = load_policy(tmp_path)
+    assert loaded.errors == [] and loaded.policy is not None
+    [forms] = loaded.policy.connectors
+    assert (forms.kind, forms.polled, forms.secret) == ("webhook", False, "{env:FORMS_SECRET}")
 
 
 # --- duty policies: the example town -----------------------------------------------------
@@ -389,7 +425,7 @@ def test_every_policy_field_is_documented() -> None:
         PolicyFile, Town, StaffMember, Team, Category, Rotation, Layer, HolidayCalendar,
         Holiday, Escalation, EscalationChain, EscalationStep, RateLimits, StormThresholds,
         ExposureLimits, HarassmentPolicy, Rule, Thresholds, Delivery, Swaps, OnCallLimits,
-        Retention]
+        Retention, Connector]
     # A field is written in YAML under its alias when it has one (`raise`).
     missing = [f"{m.__name__}.{name}" for m in models
                for name in (f.alias or n for n, f in m.model_fields.items())

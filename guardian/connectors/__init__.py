@@ -1,0 +1,1 @@
+"""Connectors: the public feeds that flow into Guardian (docs/connectors.md)."""
