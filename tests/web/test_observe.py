@@ -24,8 +24,8 @@ async def test_health_reports_each_part_without_secrets(client: Client) -> None:
     assert response.status == 200
     body = await response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"backlog", "channels", "connectors", "database", "migrations", "scorer",
-                                   "policies", "worker"}
+    assert set(body["checks"]) == {"backlog", "channels", "connectors", "database",
+                                   "migrations", "scorer", "policies", "worker"}
     assert body["checks"]["migrations"]["info"]["current"] == body["checks"]["migrations"][
         "info"]["head"]
     assert body["checks"]["policies"]["info"]["summary"]["staff"] == 8
