@@ -9,6 +9,7 @@ import click
 
 from guardian import __version__
 from guardian.cli.channels import channels
+from guardian.cli.connectors import connectors
 from guardian.cli.db import db
 from guardian.cli.decisions import explain, simulate
 from guardian.cli.duty import oncall, shifts
@@ -62,7 +63,7 @@ def settings() -> None:
 for command in (serve, worker, db, tokens, score, eval_command, train_lite_command,
                 train_signals_command, models,
                 oncall, shifts, simulate, explain, policies, channels, labels, messages,
-                privacy):
+                privacy, connectors):
     main.add_command(command)
 
 __all__ = ["main"]

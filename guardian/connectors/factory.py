@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Mapping
 
@@ -65,4 +66,24 @@ def polling_connector(spec: Connector, environ: Mapping[str, str], *,
         return TelegramConnector(token, api=spec.url or "https://api.telegram.org",
                                  timeout=max(0, min(25, int(spec.poll_seconds))))
     log.error("connector %s: kind %s is not polled by this version", spec.id, spec.kind)
+    return None
+
+
+def cursor_since(spec: Connector, when: dt.datetime) -> str | None:
+    """A cursor that makes the connector read what came after `when` (`guardian connectors
+    backfill --since`), or None when its network offers no way back.
+
+    Mastodon's ids are snowflakes (milliseconds since 1970 shifted left 16 bits), X's too
+    (milliseconds since its epoch 1288834974657, shifted 22); Bluesky's cursor is the
+    notification time. Telegram keeps undelivered updates for 24 hours and numbers them
+    only: there is no going back further than what it still holds.
+    """
+    millis = int(when.timestamp() * 1000)
+    if spec.kind == "mastodon":
+        return str(millis << 16)
+    if spec.kind == "x":
+        return str(max(millis - 1288834974657, 0) << 22)
+    if spec.kind == "bluesky":
+        at = when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return json.dumps({"at": at, "uri": ""}, separators=(",", ":"))
     return None
