@@ -76,8 +76,8 @@ class PollingConnector(Protocol):
 
 def retry_after_seconds(headers: Mapping[str, str], now: dt.datetime) -> float | None:
     """Seconds to wait, from `Retry-After` (seconds or an HTTP date) or from the reset
-    headers networks send with rate limits (`x-rate-limit-reset` as X and Mastodon do,
-    epoch seconds or ISO 8601; `ratelimit-reset` as Bluesky does, epoch seconds)."""
+    headers networks send with rate limits (`x-rate-limit-reset`, X, epoch seconds;
+    `x-ratelimit-reset`, Mastodon, ISO 8601; `ratelimit-reset`, Bluesky, epoch seconds)."""
     found: list[float] = []
     raw = headers.get("Retry-After")
     if raw:
@@ -90,7 +90,7 @@ def retry_after_seconds(headers: Mapping[str, str], now: dt.datetime) -> float |
                 found.append((when - now).total_seconds())
             except (TypeError, ValueError):
                 log.warning("connector: unreadable Retry-After %r", raw[:64])
-    for name in ("x-rate-limit-reset", "ratelimit-reset"):
+    for name in ("x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset"):
         reset = headers.get(name)
         if not reset:
             continue
@@ -109,9 +109,10 @@ def retry_after_seconds(headers: Mapping[str, str], now: dt.datetime) -> float |
 
 
 def exhausted(headers: Mapping[str, str]) -> bool:
-    """Whether the network says no requests remain in this window (X, Mastodon:
-    `x-rate-limit-remaining`; Bluesky: `ratelimit-remaining`)."""
-    for name in ("x-rate-limit-remaining", "ratelimit-remaining"):
+    """Whether the network says no requests remain in this window (X:
+    `x-rate-limit-remaining`; Mastodon: `x-ratelimit-remaining`; Bluesky:
+    `ratelimit-remaining`)."""
+    for name in ("x-rate-limit-remaining", "x-ratelimit-remaining", "ratelimit-remaining"):
         value = headers.get(name, "").strip()
         if value.isdigit() and int(value) == 0:
             return True

@@ -45,7 +45,7 @@ class _Text(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
-            pass
+            self.parts.append("\n")
         elif tag == "p" and self.parts:
             self.parts.append("\n\n")
 

@@ -20,6 +20,7 @@ from guardian.storage.connectors import connector_states
 from guardian.storage.messages import messages_table
 from tests.conftest import example_policy
 from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.x import FakeX
 
@@ -69,6 +70,14 @@ async def _feed(kind: str) -> Feed:
                               token="{env:X_TOKEN}", poll_seconds=1),
                     {"X_TOKEN": x.bearer_token}, lambda t: x.add_mention(t),
                     lambda: len(x.requests), x.close, x)
+    if kind == "mastodon":
+        mastodon = await FakeMastodon().start()
+        return Feed(Connector(id="mastodon-town", kind="mastodon", url=mastodon.instance,
+                              token="{env:MASTODON_TOKEN}", poll_seconds=1),
+                    {"MASTODON_TOKEN": mastodon.access_token},
+                    lambda t: mastodon.add_mention(t),
+                    lambda: len(mastodon.calls("/api/v1/notifications")), mastodon.close,
+                    mastodon)
     telegram = await FakeTelegram().start()
     # poll_seconds under 1: no long poll (the fake would hold each empty poll open).
     return Feed(Connector(id="tg-town", kind="telegram", url=telegram.api,
@@ -77,7 +86,7 @@ async def _feed(kind: str) -> Feed:
                 lambda: len(telegram.requests), telegram.close, telegram)
 
 
-KINDS = ["bluesky", "x", "telegram"]
+KINDS = ["mastodon", "bluesky", "x", "telegram"]
 
 
 @pytest.fixture(params=KINDS)
