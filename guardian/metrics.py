@@ -94,8 +94,18 @@ CONNECTOR_ERRORS = Counter("guardian_connector_errors", "Fetches that failed (th
                            "after a back-off or the network's Retry-After).", ["connector"],
                            registry=REGISTRY)
 CONNECTOR_LAG = Gauge("guardian_connector_lag_seconds", "Seconds since each connector last "
-                      "fetched successfully (read at each scrape).", ["connector"],
+                      "fetched successfully (read at each scrape; it grows while a feed "
+                      "fails).", ["connector"],
                       registry=REGISTRY)
+
+_REQUEST_BUCKETS = (300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800, 2592000)
+REQUEST_ACKNOWLEDGE_SECONDS = Histogram("guardian_request_acknowledge_seconds", "From a "
+                                        "request's receipt to its first acknowledgement, by "
+                                        "team.", ["team"], buckets=_REQUEST_BUCKETS,
+                                        registry=REGISTRY)
+REQUEST_RESOLVE_SECONDS = Histogram("guardian_request_resolve_seconds", "From a request's "
+                                    "receipt to its resolution, by team.", ["team"],
+                                    buckets=_REQUEST_BUCKETS, registry=REGISTRY)
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31})://")
 

@@ -87,7 +87,12 @@ def connectors_check(ident: str | None) -> None:
             return False, "cannot be built (see the log)"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             try:
-                await connector.fetch(session, None)
+                # A read that changes nothing on the network (Telegram: getMe).
+                check_only = getattr(connector, "check", None)
+                if check_only is not None:
+                    await check_only(session)
+                else:
+                    await connector.fetch(session, None)
             except ConnectorError as exc:
                 return False, str(exc)
         return True, "credentials accepted, the network answered"
@@ -122,6 +127,10 @@ def connectors_backfill(ident: str, since: str) -> None:
     if when.tzinfo is None:
         click.echo("error: --since needs a time zone (e.g. 2026-12-05T22:00:00+01:00).",
                    err=True)
+        raise SystemExit(2)
+    if not spec.polled:
+        click.echo(f"error: `{spec.id}` is pushed to Guardian (/hooks/{spec.id}): it has no "
+                   "cursor to move; ask the sender to deliver again.", err=True)
         raise SystemExit(2)
     cursor = cursor_since(spec, when)
     if cursor is None:

@@ -73,14 +73,15 @@ def cursor_since(spec: Connector, when: dt.datetime) -> str | None:
     """A cursor that makes the connector read what came after `when` (`guardian connectors
     backfill --since`), or None when its network offers no way back.
 
-    Mastodon's ids are snowflakes (milliseconds since 1970 shifted left 16 bits), X's too
-    (milliseconds since its epoch 1288834974657, shifted 22); Bluesky's cursor is the
-    notification time. Telegram keeps undelivered updates for 24 hours and numbers them
-    only: there is no going back further than what it still holds.
+    Mastodon's notification ids are the instance's own sequence: the cursor carries the
+    instant, and the connector walks back to it. X's ids are snowflakes (milliseconds since
+    its epoch 1288834974657, shifted 22); Bluesky's cursor is the notification time.
+    Telegram keeps undelivered updates for 24 hours and numbers them only: there is no
+    going back further than what it still holds.
     """
     millis = int(when.timestamp() * 1000)
     if spec.kind == "mastodon":
-        return str(millis << 16)
+        return f"since:{when.astimezone(dt.UTC).isoformat()}"
     if spec.kind == "x":
         return str(max(millis - 1288834974657, 0) << 22)
     if spec.kind == "bluesky":

@@ -32,7 +32,9 @@ from guardian.schemas import MessageIn
 
 log = logging.getLogger(__name__)
 
-PAGE = 40  # Mastodon's largest page of notifications
+PAGE = 40  # Mastodon's default page of notifications (80 at most)
+BACKFILL_PAGES = 25  # `backfill --since` reaches back at most this many pages
+SINCE = "since:"  # a cursor set by `backfill --since`: an instant, not an id
 
 
 class _Text(HTMLParser):
@@ -136,12 +138,49 @@ class MastodonConnector:
             latest = await self._get(session, [("types[]", "mention"), ("limit", "1")])
             first = str(latest[0]["id"]) if latest and isinstance(latest[0], dict) else "0"
             return Batch(messages=[], cursor=first)
+        if cursor.startswith(SINCE):
+            return await self._back_to(session, cursor[len(SINCE):])
         page = await self._get(session, [*base, ("min_id", cursor)])
+        # Newest first in the answer; the oldest first for the pipeline.
+        return self._batch(list(reversed(page)), cursor, more=len(page) >= PAGE)
+
+    async def _back_to(self, session: aiohttp.ClientSession, since: str) -> Batch:
+        """`guardian connectors backfill --since`: notification ids are the instance's own
+        sequence, not times, so walk back from the newest (`max_id`) to the first mention
+        before `since`, at most BACKFILL_PAGES pages; then carry on from the newest."""
+        try:
+            limit = dt.datetime.fromisoformat(since)
+        except ValueError:
+            raise ConnectorError(f"mastodon {self.host}: unreadable cursor") from None
+        collected: list[Any] = []
+        max_id: str | None = None
+        for _ in range(BACKFILL_PAGES):
+            params = [("types[]", "mention"), ("limit", str(PAGE))]
+            page = await self._get(session, params + ([("max_id", max_id)] if max_id else []))
+            done = len(page) < PAGE
+            for item in page:
+                created = _created(item)
+                if created is not None and created < limit:
+                    done = True
+                    break
+                collected.append(item)
+            if done or not page:
+                break
+            max_id = str(page[-1].get("id")) if isinstance(page[-1], dict) else None
+            if max_id is None:
+                break
+        if not collected:
+            latest = await self._get(session, [("types[]", "mention"), ("limit", "1")])
+            start = str(latest[0]["id"]) if latest and isinstance(latest[0], dict) else "0"
+            return Batch(messages=[], cursor=start)
+        return self._batch(list(reversed(collected)), "0", more=False)
+
+    def _batch(self, items: list[Any], cursor: str, *, more: bool) -> Batch:
+        """`items` (oldest first) as messages, and the newest id among them as cursor."""
         messages: list[MessageIn] = []
         skipped = 0
         newest = cursor
-        # Newest first in the answer; the oldest first for the pipeline.
-        for item in reversed(page):
+        for item in items:
             ident = item.get("id") if isinstance(item, dict) else None
             if ident is not None and _id_after(str(ident), newest):
                 newest = str(ident)
@@ -154,8 +193,7 @@ class MastodonConnector:
                 skipped += 1
                 log.warning("mastodon %s: notification %s skipped: %s", self.host,
                             str(ident)[:40], type(exc).__name__)
-        return Batch(messages=messages, cursor=newest, skipped=skipped,
-                     more=len(page) >= PAGE)
+        return Batch(messages=messages, cursor=newest, skipped=skipped, more=more)
 
     async def listen(self, session: aiohttp.ClientSession, wake: Callable[[], None]) -> None:
         """Follow the notification stream and call `wake` at each notification, until
@@ -183,6 +221,15 @@ class MastodonConnector:
 
 
 _DIGITS = re.compile(r"^\d+$")
+
+
+def _created(item: Any) -> dt.datetime | None:
+    if not isinstance(item, dict) or not isinstance(item.get("created_at"), str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(item["created_at"].replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _id_after(candidate: str, current: str) -> bool:

@@ -29,10 +29,10 @@ def connector_report(specs: Sequence[Connector], states: Sequence[ConnectorState
             state = "disabled"
         elif missing:
             state = "missing secrets"
+        elif found is not None and found.failures:
+            state = "failing"
         elif found is None or found.last_fetch_at is None:
             state = "new"
-        elif found.failures:
-            state = "failing"
         elif found.wait_until is not None and found.wait_until > now:
             state = "waiting"
         else:

@@ -213,10 +213,23 @@ class TelegramConnector:
     async def _get_updates(self, session: aiohttp.ClientSession, *, offset: int,
                            wait: int) -> list[Any]:
         """One getUpdates call: its `result`, or the ConnectorError its answer means."""
-        what = "telegram getUpdates"
-        url = f"{self._api}/bot{self._token}/getUpdates"
         body = {"offset": offset, "timeout": wait, "limit": LIMIT,
                 "allowed_updates": ["message"]}
+        result = await self._call(session, "getUpdates", body, wait)
+        if not isinstance(result, list):
+            raise ConnectorError("telegram getUpdates: the result is not a list")
+        return result
+
+    async def check(self, session: aiohttp.ClientSession) -> None:
+        """Credentials and reach, touching no update: `getMe` (a `getUpdates` here would
+        confirm, and so drop, what the running service has not read yet)."""
+        await self._call(session, "getMe", {}, 0)
+
+    async def _call(self, session: aiohttp.ClientSession, method: str, body: dict[str, Any],
+                    wait: int) -> Any:
+        """One Bot API call: its `result`, or the ConnectorError its answer means."""
+        what = f"telegram {method}"
+        url = f"{self._api}/bot{self._token}/{method}"
         failure: str | None = None
         try:
             async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(
@@ -235,9 +248,8 @@ class TelegramConnector:
         if not isinstance(answer, dict):
             raise_for_status(status, headers, dt.datetime.now(dt.UTC), what)
             raise ConnectorError(f"{what}: the answer (HTTP {status}) is not a JSON object")
-        if answer.get("ok") is True and isinstance(answer.get("result"), list):
-            result: list[Any] = answer["result"]
-            return result
+        if answer.get("ok") is True and "result" in answer:
+            return answer["result"]
         code = _int(answer.get("error_code")) or status
         raw = answer.get("description")
         description = self._redact(raw)[:200] if isinstance(raw, str) else "no description"

@@ -107,7 +107,8 @@ class XConnector:
 
     @property
     def kind(self) -> str:
-        return "x"
+        # The feed's name in the policy's staff `handles` and in ingest: X was Twitter.
+        return "twitter"
 
     async def _get(self, http: aiohttp.ClientSession, params: dict[str, str],
                    ) -> tuple[int, dict[str, Any], Mapping[str, str]]:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian import metrics
 from guardian.connectors.base import Batch, ConnectorError, NotAuthorised, PollingConnector
-from guardian.connectors.factory import polling_connector
+from guardian.connectors.factory import credential, polling_connector
 from guardian.connectors.telegram import TelegramConnector
 from guardian.policy.model import Connector, Policy
 from guardian.schemas import MessageIn
@@ -35,7 +35,6 @@ from guardian.storage.connectors import (
     advance,
     record_failure,
     release,
-    set_wait,
     take_lease,
 )
 from guardian.storage.db import utcnow
@@ -76,6 +75,7 @@ class _Running:
     spec: Connector
     connector: PollingConnector
     next_poll: dt.datetime
+    credentials: tuple[str | None, ...]
     stream: asyncio.Task[None] | None = None
 
 
@@ -99,6 +99,8 @@ class Connectors:
         self.owner = owner or f"{os.uname().nodename[:24]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease_seconds = lease_seconds
         self._running: dict[str, _Running] = {}
+        # Connectors that cannot run (a missing secret), with what they were built from.
+        self._unbuildable: dict[str, tuple[Connector, tuple[str | None, ...]]] = {}
         self._session: aiohttp.ClientSession | None = None
         self._wake: Callable[[], None] = lambda: None
 
@@ -136,19 +138,31 @@ class Connectors:
             return []
         return [c for c in policy.connectors if c.enabled and c.polled]
 
+    def _credentials(self, spec: Connector) -> tuple[str | None, ...]:
+        return tuple(credential(getattr(spec, f), self.environ)
+                     for f in ("token", "password", "secret", "verify_token"))
+
     def _sync(self, specs: list[Connector], now: dt.datetime) -> None:
-        """Start what the policy added or changed; stop what it removed."""
-        wanted = {spec.id: spec for spec in specs}
-        for name in [n for n, r in self._running.items() if wanted.get(n) != r.spec]:
+        """Start what the policy added or changed (or whose secrets changed, in the
+        environment or the secrets file); stop what it removed."""
+        wanted = {spec.id: (spec, self._credentials(spec)) for spec in specs}
+        for name in [n for n, r in self._running.items()
+                     if wanted.get(n) != (r.spec, r.credentials)]:
             gone = self._running.pop(name)
             if gone.stream is not None:
                 gone.stream.cancel()
-        for name, spec in wanted.items():
-            if name not in self._running:
-                connector = polling_connector(spec, self.environ, clock=self.clock)
-                if connector is None:
-                    continue
-                self._running[name] = _Running(spec, connector, next_poll=now)
+        for name, (spec, credentials) in wanted.items():
+            if name in self._running:
+                continue
+            if self._unbuildable.get(name) == (spec, credentials):
+                continue  # said once already; said again when something changes
+            connector = polling_connector(spec, self.environ, clock=self.clock)
+            if connector is None:
+                self._unbuildable[name] = (spec, credentials)
+                continue
+            self._unbuildable.pop(name, None)
+            self._running[name] = _Running(spec, connector, next_poll=now,
+                                           credentials=credentials)
 
     async def run_once(self) -> int:
         if self._session is None:  # run without the loop (tests, one-shot commands)
@@ -186,19 +200,16 @@ class Connectors:
             await self._failed(name, running, f"{type(exc).__name__}: {exc}"[:300], None,
                                slow=False, failures=state.failures)
             return 0
-        stored = await self._store(name, batch, now)
+        stored = await self._store(name, batch, now, state.cursor)
         if stored is None:
             return 0
-        retry_after = getattr(running.connector, "retry_after", None)
-        if isinstance(retry_after, (int, float)) and retry_after > 0:
-            await set_wait(engine=self.engine, name=name, owner=self.owner,
-                           wait_until=now + dt.timedelta(seconds=retry_after))
         if batch.more or isinstance(running.connector, TelegramConnector):
             # More is waiting, or a long poll (which waited already): again at once.
             running.next_poll = now
         return stored + (1 if batch.more else 0)
 
-    async def _store(self, name: str, batch: Batch, now: dt.datetime) -> int | None:
+    async def _store(self, name: str, batch: Batch, now: dt.datetime,
+                     fetched_from: str | None) -> int | None:
         messages = []
         skipped = batch.skipped
         for message in batch.messages:
@@ -215,12 +226,13 @@ class Connectors:
                 await advance(conn=conn, name=name, owner=self.owner, cursor=batch.cursor,
                               events=new, skipped=skipped, now=now,
                               last_event_at=max((m.created_at for m in messages),
-                                                default=None))
+                                                default=None),
+                              fetched_from=fetched_from)
                 if new:
                     await announce(conn)
         except LeaseLost:
-            log.warning("connector %s: another process took it over; this fetch is left "
-                        "to it", name)
+            log.warning("connector %s: another process took it over, or its cursor was "
+                        "moved (backfill); this fetch is dropped and read again", name)
             return None
         metrics.CONNECTOR_EVENTS.labels(connector=name).inc(new)
         metrics.CONNECTOR_SKIPPED.labels(connector=name).inc(skipped)

@@ -45,20 +45,23 @@ async def take_lease(*, engine: AsyncEngine, name: str, kind: str, owner: str,
 
 async def advance(*, conn: AsyncConnection, name: str, owner: str, cursor: str | None,
                   events: int, skipped: int, now: dt.datetime,
-                  last_event_at: dt.datetime | None) -> None:
-    """Move the cursor (in the transaction that stored the messages); raises `LeaseLost`
-    when `owner` no longer holds the lease, which rolls the messages back too."""
+                  last_event_at: dt.datetime | None, fetched_from: str | None) -> None:
+    """Move the cursor from `fetched_from` (in the transaction that stored the messages);
+    raises `LeaseLost` when `owner` no longer holds the lease, or when the cursor moved
+    meanwhile (`connectors backfill`), which rolls the messages back too: the next round
+    reads from where the cursor is now."""
     c = connector_state_table.c
     values: dict[str, object] = {
         "cursor": cursor, "events": c.events + events, "skipped": c.skipped + skipped,
         "last_fetch_at": now, "failures": 0, "wait_until": None}
     if last_event_at is not None:
         values["last_event_at"] = last_event_at
+    same = c.cursor.is_(None) if fetched_from is None else c.cursor == fetched_from
     moved = await conn.execute(update(connector_state_table)
-                               .where(c.name == name, c.lease_owner == owner)
+                               .where(c.name == name, c.lease_owner == owner, same)
                                .values(**values))
     if moved.rowcount != 1:
-        raise LeaseLost(f"connector {name}: lease lost")
+        raise LeaseLost(f"connector {name}: lease lost, or the cursor moved meanwhile")
 
 
 async def record_failure(*, engine: AsyncEngine, name: str, owner: str, error: str,
@@ -69,19 +72,9 @@ async def record_failure(*, engine: AsyncEngine, name: str, owner: str, error: s
         found = (await conn.execute(
             update(connector_state_table).where(c.name == name, c.lease_owner == owner)
             .values(failures=c.failures + 1, last_error=error[:2000], last_error_at=now,
-                    wait_until=wait_until, last_fetch_at=now)
+                    wait_until=wait_until)
             .returning(c.failures))).scalar()
     return int(found or 0)
-
-
-async def set_wait(*, engine: AsyncEngine, name: str, owner: str,
-                   wait_until: dt.datetime) -> None:
-    """A network asked us to wait (a rate-limit window used up) after a good fetch."""
-    c = connector_state_table.c
-    async with engine.begin() as conn:
-        await conn.execute(update(connector_state_table)
-                           .where(c.name == name, c.lease_owner == owner)
-                           .values(wait_until=wait_until))
 
 
 async def release(*, engine: AsyncEngine, name: str, owner: str) -> None:

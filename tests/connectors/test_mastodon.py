@@ -374,3 +374,22 @@ async def test_a_favourite_alone_does_not_wake(fake: FakeMastodon,
     fake.close_streams()
     await asyncio.wait_for(listening, 5)
     assert woken == []
+
+
+async def test_backfill_walks_back_to_an_instant_then_carries_on(
+        fake: FakeMastodon, http: aiohttp.ClientSession) -> None:
+    """`backfill --since` gives a `since:` cursor (ids are a sequence, not times): the
+    mentions from that instant on come oldest first, across pages, and then the feed
+    carries on from the newest, none twice."""
+    mastodon = connector(fake)
+    made = [fake.add_mention(f"Aviso número {n}") for n in range(50)]
+    since = dt.datetime.fromisoformat(made[5]["created_at"].replace("Z", "+00:00"))
+    back = await mastodon.fetch(http, f"since:{since.isoformat()}")
+    assert texts(back) == [f"Aviso número {n}" for n in range(5, 50)]
+    assert back.cursor == made[-1]["id"]
+    fake.add_mention("Una más")
+    after = await mastodon.fetch(http, back.cursor)
+    assert texts(after) == ["Una más"]
+    # An instant after everything: nothing to read again, and the feed goes on from now.
+    later = await mastodon.fetch(http, f"since:{dt.datetime.now(dt.UTC).isoformat()}")
+    assert later.messages == [] and later.cursor is not None

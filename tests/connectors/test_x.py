@@ -83,7 +83,8 @@ async def test_new_mentions_come_oldest_first_with_every_field(
 
     assert batch.skipped == 0 and not batch.more
     first, second, third = batch.messages
-    assert first.source == "x" and first.external_id == mention["id"]
+    # `twitter`: the feed staff `handles` name, so a mention of staff reaches them.
+    assert first.source == "twitter" and first.external_id == mention["id"]
     assert first.author.handle == "@lucia_vecina" and first.author.name == "Lucía Pérez"
     assert first.text == f"{TOWN} @ConcejalaObras La farola de la calle Real no funciona"
     assert first.created_at == dt.datetime.fromisoformat(

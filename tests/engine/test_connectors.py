@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.engine.connectors import Connectors, backoff_seconds
 from guardian.policy.model import Connector, Policy
-from guardian.storage.connectors import connector_states
+from guardian.storage.connectors import (
+    LeaseLost,
+    advance,
+    connector_state_table,
+    connector_states,
+    set_cursor,
+)
 from guardian.storage.messages import messages_table
 from tests.conftest import example_policy
 from tests.fakes.bluesky import FakeBluesky
@@ -96,6 +102,11 @@ async def feed(request: pytest.FixtureRequest) -> AsyncIterator[Feed]:
     await made.close()
 
 
+def _source(feed: Feed) -> str:
+    """The messages' source: the network's feed name (X's mentions are `twitter`)."""
+    return "twitter" if feed.spec.kind == "x" else feed.spec.kind
+
+
 def _policy(*specs: Connector) -> Policy:
     return example_policy().model_copy(update={"connectors": specs})
 
@@ -124,7 +135,7 @@ async def test_a_feed_is_stored_once_across_a_restart_and_a_crash(
     """The first run starts from now; then each mention is stored once, oldest first, and
     neither a clean restart nor a process that died holding the lease loses or repeats
     one (the cursor moves only with the messages it follows)."""
-    clock, source = Clock(), feed.spec.kind
+    clock, source = Clock(), _source(feed)
     feed.post("Una mención de antes de conectar")  # history: never read
     woken: list[int] = []
     first = _job(engine, feed, clock, "a", woken)
@@ -168,7 +179,7 @@ async def test_one_process_of_many_runs_a_connector(engine: AsyncEngine, feed: F
     assert await one.run_once() == 1
     await one.close()
     await other.close()
-    assert len(await _texts(engine, feed.spec.kind)) == 1
+    assert len(await _texts(engine, _source(feed))) == 1
 
 
 async def test_a_failing_network_is_retried_later_and_the_error_is_shown(
@@ -254,3 +265,52 @@ async def test_a_connector_whose_secret_is_missing_does_not_run(engine: AsyncEng
         await job.close()
     finally:
         await telegram.close()
+
+
+async def test_new_credentials_are_picked_up_and_a_missing_one_is_said_once(
+        engine: AsyncEngine, caplog: pytest.LogCaptureFixture) -> None:
+    """A refused token is retried slowly (15 minutes: retrying sooner will not help); the
+    corrected secret (environment or secrets file) is used at the next round, without a
+    restart. A secret not set at all is logged once, not at every round."""
+    telegram = await FakeTelegram().start()
+    try:
+        clock = Clock()
+        spec = Connector(id="tg-town", kind="telegram", url=telegram.api,
+                         token="{env:TG_TOKEN}", poll_seconds=0.5)
+        policy = _policy(spec)
+        environ: dict[str, str] = {}
+        job = Connectors(engine, lambda: policy, environ=environ, clock=clock, owner="a")
+        for _ in range(3):
+            assert await job.run_once() == 0
+            clock.advance(1)
+        missing = [r for r in caplog.records if "TG_TOKEN not set" in r.getMessage()]
+        assert len(missing) == 1 and telegram.requests == []
+        environ["TG_TOKEN"] = "999:wrong"
+        assert await job.run_once() == 0
+        state = await _state(engine, "tg-town")
+        assert state.failures == 1 and "refused" in (state.last_error or "")
+        assert state.wait_until == clock.now + dt.timedelta(minutes=15)
+        assert "999:wrong" not in (state.last_error or "")
+        environ["TG_TOKEN"] = telegram.token
+        clock.advance(15 * 60 + 1)
+        assert await job.run_once() == 0  # the first run: from now
+        telegram.add_message("La farola de la calle Real no funciona")
+        clock.advance(1)
+        assert await job.run_once() == 1
+        await job.close()
+    finally:
+        await telegram.close()
+
+
+async def test_a_cursor_moved_during_a_round_wins(engine: AsyncEngine) -> None:
+    """`connectors backfill` while a round is in flight: that round's messages and cursor
+    are dropped (one transaction), and the next round reads from the backfilled cursor."""
+    async with engine.begin() as conn:
+        await conn.execute(connector_state_table.insert().values(
+            name="m", kind="mastodon", cursor="10", lease_owner="a"))
+    await set_cursor(engine=engine, name="m", kind="mastodon", cursor="since:2026-12-01")
+    with pytest.raises(LeaseLost):
+        async with engine.begin() as conn:
+            await advance(conn=conn, name="m", owner="a", cursor="12", events=2, skipped=0,
+                          now=START, last_event_at=None, fetched_from="10")
+    assert (await _state(engine, "m")).cursor == "since:2026-12-01"

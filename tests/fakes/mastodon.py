@@ -98,6 +98,10 @@ class FakeMastodon:
     heartbeat_seconds: float = 15.0
     first_id: int | None = None   # consecutive notification ids from here, not snowflakes
     requests: list[Call] = field(default_factory=list)
+    # Statuses posted (`POST /api/v1/statuses`), and the Idempotency-Keys seen with them:
+    # Mastodon keeps a key an hour and answers a repeat with the status it made.
+    posted: list[dict[str, Any]] = field(default_factory=list)
+    _idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
     # (id, notification) in the order added, which is also the order of the ids.
     _notifications: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     _streams: list[asyncio.Queue[dict[str, Any] | None]] = field(default_factory=list)
@@ -110,6 +114,7 @@ class FakeMastodon:
         app = web.Application()
         app.router.add_get(NOTIFICATIONS, self._list)
         app.router.add_get(STREAM, self._stream)
+        app.router.add_post("/api/v1/statuses", self._post_status)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         return self
@@ -236,6 +241,36 @@ class FakeMastodon:
                 await asyncio.sleep(0.01)
 
     # --- answering ------------------------------------------------------------------------
+
+    async def _post_status(self, request: web.Request) -> web.Response:
+        """`POST /api/v1/statuses` (scope write:statuses): `status` required, 500
+        characters at most; `in_reply_to_id`, `visibility`, `language` as documented."""
+        refused = self._refusal(request, stream=False)
+        if refused is not None:
+            return refused
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and key in self._idempotent:
+            return web.json_response(self._idempotent[key])
+        body = await request.json()
+        text = body.get("status")
+        if not isinstance(text, str) or not text.strip():
+            return web.json_response({"error": "Validation failed: Text can't be blank"},
+                                     status=422)
+        if len(text) > 500:
+            return web.json_response({"error": "Validation failed: Text character limit of "
+                                               "500 exceeded"}, status=422)
+        if body.get("visibility", "public") not in ("public", "unlisted", "private", "direct"):
+            return web.json_response({"error": "Validation failed: Visibility is invalid"},
+                                     status=422)
+        self._sequence += 1
+        status = {"id": str(900_000 + self._sequence), "content": f"<p>{text}</p>",
+                  "in_reply_to_id": body.get("in_reply_to_id"),
+                  "visibility": body.get("visibility", "public"),
+                  "language": body.get("language")}
+        self.posted.append({**body, "id": status["id"]})
+        if key is not None:
+            self._idempotent[key] = status
+        return web.json_response(status)
 
     def _headers(self) -> dict[str, str]:
         return {"X-RateLimit-Limit": str(self.rate_limit),

@@ -37,6 +37,9 @@ class FakeTelegram:
     webhook_set: bool = False
     updates: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # What the bot sent (`sendMessage`), and every update ever queued (chats it knows).
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    sent_to_bot: list[dict[str, Any]] = field(default_factory=list)
     first_update_id: int = 700000
     _ids: itertools.count[int] = field(init=False)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(41))
@@ -70,6 +73,7 @@ class FakeTelegram:
         """Queue `update` (given an `update_id` unless it has one) and wake long polls."""
         update = {"update_id": next(self._ids), **update}
         self.updates.append(update)
+        self.sent_to_bot.append(update)
         self._arrived.set()
         self._arrived = asyncio.Event()
         return update
@@ -98,6 +102,12 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401,
                                       "description": "Unauthorized"}, status=401)
+        if request.match_info["method"] == "sendMessage":
+            return await self._send_message(request)
+        if request.match_info["method"] == "getMe":
+            return web.json_response({"ok": True, "result": {
+                "id": 123456, "is_bot": True, "first_name": "Ayuntamiento",
+                "username": "ayto_ejemplo_bot"}})
         if request.match_info["method"] != "getUpdates":
             return web.json_response({"ok": False, "error_code": 404,
                                       "description": "Not Found"}, status=404)
@@ -123,6 +133,27 @@ class FakeTelegram:
                 await asyncio.wait_for(arrived.wait(), timeout)
             pending = self._pending(offset)
         return web.json_response({"ok": True, "result": pending[:limit]})
+
+    async def _send_message(self, request: web.Request) -> web.Response:
+        """`sendMessage`: `chat_id` and `text` (1 to 4096 characters) required;
+        `reply_parameters` optional. A chat the bot never saw is 400 "chat not found"."""
+        body = await request.json()
+        text, chat = body.get("text"), str(body.get("chat_id", ""))
+        if not isinstance(text, str) or not 1 <= len(text) <= 4096:
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": "Bad Request: message text is empty"},
+                                     status=400)
+        known = {str(u["message"]["chat"]["id"]) for u in self.sent_to_bot
+                 if isinstance(u.get("message"), dict)
+                 and isinstance(u["message"].get("chat"), dict)}
+        if chat not in known:
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": "Bad Request: chat not found"},
+                                     status=400)
+        self.sent.append(body)
+        return web.json_response({"ok": True, "result": {
+            "message_id": 9000 + len(self.sent), "chat": {"id": int(chat)}, "text": text,
+            "date": 1_780_000_100}})
 
     def _pending(self, offset: int) -> list[dict[str, Any]]:
         """The updates `offset` asks for, forgetting the ones it confirms."""
