@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from guardian.types import FIRST_YEAR, LAST_YEAR, instant_in_range
+from guardian.types import FIRST_YEAR, LAST_YEAR, RequestStatus, instant_in_range
 
 Handle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
@@ -169,6 +169,33 @@ class _Period(BaseModel):
         if self.end - self.start > dt.timedelta(days=366):
             raise ValueError("a period may last at most a year; split longer ones")
         return self
+
+
+class RequestMoveIn(BaseModel):
+    """Move a citizen's request on its lifecycle."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: RequestStatus = Field(description="acknowledged, in_progress, resolved or closed "
+                                              "(closed needs a reason).")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = (
+        Field(default=None, description="Why (required to close; never shown to the "
+                                        "citizen)."))
+    reply: bool = Field(default=True, description="Answer the citizen with the policy's "
+                                                  "template for this status, where it has one.")
+
+
+class RequestPublic(BaseModel):
+    message_id: int
+    status: RequestStatus
+    team: str
+    category: str
+    changed_at: dt.datetime | None
+    changed_by: str | None
+    acknowledged_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    reason: str | None = Field(description="Shown to staff, HR and admins only.")
+    reply_queued: bool = False
 
 
 class MessagesRetryIn(BaseModel):

@@ -57,6 +57,16 @@ class Role(StrEnum):
 PERSONAL_ROLES = frozenset({Role.staff, Role.moderator})
 
 
+class RequestStatus(StrEnum):
+    """Where a citizen's request is, as FixMyStreet and Open311 show it: staff move it on."""
+
+    received = "received"
+    acknowledged = "acknowledged"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"      # not done, with a reason (a duplicate, not the town's to do)
+
+
 # --- duty, pages, review, notifications -----------------------------------------------------
 
 class OverrideStatus(StrEnum):
@@ -104,6 +114,7 @@ class NotificationKind(StrEnum):
     admin_alert = "admin_alert"
     test = "test"           # `guardian channels test`
     schedule = "schedule"   # a swap or override that concerns the recipient
+    citizen_reply = "citizen_reply"  # to a citizen, on the network they wrote in
 
 
 # Kinds that travel at once even in quiet hours and beyond the hourly cap: pages (the

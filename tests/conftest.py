@@ -45,7 +45,8 @@ POSTGRES_URL = os.environ.get("GUARDIAN_TEST_POSTGRES_URL",
 REQUIRE_POSTGRES = os.environ.get("GUARDIAN_REQUIRE_POSTGRES") == "1"
 TABLES = ("messages", "stage_events", "api_tokens", "overrides", "audit_log", "pages",
           "page_events", "review_items", "author_sanctions", "moderator_exposure",
-          "notifications", "delivery_attempts", "calendar_links", "connector_state")
+          "notifications", "delivery_attempts", "calendar_links", "connector_state",
+          "request_states")
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 Client = TestClient[web.Request, web.Application]

@@ -28,6 +28,7 @@ from guardian.acks.links import FlagLinks
 from guardian.acks.mqtt import MqttReplies
 from guardian.config.secrets import secret_source
 from guardian.config.settings import Settings
+from guardian.connectors.replies import CitizenReplier
 from guardian.engine.connectors import Connectors
 from guardian.engine.decision_stage import DecisionStage, Notifying
 from guardian.engine.dismissed import DismissedDelivery
@@ -128,7 +129,8 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
                     "people's own channels", redact(settings.deliver_to))
     sender = Sender(engine=engine, policy=current, duty=timeline.availability,
                     redirect=settings.deliver_to or None, environ=secret_source(settings),
-                    clock=clock)
+                    clock=clock,
+                    replier=CitizenReplier(engine, policy, secret_source(settings)))
     digests = DigestComposer(engine=engine, duty=timeline.availability,
                              base_url=settings.base_url, flag_links=flags, clock=clock)
     notifier = Notifier(sender, digests, poll_seconds=settings.worker_poll_seconds,

@@ -25,6 +25,7 @@ from guardian.decide import (
 )
 from guardian.decide.decision import PUSH_CHANNELS
 from guardian.decide.inputs import HOSTILE
+from guardian.engine.citizen_replies import queue_reply
 from guardian.engine.memory import DecisionMemory, window_for
 from guardian.engine.pipeline import Batched, StageResult
 from guardian.engine.timeline import DutyTimeline
@@ -38,6 +39,7 @@ from guardian.storage.db import utcnow
 from guardian.storage.models import Message
 from guardian.storage.outbox import sent_counts
 from guardian.storage.pages import PageHook, Step, open_page, open_pages
+from guardian.types import RequestStatus
 
 # A page without an escalation chain waits this long for an acknowledgement.
 LONE_PAGE_MINUTES = 30
@@ -59,12 +61,16 @@ class Notifying:
 
 async def _carry_out(message: MessageView, decision: Decision, page_reason: str,
                      now: dt.datetime, policy: Policy, notifying: Notifying | None,
-                     storm_ids: Sequence[int], conn: AsyncConnection) -> None:
+                     storm_ids: Sequence[int], answer: Message | None,
+                     conn: AsyncConnection) -> None:
     """Start what the decision asks for, in the stage's transaction (the decision itself
     and its review items are written with the batch's other rows, `StageResult.values` and
     `StageResult.batched`): pages (with their first notification) and the outbox rows of every
     push and digest outcome, so a crash commits all of it or none."""
     await notify_staff(conn, message, decision, page_reason, now, policy, notifying)
+    if answer is not None:  # the citizen's acknowledgement, when the policy has one
+        await queue_reply(conn=conn, policy=policy, message=answer,
+                          status=RequestStatus.received, now=now)
     if storm_ids:
         await hold_for_storm(conn, decision, storm_ids)
     for kind in decision.kinds:
@@ -203,7 +209,10 @@ class DecisionStage:
             reviews = [Batched(enqueue_reviews, NewReview(
                 message.id or 0, o.code, decision.level, decision.category, target))
                 for o in decision.outcomes if o.channel == "review_queue"]
+            decided = decision.to_json()
+            answer = (message.model_copy(update={"decision": decided})
+                      if policy.replies.enabled else None)
             outcomes.append(StageResult(message_id=message.id or 0, write=partial(
-                _carry_out, view, decision, reason, now, policy, self._notifying, storm_ids),
-                values={"decision": decision.to_json()}, batched=reviews, after_commit=wake))
+                _carry_out, view, decision, reason, now, policy, self._notifying, storm_ids,
+                answer), values={"decision": decided}, batched=reviews, after_commit=wake))
         return outcomes

@@ -97,6 +97,9 @@ class Sender:
     # Instead of apprise: called with each notification and the channel it would take
     # (`guardian simulate` records deliveries with it); None: apprise.
     transport: Callable[[str, Notification], Awaitable[SendResult]] | None = None
+    # Posts a `citizen_reply` on the citizen's network (guardian/connectors/replies.py);
+    # None: such replies fail for good (nothing in this process can post them).
+    replier: Callable[[Notification], Awaitable[SendResult]] | None = None
 
     async def run_once(self) -> int:
         """Claim one batch and try each notification once; return how many were claimed."""
@@ -204,9 +207,12 @@ class Sender:
     async def process(self, notification: Notification, lease: str) -> bool:
         """Try the notification's current channel once and record what happened."""
         assert notification.id is not None
-        held = await self._hold_back(notification, lease)
-        if held is not None:
-            return held
+        # A citizen has no quiet hours of ours, nor an hourly cap (the policy's own
+        # per-author limit applied when the reply was queued).
+        if notification.kind != NotificationKind.citizen_reply.value:
+            held = await self._hold_back(notification, lease)
+            if held is not None:
+                return held
         channels = self._channels(notification.recipient, notification)
         index = notification.channel_index
         if channels is None or index >= len(channels):
@@ -256,6 +262,10 @@ class Sender:
 
     def _channels(self, recipient: str, notification: Notification | None = None
                   ) -> list[str] | None:
+        if recipient.startswith(CITIZEN_PREFIX):
+            # Development and staging redirect these too: no test reaches a real citizen.
+            return [self.redirect.replace("{person}", "citizen") if self.redirect
+                    else REPLY_CHANNEL]
         person = self.policy().people.get(recipient)
         if person is None:
             return None
@@ -296,7 +306,9 @@ class Sender:
         """One alert per admin about `notification` (idempotent: once however often its
         channels fail), avoiding the channels that failed."""
         admins = self._admins()
-        if notification.kind == NotificationKind.admin_alert.value or not admins:
+        # A reply that cannot be posted shows in its connector's status, not in alerts.
+        if notification.kind in (NotificationKind.admin_alert.value,
+                                 NotificationKind.citizen_reply.value) or not admins:
             return []
         failing = self._channels(notification.recipient) or []
         payload = {"notification_id": notification.id, "recipient": notification.recipient,
@@ -342,6 +354,14 @@ class Sender:
         """One try on one channel; nothing here raises."""
         if self.transport is not None:
             return await self.transport(template, notification)
+        if template == REPLY_CHANNEL:
+            if self.replier is None:
+                return SendResult(False, REPLY_CHANNEL, "replies to citizens are not posted "
+                                  "by this process", 0.0, permanent=True)
+            try:
+                return await self.replier(notification)
+            except Exception as exc:  # a bug must not stop the sender
+                return SendResult(False, REPLY_CHANNEL, f"{type(exc).__name__}", 0.0)
         # The template keeps secrets as {env:NAME}: redacted, it is safe to show.
         shown = redact(template)
         url = resolve(template, self.environ)
@@ -385,6 +405,11 @@ class Sender:
         return SendResult(ok, masked, scrub(error, secret_values(template, self.environ)),
                           elapsed_ms)
 
+
+# A citizen's recipient in the outbox (guardian/engine/citizen_replies.py), and the one
+# channel their replies take: the network they wrote in.
+CITIZEN_PREFIX = "citizen:"
+REPLY_CHANNEL = "reply:"
 
 # Sends in flight per process: each blocks a thread for as long as its channel takes (a
 # slow SMTP server, a chat API), so the pool is larger than the loop's default.

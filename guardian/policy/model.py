@@ -509,7 +509,8 @@ class Delivery(_Strict):
     # ...until this many hours after it was queued, per kind (`deliver`, `page`, `digest`,
     # `storm_notice`, `schedule`; `admin_alert` and `test` are not retried); then it is
     # `failed` for good. Kinds not named keep the defaults (DEFAULT_EXPIRY_HOURS).
-    expiry_hours: dict[Literal["deliver", "page", "digest", "storm_notice", "schedule"],
+    expiry_hours: dict[Literal["deliver", "page", "digest", "storm_notice", "schedule",
+                               "citizen_reply"],
                        Annotated[int, Field(ge=1, le=24 * 30)]] = Field(default_factory=dict)
 
     def expiry(self, kind: str) -> dt.timedelta:
@@ -521,7 +522,8 @@ class Delivery(_Strict):
 # Through an outage: a message a day or three, a page a day (its escalation goes on
 # meanwhile), a digest three days; alerts and tests are not retried.
 DEFAULT_EXPIRY_HOURS: dict[str, int] = {"deliver": 72, "page": 24, "digest": 72,
-                                        "storm_notice": 24, "schedule": 72}
+                                        "storm_notice": 24, "schedule": 72,
+                                        "citizen_reply": 24}
 
 
 class Retention(_Strict):
@@ -546,6 +548,42 @@ class OnCallLimits(_Strict):
     # `policies check` and the API warn when a rotation or override keeps someone on call
     # (more than half of the week) for more weeks in a row than this.
     max_consecutive_weeks: int = Field(default=2, ge=1, le=52)
+
+
+_REPLY_FIELDS = frozenset({"team", "when", "category"})
+ReplyStatus = Literal["received", "acknowledged", "in_progress", "resolved", "closed"]
+
+
+def _reply_template(value: dict[str, str]) -> dict[str, str]:
+    """A reply names no person and shows no schedule beyond `{when}`: only `{team}`,
+    `{when}` and `{category}` may be filled in."""
+    for lang, text in value.items():
+        for name in re.findall(r"\{([^{}]*)\}", text):
+            if name not in _REPLY_FIELDS:
+                raise ValueError(f"`{{{name}}}` in the {lang} template: a reply may use only "
+                                 "{team}, {when} and {category} (never a person's name)")
+    return value
+
+
+ReplyTemplate = Annotated[
+    dict[Literal["es", "en"], Annotated[str, StringConstraints(min_length=1, max_length=280)]],
+    AfterValidator(_reply_template)]
+
+
+class Replies(_Strict):
+    """What the citizen hears back, on the network and in the thread they wrote in
+    (docs/connectors.md): an acknowledgement when a request is received (`received`), and
+    a word when staff move it on. Never to a held or abusive message, never a person's
+    name; at most `per_author_per_hour` replies to one author."""
+
+    enabled: bool = False
+    # Only these categories' requests are answered (empty: every category).
+    categories: list[Slug] = Field(default_factory=list)
+    templates: dict[ReplyStatus, ReplyTemplate] = Field(default_factory=dict)
+    per_author_per_hour: int = Field(default=1, ge=1, le=20)
+    # `public` (a reply in the thread) or `direct` (a private message), per network.
+    visibility: dict[Literal["mastodon", "bluesky", "x", "telegram", "whatsapp"],
+                     Literal["public", "direct"]] = Field(default_factory=dict)
 
 
 ConnectorKind = Literal["mastodon", "bluesky", "x", "telegram", "whatsapp", "webhook"]
@@ -609,7 +647,7 @@ class PolicyFile(_Strict):
     SINGLE: ClassVar[tuple[str, ...]] = ("town", "escalation", "rate_limits", "storm",
                                          "exposure_limits", "harassment", "urgency",
                                          "moderation", "delivery", "swaps",
-                                         "on_call_limits", "retention")
+                                         "on_call_limits", "retention", "replies")
     town: Town | None = None
     staff: list[StaffMember] = Field(default_factory=list)
     teams: list[Team] = Field(default_factory=list)
@@ -628,6 +666,7 @@ class PolicyFile(_Strict):
     swaps: Swaps | None = None
     on_call_limits: OnCallLimits | None = None
     retention: Retention | None = None
+    replies: Replies | None = None
 
 
 class Policy(_Strict):
@@ -649,6 +688,7 @@ class Policy(_Strict):
     swaps: Swaps = Swaps()
     on_call_limits: OnCallLimits = OnCallLimits()
     retention: Retention = Retention()
+    replies: Replies = Replies()
 
     def hr_contacts(self) -> list[str]:
         """Who HR is for a notice (an escalation, a swap to approve): `moderation.hr`, else

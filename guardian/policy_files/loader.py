@@ -32,6 +32,7 @@ from guardian.policy.model import (
     Policy,
     PolicyFile,
     RateLimits,
+    Replies,
     Retention,
     Rotation,
     StaffMember,
@@ -208,7 +209,7 @@ _SINGLE_MODELS: dict[str, type[BaseModel]] = {
     "storm": StormThresholds, "exposure_limits": ExposureLimits,
     "harassment": HarassmentPolicy, "urgency": UrgencyPolicy, "moderation": Moderation,
     "delivery": Delivery, "swaps": Swaps, "on_call_limits": OnCallLimits,
-    "retention": Retention}
+    "retention": Retention, "replies": Replies}
 # A section missing here would silently vanish from partial files.
 assert {*_ITEM_MODELS, *_SINGLE_MODELS} == set(PolicyFile.model_fields)
 

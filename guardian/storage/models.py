@@ -116,6 +116,23 @@ class DutyOverride(SQLModel, table=True):
     decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class RequestState(SQLModel, table=True):
+    """A citizen's request's place in its lifecycle (guardian/decide/lifecycle.py). No row:
+    `received`. Times kept for the time-to-acknowledge and time-to-resolve figures."""
+
+    __tablename__ = "request_states"
+
+    message_id: int = Field(sa_column=Column(BigId, primary_key=True, autoincrement=False))
+    team: str = Field(max_length=64, index=True)
+    category: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    changed_at: dt.datetime = Field(sa_type=UTCDateTime)
+    changed_by: str = Field(max_length=128)
+    acknowledged_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str | None = Field(default=None, max_length=500)
+
+
 class ConnectorState(SQLModel, table=True):
     """A connector's place in its feed and who runs it: the cursor is written in the same
     transaction as the messages it follows (nothing lost, nothing twice across restarts),

@@ -30,6 +30,7 @@ from guardian.web import (
     pages,
     privacy,
     replies,
+    requests,
     review,
 )
 from guardian.web.access import access_of
@@ -77,7 +78,7 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
     for table in (messages.routes, observe.routes, openapi.routes, overrides.routes,
                   duty.routes, pages.routes, review.routes, notifications.routes,
                   replies.routes, flags.routes, escalations.routes, privacy.routes,
-                  hooks.routes):
+                  hooks.routes, requests.routes):
         app.add_routes(table)
     for route in app.router.routes():
         if access_of(route.handler) is None:

@@ -30,6 +30,8 @@ from guardian.schemas import (
     NotificationPublic,
     OverrideIn,
     OverridePublic,
+    RequestMoveIn,
+    RequestPublic,
     ReviewBulkIn,
     ReviewDecisionIn,
     ReviewItemDetail,
@@ -108,6 +110,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "person is 200 with the same item.", ok="202", request=FlagIn,
         response=FlaggedItemPublic, errors=(*_WRITE, "404"), body_required=False,
         same_body={"200": "Already flagged by this person: the same review item."}),
+    ("get", "/api/v1/messages/{id}/status"): Operation(
+        "Where a citizen's request is: received, acknowledged, in_progress, resolved or "
+        "closed. Staff: requests of their teams or that they were told about (others 404).",
+        response=RequestPublic, errors=("401", "403", "404", "422")),
+    ("post", "/api/v1/messages/{id}/status"): Operation(
+        "Move a request on; closing needs a `reason`. With `reply` (default), the citizen "
+        "hears the policy's template for the new status, where it has one and the request "
+        "may be answered (never a held or abusive message). 409 when the move is not "
+        "allowed from where the request is.", request=RequestMoveIn,
+        response=RequestPublic, errors=(*_WRITE, "404", "409")),
     ("get", "/flag/{token}"): Operation(
         "The signed link (30 days) every notification about a message carries: shows the "
         "message, masked, and a button (opening it changes nothing).",
@@ -291,7 +303,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 _MODELS: tuple[type[BaseModel], ...] = (
     MessageIn, IngestResponse, MessagePublic, ErrorResponse, HealthResponse, OverrideIn,
     OverridePublic, SwapIn, AuditEventPublic, NotificationPublic, NotificationListPublic,
-    FlagIn, FlaggedItemPublic)
+    FlagIn, FlaggedItemPublic, RequestMoveIn, RequestPublic)
 
 
 def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str, Any]:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from guardian.config.settings import Settings
 from guardian.policy_files.loader import load_policy
 from guardian.storage.tokens import create_token, hash_token, revoke_token, tokens_table
 from guardian.types import Role
+from guardian.web.access import PUBLIC, access_of
+from guardian.web.app import init_app
 from guardian.web.auth import Principal, binding_problem
 from tests.conftest import POLICIES, Client, bearer, message
 
@@ -51,6 +55,8 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/v1/escalations", {S, M, H, A}),
     ("POST", "/api/v1/privacy/export", {A}),
     ("POST", "/api/v1/privacy/erase", {A}),
+    ("GET", "/api/v1/messages/1/status", {S, H, A}),
+    ("POST", "/api/v1/messages/1/status", {S, H, A}),
 ]
 
 
@@ -75,6 +81,23 @@ async def test_each_role_against_each_endpoint(client: Client, tokens: dict[Role
     assert await _call(client, method, path, {}) == 401
     assert await _call(client, method, path, {"Authorization": "Basic dXNlcjpwYXNz"}) == 401
     assert await _call(client, method, path, bearer("gdn_not-a-real-token")) == 401
+
+
+def test_the_matrix_covers_every_route_that_needs_a_token(settings: Settings) -> None:
+    """A new route cannot slip past this table: every route but the public ones (health,
+    the signed links, the hooks that check their own secrets) is in it."""
+    app = init_app(settings, run_worker=False)
+    missing = []
+    for route in app.router.routes():
+        if route.method == "HEAD" or route.resource is None:
+            continue
+        if access_of(route.handler) == PUBLIC:
+            continue
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(route.resource.canonical))
+        if not any(method == route.method and re.fullmatch(pattern, path.split("?")[0])
+                   for method, path, _ in MATRIX):
+            missing.append(f"{route.method} {route.resource.canonical}")
+    assert missing == []
 
 
 async def test_health_needs_no_token(client: Client) -> None:
