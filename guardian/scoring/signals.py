@@ -74,8 +74,10 @@ _CLASSES: dict[str, str] = {
         usted ustedes tuyo tuya tuyos tuyas you your yours yourself yourselves u ur ya""",
     "ME": """yo me mi mis conmigo nosotros nosotras nos nuestro nuestra i me my mine we us
         our myself im ill ive id""",
-    "THEM": """le les lo la los las el ella ellos ellas su sus he him his she her they them
-        their""",
+    # Not "el", "la", "los", "las", "lo": in Spanish they are far more often articles
+    # ("la farola de la calle") than pronouns ("la voy a..."), and as THEM they made
+    # plain street reports look like attacks on a group (docs/scoring.md).
+    "THEM": """le les ella ellos ellas su sus he him his she her they them their""",
     "FAMILY": """hijo hija hijos hijas nino nina ninos ninas crio cria crios nene nenes
         chiquillo chiquilla mujer marido esposa esposo novia novio madre padre padres mama
         papa abuela abuelo abuelos familia hermano hermana nietos sobrino sobrina suegra

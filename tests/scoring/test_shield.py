@@ -80,6 +80,28 @@ def test_ordinary_messages_with_threatening_words_are_not_threats(text: str,
     assert result.masked_text == text
 
 
+# Plain reports of a broken thing in a place, the commonest message a town hall gets, in
+# words none of the signal model's training lines use (training/signals/make_reports.py
+# has other things, places and states). The shipped model before the fix held 27% of such
+# reports as abusive or threats (docs/scoring.md); the cases are a sample of that probe.
+@pytest.mark.parametrize("text", [
+    "La farola de la calle Real no funciona",
+    "La farola de la calle Mayor no funciona",
+    "La cabina de la calle San Juan no funciona",
+    "El parquímetro cerca de la guardería no va",
+    "Los aspersores del gimnasio municipal se han caído",
+    "Las jardineras de la plazoleta están rotas desde anteayer",
+    "El columpio de la plaza del Ayuntamiento no va",
+    "Los bancos junto al colegio no funcionan otra vez",
+    "La estatua de la residencia se ha caído, avisad a quien toque",
+    "El toldo del aparcamiento está roto de nuevo",
+])
+def test_plain_street_reports_are_not_abuse(text: str) -> None:
+    [result] = SHIELD.assess([text])
+    assert result.level == "none", result.reasons
+    assert result.masked_text == text
+
+
 @pytest.mark.parametrize(("text", "level", "masked"), [
     ("Hay ratas en el parque infantil de la calle Olmo", "none",
      "Hay ratas en el parque infantil de la calle Olmo"),
