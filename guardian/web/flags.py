@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from guardian.acks.links import FlagClaim, LinkError, read_flag_token
+from guardian.decide.lifecycle import NEXT, is_request
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.notify.compose import language_of
 from guardian.notify.render import resolve_language
@@ -26,11 +27,13 @@ from guardian.storage.db import utcnow
 from guardian.storage.messages import read_message
 from guardian.storage.models import Message
 from guardian.storage.notifications import was_notified
-from guardian.types import ReviewStatus, Role
+from guardian.storage.requests import request_state
+from guardian.types import RequestStatus, ReviewStatus, Role
 from guardian.web.access import public, requires
 from guardian.web.bodies import read_model
 from guardian.web.keys import engine_key, policy_key, principal_key, settings_key
 from guardian.web.pages import html_page
+from guardian.web.requests import move_request
 
 routes = web.RouteTableDef()
 
@@ -49,6 +52,11 @@ class _Words:
     reviewed: str
     too_long: str
     gone: str
+    status: str
+    statuses: dict[str, str]
+    move: str
+    reason: str
+    moved: str
 
 
 WORDS = {
@@ -64,7 +72,13 @@ WORDS = {
         reviewed="Gracias. Los moderadores ya han revisado este mensaje.",
         too_long=f"La nota tiene más de {MAX_NOTE} caracteres; acórtala y vuelve a "
                  "intentarlo.",
-        gone="Este mensaje ya no existe."),
+        gone="Este mensaje ya no existe.",
+        status="Estado de la petición: {status}",
+        statuses={"received": "recibida", "acknowledged": "vista", "in_progress": "en curso",
+                  "resolved": "resuelta", "closed": "cerrada"},
+        move="Marcar como {status}",
+        reason="Motivo para cerrarla (obligatorio; el vecino no lo ve):",
+        moved="Hecho: la petición está ahora {status}."),
     "en": _Words(
         heading="Is this message abusive?",
         wrote="{author} wrote ({when}):",
@@ -76,7 +90,13 @@ WORDS = {
         again="You had already flagged it as abusive: the moderators will look at it.",
         reviewed="Thank you. The moderators have already reviewed this message.",
         too_long=f"The note is longer than {MAX_NOTE} characters; shorten it and try again.",
-        gone="This message no longer exists."),
+        gone="This message no longer exists.",
+        status="Request status: {status}",
+        statuses={"received": "received", "acknowledged": "seen", "in_progress": "in progress",
+                  "resolved": "resolved", "closed": "closed"},
+        move="Mark as {status}",
+        reason="Why it is closed (required; the citizen does not see it):",
+        moved="Done: the request is now {status}."),
 }
 
 
@@ -122,11 +142,63 @@ async def flag_link(request: web.Request) -> web.Response:
         f"<h1>{html.escape(words.heading)}</h1>"
         f"<p>{html.escape(words.wrote.format(author=message.author_handle, when=when))}</p>"
         f"<blockquote>{html.escape(text)}</blockquote>{hidden}"
+        f"{await _status_section(request, message, words)}"
         '<form method="post">'
         f'<p><label>{html.escape(words.note)}<br><textarea name="note" rows="3" cols="40" '
         f'maxlength="{MAX_NOTE}"></textarea></label></p>'
         '<button type="submit" style="font-size: 1.5em;">'
         f"{html.escape(words.button)}</button></form>", lang=lang)
+
+
+async def _status_section(request: web.Request, message: Message, words: _Words) -> str:
+    """For a request: where it is, and a button for each move allowed from there (the
+    same moves as `POST /api/v1/messages/{id}/status`)."""
+    if not is_request(message.decision):
+        return ""
+    async with request.app[engine_key].connect() as conn:
+        state = await request_state(conn=conn, message_id=message.id or 0)
+    current = RequestStatus(state.status) if state else RequestStatus.received
+    shown = words.statuses[current.value]
+    buttons = "".join(
+        f'<button type="submit" name="status" value="{s.value}">'
+        f"{html.escape(words.move.format(status=words.statuses[s.value]))}</button> "
+        for s in sorted(NEXT[current], key=lambda s: list(RequestStatus).index(s))
+        if s != RequestStatus.closed)
+    closing = (f'<p><label>{html.escape(words.reason)}<br><input name="reason" '
+               f'maxlength="500" size="40"></label> <button type="submit" name="status" '
+               f'value="closed">{html.escape(words.move.format(status=words.statuses["closed"]))}'
+               "</button></p>" if RequestStatus.closed in NEXT[current] else "")
+    action = f"/flag/{html.escape(request.match_info['token'])}/status"
+    form = (f'<form method="post" action="{action}"><p>{buttons}</p>{closing}</form>'
+            if buttons or closing else "")
+    return f"<h2>{html.escape(words.status.format(status=shown))}</h2>{form}"
+
+
+@routes.post("/flag/{token}/status", name="request_link_move")
+@public
+async def request_link_move(request: web.Request) -> web.Response:
+    """Move the request from the notification's link: the signed token names the message
+    and the person it was sent to (who is recorded as having moved it)."""
+    try:
+        message, claim = await _claimed_message(request)
+    except LinkError as exc:
+        return _refused(exc, "en")
+    lang = _language(request, claim.person)
+    words = WORDS[lang]
+    form = await request.post()
+    raw_status, raw_reason = form.get("status"), form.get("reason")
+    reason = raw_reason.strip() if isinstance(raw_reason, str) else ""
+    if not isinstance(raw_status, str) or raw_status not in RequestStatus.__members__:
+        return html_page("<p>?</p>", 422, lang=lang)
+    if not is_request(message.decision):
+        return html_page(f"<p>{html.escape(words.gone)}</p>", 404, lang=lang)
+    try:
+        after, _ = await move_request(request.app, message, RequestStatus(raw_status),
+                                      reason or None, True, f"staff:{claim.person}")
+    except ApiError as exc:
+        return html_page(f"<p>{html.escape(exc.message)}</p>", exc.status, lang=lang)
+    return html_page(f"<p>{html.escape(words.moved.format(status=words.statuses[after.status]))}"
+                     "</p>", lang=lang)
 
 
 @routes.post("/flag/{token}", name="flag_link_confirm")

@@ -143,6 +143,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ok="202", response=_HOOK_RESPONSE, request={"type": ["object", "array"]},
         same_body={"200": "A WhatsApp or Telegram delivery, read and stored."},
         errors=("400", "401", "404", "413", "415", "422", "503")),
+    ("post", "/flag/{token}/status"): Operation(
+        "From the same link: move the message's request on (a form with `status`, and "
+        "`reason` to close it); recorded as the person the link was sent to.",
+        response={"type": "string"}, errors=("404", "409", "422"), content_type="text/html",
+        errors_content_type="text/html"),
     ("get", "/api/v1/openapi.json"): Operation("This document.", response={"type": "object"},
                                                errors=("401",)),
     ("get", "/health"): Operation(

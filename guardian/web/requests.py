@@ -84,6 +84,45 @@ async def get_status(request: web.Request) -> web.Response:
     return web.json_response(text=_public(message, state).model_dump_json())
 
 
+async def move_request(app: web.Application, message: Message, new: RequestStatus,
+                       reason: str | None, reply: bool, actor: str
+                       ) -> tuple[RequestState, bool]:
+    """Move `message`'s request to `new` (the API and the notification's link page both
+    call this): the state after and whether a reply to the citizen was queued. Raises
+    ApiError 409 (not from here, or moved meanwhile) or 422 (closing without a reason)."""
+    now = app[clock_key]()
+    decision = message.decision or {}
+    team, category = str(decision.get("team")), str(decision.get("category"))
+    async with app[engine_key].begin() as conn:
+        before = await request_state(conn=conn, message_id=message.id or 0)
+        current = RequestStatus(before.status) if before else RequestStatus.received
+        problem = move_problem(current, new, reason)
+        if problem is not None:
+            if new == RequestStatus.closed and not (reason or "").strip():
+                raise ApiError(422, "invalid", f"`reason` is required: {problem}",
+                               [FieldError("reason", "is required to close a request.")])
+            raise ApiError(409, "conflict", f"Cannot move request {message.id}: {problem}")
+        after = await record_move(conn=conn, message_id=message.id or 0, team=team,
+                                  category=category, before=before, status=new,
+                                  by=actor, reason=reason or None, now=now)
+        if after is None:
+            raise ApiError(409, "conflict", f"Request {message.id} was moved by someone else "
+                           "meanwhile; read it again.")
+        queued = reply and await queue_reply(conn=conn, policy=app[policy_key].policy,
+                                             message=message, status=new, now=now)
+        await audit(conn=conn, actor=actor, action="request.move",
+                    subject=f"message:{message.id}",
+                    details={"from": current.value, "to": new.value, "reason": reason,
+                             "reply_queued": queued}, at=now)
+    if after.acknowledged_at == now and (before is None or before.acknowledged_at is None):
+        metrics.REQUEST_ACKNOWLEDGE_SECONDS.labels(team=team).observe(
+            max((now - message.received_at).total_seconds(), 0.0))
+    if after.resolved_at == now and (before is None or before.resolved_at is None):
+        metrics.REQUEST_RESOLVE_SECONDS.labels(team=team).observe(
+            max((now - message.received_at).total_seconds(), 0.0))
+    return after, queued
+
+
 @routes.post("/api/v1/messages/{id}/status", name="request_move")
 @requires(Role.staff, Role.hr)
 async def move(request: web.Request) -> web.Response:
@@ -91,36 +130,6 @@ async def move(request: web.Request) -> web.Response:
     message = await _request(request)
     body = await read_model(request, RequestMoveIn)
     principal: Principal = request[principal_key]
-    now = request.app[clock_key]()
-    decision = message.decision or {}
-    team, category = str(decision.get("team")), str(decision.get("category"))
-    engine = request.app[engine_key]
-    async with engine.begin() as conn:
-        before = await request_state(conn=conn, message_id=message.id or 0)
-        current = RequestStatus(before.status) if before else RequestStatus.received
-        problem = move_problem(current, body.status, body.reason)
-        if problem is not None:
-            if body.status == RequestStatus.closed and not (body.reason or "").strip():
-                raise ApiError(422, "invalid", f"`reason` is required: {problem}",
-                               [FieldError("reason", "is required to close a request.")])
-            raise ApiError(409, "conflict", f"Cannot move request {message.id}: {problem}")
-        after = await record_move(conn=conn, message_id=message.id or 0, team=team,
-                                  category=category, before=before, status=body.status,
-                                  by=principal.actor, reason=body.reason or None, now=now)
-        if after is None:
-            raise ApiError(409, "conflict", f"Request {message.id} was moved by someone else "
-                           "meanwhile; read it again.")
-        queued = body.reply and await queue_reply(
-            conn=conn, policy=request.app[policy_key].policy, message=message,
-            status=body.status, now=now)
-        await audit(conn=conn, actor=principal.actor, action="request.move",
-                    subject=f"message:{message.id}",
-                    details={"from": current.value, "to": body.status.value,
-                             "reason": body.reason, "reply_queued": queued}, at=now)
-    if after.acknowledged_at == now and (before is None or before.acknowledged_at is None):
-        metrics.REQUEST_ACKNOWLEDGE_SECONDS.labels(team=team).observe(
-            max((now - message.received_at).total_seconds(), 0.0))
-    if after.resolved_at == now and (before is None or before.resolved_at is None):
-        metrics.REQUEST_RESOLVE_SECONDS.labels(team=team).observe(
-            max((now - message.received_at).total_seconds(), 0.0))
+    after, queued = await move_request(request.app, message, body.status, body.reason,
+                                       body.reply, principal.actor)
     return web.json_response(text=_public(message, after, queued).model_dump_json())

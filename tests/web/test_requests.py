@@ -159,3 +159,30 @@ async def test_a_move_answers_the_citizen_where_the_policy_says(
     assert not (await _move(client, no_reply, hr, 200, status="resolved",
                             reply=False))["reply_queued"]
     assert dt.datetime.fromisoformat(resolved["changed_at"]) <= utcnow()
+
+
+async def test_staff_move_a_request_from_the_link_in_their_notification(
+        client: Client, engine: AsyncEngine, settings: Settings) -> None:
+    """The message page every notification links to shows where the request is and a
+    button per allowed move; the link is the person's (no token, no sign-in)."""
+    from guardian.acks.links import flag_token
+
+    lamp = await _decided(engine, "1", _decision())
+    link = f"/flag/{flag_token(settings.secret_key, lamp, 'antonio')}"
+    page = await (await client.get(link)).text()
+    assert "Estado de la petición: recibida" in page
+    assert 'value="acknowledged"' in page and 'value="resolved"' in page
+    done = await client.post(f"{link}/status", data={"status": "in_progress"})
+    assert done.status == 200 and "en curso" in await done.text()
+    page = await (await client.get(link)).text()
+    assert "Estado de la petición: en curso" in page and 'value="acknowledged"' not in page
+    unexplained = await client.post(f"{link}/status", data={"status": "closed"})
+    assert unexplained.status == 422
+    wrong = await client.post(f"{link}/status", data={"status": "acknowledged"})
+    assert wrong.status == 409
+    assert (await client.post(f"{link}/status", data={"status": "done"})).status == 422
+    assert (await client.post("/flag/forged/status", data={"status": "resolved"})).status == 404
+    async with engine.connect() as conn:
+        actors = (await conn.execute(select(audit_table.c.actor).where(
+            audit_table.c.action == "request.move"))).scalars().all()
+    assert actors == ["staff:antonio"]
