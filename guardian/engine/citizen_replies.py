@@ -85,10 +85,14 @@ def reply_text(policy: Policy, message: Message, status: RequestStatus,
     return lang, text
 
 
-async def _recent_replies(conn: AsyncConnection, recipient: str, now: dt.datetime) -> int:
+async def _recent_acknowledgements(conn: AsyncConnection, recipient: str,
+                                   now: dt.datetime) -> int:
+    """Acknowledgements queued for this author in the last hour: a citizen who writes ten
+    times hears "received" once. Word of a fix is never held back by this."""
     c = outbox.notifications_table.c
     found = (await conn.execute(select(func.count()).where(
         c.recipient == recipient, c.kind == NotificationKind.citizen_reply.value,
+        c.idempotency_key.like(f"%:{RequestStatus.received.value}"),
         c.due_at > now - dt.timedelta(hours=1),
         c.status != NotificationStatus.cancelled.value))).scalar()
     return int(found or 0)
@@ -114,7 +118,8 @@ async def queue_reply(*, conn: AsyncConnection, policy: Policy | None, message: 
     existing = await outbox.get_by_key(conn=conn, idempotency_key=key)
     if existing is not None:
         return False
-    if await _recent_replies(conn, recipient, now) >= replies.per_author_per_hour:
+    if (status == RequestStatus.received and await _recent_acknowledgements(
+            conn, recipient, now) >= replies.per_author_per_hour):
         return False
     written = reply_text(policy, message, status, now)
     if written is None:

@@ -574,7 +574,7 @@ class Replies(_Strict):
     """What the citizen hears back, on the network and in the thread they wrote in
     (docs/connectors.md): an acknowledgement when a request is received (`received`), and
     a word when staff move it on. Never to a held or abusive message, never a person's
-    name; at most `per_author_per_hour` replies to one author."""
+    name; at most `per_author_per_hour` acknowledgements to one author."""
 
     enabled: bool = False
     # Only these categories' requests are answered (empty: every category).
