@@ -5,6 +5,10 @@
   (`public` or `direct`), mentioning the author so they are told; Mastodon's own
   `Idempotency-Key` header makes a repeated send post once. Scope `write:statuses`.
 - Telegram: `sendMessage` to the chat, as a reply to the citizen's message (`reply_parameters`).
+- WhatsApp Cloud API: `POST /{phone-number-id}/messages`, a text in reply to the citizen's
+  message (`context.message_id`). WhatsApp allows free text only within 24 hours of the
+  citizen's last message (its "customer service window"): an acknowledgement always fits;
+  word of a fix days later is refused (131047) and not retried.
 
 A 4xx other than 429 is permanent (the post was deleted, the bot was blocked): not retried.
 """
@@ -24,6 +28,19 @@ from guardian.policy.model import Connector, Policy
 from guardian.storage.messages import messages_table
 from guardian.storage.models import Message, Notification
 
+WHATSAPP_API = "https://graph.facebook.com/v21.0"
+
+
+def replyable(spec: Connector) -> bool:
+    """Whether Guardian can answer citizens through this connector."""
+    if not spec.enabled:
+        return False
+    if spec.kind in ("mastodon", "telegram"):
+        return spec.token is not None
+    if spec.kind == "whatsapp":
+        return spec.token is not None and spec.account is not None
+    return False
+
 
 class CitizenReplier:
     def __init__(self, engine: AsyncEngine, policy: Callable[[], Policy | None],
@@ -40,7 +57,7 @@ class CitizenReplier:
             return SendResult(False, "reply:", "the message or the policy is gone", 0.0,
                               permanent=True)
         spec = next((c for c in policy.connectors
-                     if c.enabled and c.kind == message.source), None)
+                     if c.kind == message.source and replyable(c)), None)
         if spec is None:
             return SendResult(False, f"reply:{message.source}", "no connector for "
                               f"{message.source} in the policy", 0.0, permanent=True)
@@ -52,6 +69,8 @@ class CitizenReplier:
                 if spec.kind == "mastodon":
                     status, error = await self._mastodon(session, spec, message, notification,
                                                          visibility)
+                elif spec.kind == "whatsapp":
+                    status, error = await self._whatsapp(session, spec, message, notification)
                 else:
                     status, error = await self._telegram(session, spec, message, notification)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -86,6 +105,27 @@ class CitizenReplier:
                                          "Idempotency-Key": notification.idempotency_key}
                                 ) as response:
             return response.status, None
+
+    async def _whatsapp(self, session: aiohttp.ClientSession, spec: Connector,
+                        message: Message, notification: Notification) -> tuple[int, str | None]:
+        token = credential(spec.token, self.environ) or ""
+        api = (spec.url or WHATSAPP_API).rstrip("/")
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": message.author_handle.lstrip("+"), "type": "text",
+                "text": {"body": notification.body, "preview_url": False},
+                "context": {"message_id": message.external_id}}
+        async with session.post(f"{api}/{spec.account}/messages", json=body,
+                                headers={"Authorization": f"Bearer {token}"}) as response:
+            if response.status < 300:
+                return response.status, None
+            try:
+                error = (await response.json(content_type=None)).get("error") or {}
+            except ValueError:
+                error = {}
+            code = error.get("code") if isinstance(error, dict) else None
+            if code == 131047:  # outside the 24-hour window: retrying will not help
+                return 400, "WhatsApp: more than 24 hours since the citizen wrote (131047)"
+            return response.status, (f"WhatsApp error {code}" if code else None)
 
     async def _telegram(self, session: aiohttp.ClientSession, spec: Connector,
                         message: Message, notification: Notification) -> tuple[int, str | None]:

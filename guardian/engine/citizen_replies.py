@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from guardian.connectors.replies import replyable
 from guardian.decide.lifecycle import may_answer
 from guardian.engine.privacy import author_digest
 from guardian.notify.sender import CITIZEN_PREFIX
@@ -26,8 +27,6 @@ from guardian.storage import outbox
 from guardian.storage.models import Message
 from guardian.types import NotificationKind, NotificationStatus, RequestStatus
 
-# Networks a reply can be posted on (guardian/connectors/replies.py).
-REPLYABLE = frozenset({"mastodon", "telegram"})
 _WEEKDAYS = {"es": ("el lunes", "el martes", "el miércoles", "el jueves", "el viernes",
                     "el sábado", "el domingo"),
              "en": ("on Monday", "on Tuesday", "on Wednesday", "on Thursday", "on Friday",
@@ -110,8 +109,7 @@ async def queue_reply(*, conn: AsyncConnection, policy: Policy | None, message: 
         return False
     if replies.categories and decision.get("category") not in replies.categories:
         return False
-    if message.source not in REPLYABLE or not any(
-            c.enabled and c.kind == message.source for c in policy.connectors):
+    if not any(c.kind == message.source and replyable(c) for c in policy.connectors):
         return False
     recipient = citizen_recipient(message.source, message.author_handle)
     key = f"reply:{message.id}:{status.value}"

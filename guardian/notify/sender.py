@@ -253,7 +253,12 @@ class Sender:
             why = result.error or "the last channel failed"
             # From when it was due (a digest's time, the end of quiet hours...).
             expires = notification.due_at + self.policy().delivery.expiry(notification.kind)
-            if now < expires:
+            # A network that refused a citizen's reply (the post is gone, the window is
+            # closed) will refuse it again: no outage retries. A staff channel's permanent
+            # failure (a secret not set) is retried: an admin can fix it meanwhile.
+            refused = (result.permanent
+                       and notification.kind == NotificationKind.citizen_reply.value)
+            if now < expires and not refused:
                 return await self._outage(notification, lease, [attempt], why, expires)
             metrics.NOTIFICATIONS_FAILED.labels(channel=label, kind=notification.kind).inc()
             return await self._give_up(notification, lease, [attempt], why)

@@ -617,9 +617,12 @@ class Connector(_Strict):
     # (x: https://api.x.com, telegram: https://api.telegram.org).
     url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+[^\s]*$",
                                           max_length=512)] | None = None
-    # The account: the Bluesky handle or the X user id the mentions are of.
+    # The account: the Bluesky handle or the X user id the mentions are of; WhatsApp: the
+    # phone number id replies are sent from.
     account: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     token: SecretReference | None = None          # access token, bearer token, bot token
+                                                  # (WhatsApp: the Cloud API token, for
+                                                  # replies)
     password: SecretReference | None = None       # Bluesky app password
     secret: SecretReference | None = None         # signing secret (webhook, WhatsApp app,
                                                   # Telegram's secret token)

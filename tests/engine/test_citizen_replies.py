@@ -35,6 +35,7 @@ from guardian.types import NotificationKind, RequestStatus, Stage
 from tests.conftest import POLICIES, message
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.whatsapp import FakeWhatsApp
 
 MADRID = ZoneInfo("Europe/Madrid")
 # A Wednesday morning: the electricians are at work (no holiday, no quiet hours).
@@ -220,3 +221,41 @@ def test_a_team_name_in_two_languages_gives_each_its_part() -> None:
     assert team_name("Alumbrado público (street lighting)", "es") == "Alumbrado público"
     assert team_name("Alumbrado público (street lighting)", "en") == "street lighting"
     assert team_name("Parques", "en") == "Parques"
+
+
+async def test_whatsapp_gets_a_reply_in_the_chat_within_its_24_hour_window(
+        engine: AsyncEngine, tmp_path: Path, lite: LiteModel, executor: ThreadPoolExecutor,
+        mastodon: FakeMastodon) -> None:
+    """The acknowledgement goes back in the chat as a reply to the citizen's message; a
+    reply WhatsApp refuses because the citizen wrote more than 24 hours ago fails for good
+    (131047), without retries that could not succeed."""
+    whatsapp = await FakeWhatsApp().start()
+    try:
+        policies = _policies(tmp_path, mastodon)
+        with (policies / "connectors.yaml").open("a", encoding="utf-8") as out:
+            out.write(f"  - id: whatsapp\n    kind: whatsapp\n    url: {whatsapp.api}\n"
+                      f"    account: \"{whatsapp.phone_number_id}\"\n"
+                      "    token: \"{env:WA_TOKEN}\"\n    secret: \"{env:WA_SECRET}\"\n"
+                      "    verify_token: \"{env:WA_VERIFY}\"\n")
+        worker, store = _worker(engine, policies, lite, executor, WORKING)
+        whatsapp.outside_window.add("34622000111")
+        await _decide(engine, worker,
+                      message("wamid.A1", source="whatsapp", author={"handle": "+34611222333"},
+                              text="La farola de mi calle está apagada desde ayer",
+                              lang="es", mentions=[], created_at=WORKING.isoformat()),
+                      message("wamid.B2", source="whatsapp", author={"handle": "+34622000111"},
+                              text="Hay basura junto al contenedor de la plaza", lang="es",
+                              mentions=[], created_at=WORKING.isoformat()))
+        policy = store.policy
+        assert policy is not None
+        sender = Sender(engine=engine, policy=lambda: policy, clock=lambda: WORKING,
+                        replier=CitizenReplier(engine, lambda: policy,
+                                               {"WA_TOKEN": whatsapp.token}))
+        await sender.drain()
+        [sent] = whatsapp.sent
+        assert sent["to"] == "34611222333" and sent["context"] == {"message_id": "wamid.A1"}
+        assert sent["text"]["body"].startswith("Recibido. El equipo de Alumbrado público")
+        statuses = {r.message_id: r.status for r in await _replies(engine)}
+        assert sorted(statuses.values()) == ["failed", "sent"]
+    finally:
+        await whatsapp.close()
