@@ -5,6 +5,8 @@
   (`public` or `direct`), mentioning the author so they are told; Mastodon's own
   `Idempotency-Key` header makes a repeated send post once. Scope `write:statuses`.
 - Telegram: `sendMessage` to the chat, as a reply to the citizen's message (`reply_parameters`).
+- Bluesky: `createSession`, `app.bsky.feed.getPosts` for the post's cid and its thread's
+  root, then `com.atproto.repo.createRecord` with the reply's root and parent.
 - WhatsApp Cloud API: `POST /{phone-number-id}/messages`, a text in reply to the citizen's
   message (`context.message_id`). WhatsApp allows free text only within 24 hours of the
   citizen's last message (its "customer service window"): an acknowledgement always fits;
@@ -22,6 +24,7 @@ import aiohttp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from guardian.connectors.bluesky_reply import post_bluesky_reply
 from guardian.connectors.factory import credential
 from guardian.notify.sender import SendResult
 from guardian.policy.model import Connector, Policy
@@ -39,6 +42,8 @@ def replyable(spec: Connector) -> bool:
         return spec.token is not None
     if spec.kind == "whatsapp":
         return spec.token is not None and spec.account is not None
+    if spec.kind == "bluesky":
+        return spec.password is not None and spec.account is not None
     return False
 
 
@@ -69,6 +74,11 @@ class CitizenReplier:
                 if spec.kind == "mastodon":
                     status, error = await self._mastodon(session, spec, message, notification,
                                                          visibility)
+                elif spec.kind == "bluesky":
+                    status, error = await post_bluesky_reply(
+                        session, spec.url or "https://bsky.social", spec.account or "",
+                        credential(spec.password, self.environ) or "",
+                        message.external_id, notification.body, lang=notification.lang)
                 elif spec.kind == "whatsapp":
                     status, error = await self._whatsapp(session, spec, message, notification)
                 else:

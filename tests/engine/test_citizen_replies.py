@@ -33,6 +33,7 @@ from guardian.storage.messages import get_message, store_messages
 from guardian.storage.models import Notification
 from guardian.types import NotificationKind, RequestStatus, Stage
 from tests.conftest import POLICIES, message
+from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.whatsapp import FakeWhatsApp
@@ -259,3 +260,33 @@ async def test_whatsapp_gets_a_reply_in_the_chat_within_its_24_hour_window(
         assert sorted(statuses.values()) == ["failed", "sent"]
     finally:
         await whatsapp.close()
+
+
+async def test_bluesky_gets_a_reply_in_the_thread(
+        engine: AsyncEngine, tmp_path: Path, lite: LiteModel, executor: ThreadPoolExecutor,
+        mastodon: FakeMastodon) -> None:
+    bluesky = await FakeBluesky().start()
+    try:
+        post = bluesky.add_post("La farola de la calle Ancha está apagada desde ayer")
+        policies = _policies(tmp_path, mastodon)
+        with (policies / "connectors.yaml").open("a", encoding="utf-8") as out:
+            out.write(f"  - id: bsky\n    kind: bluesky\n    url: {bluesky.service}\n"
+                      f"    account: {bluesky.identifier}\n"
+                      "    password: \"{env:BSKY_PASSWORD}\"\n")
+        worker, store = _worker(engine, policies, lite, executor, WORKING)
+        await _decide(engine, worker, message(
+            post["uri"], source="bluesky", author={"handle": "@lucia.bsky.social"},
+            text="La farola de la calle Ancha está apagada desde ayer", lang="es",
+            mentions=[], created_at=WORKING.isoformat()))
+        policy = store.policy
+        assert policy is not None
+        sender = Sender(engine=engine, policy=lambda: policy, clock=lambda: WORKING,
+                        replier=CitizenReplier(engine, lambda: policy,
+                                               {"BSKY_PASSWORD": bluesky.password}))
+        assert await sender.drain() == 1
+        [record] = bluesky.created
+        assert record["reply"]["parent"]["uri"] == post["uri"]
+        assert record["reply"]["root"]["uri"] == post["uri"]
+        assert record["text"].startswith("Recibido. El equipo de Alumbrado público")
+    finally:
+        await bluesky.close()

@@ -10,12 +10,21 @@ documented (https://docs.bsky.app/docs/api/):
   (the last item's `indexedAt`) pages to older notifications. Without a token: 401
   `AuthenticationRequired`; an expired one: 400 `ExpiredToken`; an unknown one: 400
   `InvalidToken`.
+- `GET /xrpc/app.bsky.feed.getPosts?uris=...` (up to 25): `{"posts": [post views]}` for the
+  posts added with `add_post` (or created) among them; unknown ones are left out, as the
+  AppView leaves out deleted posts.
+- `POST /xrpc/com.atproto.repo.createRecord` `{repo, collection, record}`: `repo` must be the
+  session's DID, `collection` `app.bsky.feed.post`, `record.$type` the same, `text` at most
+  300 graphemes (and 3000 bytes), a `reply`'s root and parent strong references (uri + cid)
+  known to the fake (a post's own, or one a post's `reply` names). What is posted goes to
+  `created`; the answer is `{"uri": "at://<did>/app.bsky.feed.post/<rkey>", "cid": ...}`.
 - Every answer carries `ratelimit-limit`, `ratelimit-remaining`, `ratelimit-reset` (epoch
   seconds) and `ratelimit-policy`; at zero remaining, 429 `RateLimitExceeded`.
 
 Switches: `expire_access_tokens()`, `expire_refresh_tokens()`, `rate_limited` (429 with the
 headers), `fail_status` (e.g. 500, for `fail_times` requests or always), `add_raw()` for a
-malformed notification. `requests` keeps every call.
+malformed notification. `requests` keeps every call; `created` every record createRecord
+accepted (the request's `record`, plus its `uri` and `cid` under `_uri`/`_cid`).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+import regex  # type: ignore[import-untyped]  # UAX #29 graphemes (`\X`), as the PDS counts
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -66,6 +76,7 @@ class FakeBluesky:
     requests: list[Call] = field(default_factory=list)
     sessions_created: int = 0
     sessions_refreshed: int = 0
+    created: list[dict[str, Any]] = field(default_factory=list)
     # (sort time, notification), in the order added; served newest first.
     _notifications: list[tuple[dt.datetime, dict[str, Any]]] = field(default_factory=list)
     _access: dict[str, bool] = field(default_factory=dict)   # token -> still valid
@@ -212,6 +223,10 @@ class FakeBluesky:
             return self._refresh_session(request)
         if nsid == "app.bsky.notification.listNotifications" and request.method == "GET":
             return self._list_notifications(request)
+        if nsid == "app.bsky.feed.getPosts" and request.method == "GET":
+            return self._get_posts(request)
+        if nsid == "com.atproto.repo.createRecord" and request.method == "POST":
+            return await self._create_record(request)
         return self._error(501, "MethodNotImplemented", "Method Not Implemented")
 
     def _session(self) -> dict[str, Any]:
@@ -282,3 +297,122 @@ class FakeBluesky:
             # As the AppView: the last item's sort time, whenever the page is not empty.
             body["cursor"] = iso(page[-1][0])
         return self._ok(body)
+
+    # --- replying -------------------------------------------------------------------------
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        """The answer to a request without a valid access token; None when it has one."""
+        token = self._bearer(request)
+        if token is None:
+            return self._error(401, "AuthenticationRequired", "Authentication Required")
+        if token not in self._access:
+            return self._error(400, "InvalidToken", "Token could not be verified")
+        if not self._access[token]:
+            return self._error(400, "ExpiredToken", "Token has expired")
+        return None
+
+    def _posts(self) -> dict[str, dict[str, Any]]:
+        """The post views the AppView knows, by URI: those added, then those created."""
+        views: dict[str, dict[str, Any]] = {}
+        for _, item in self._notifications:
+            record = item.get("record")
+            if isinstance(record, dict) and record.get("$type") == "app.bsky.feed.post" \
+                    and isinstance(item.get("uri"), str):
+                views[item["uri"]] = {key: item[key] for key in
+                                      ("uri", "cid", "author", "record", "indexedAt")
+                                      if key in item}
+        for created in self.created:
+            record = {k: v for k, v in created.items() if not k.startswith("_")}
+            views[created["_uri"]] = {
+                "uri": created["_uri"], "cid": created["_cid"], "record": record,
+                "author": {"did": self.did, "handle": self.handle},
+                "indexedAt": record.get("createdAt")}
+        return views
+
+    def _known_refs(self) -> set[tuple[str, str]]:
+        """The (uri, cid) strong references a reply may name: every known post's own, and
+        those its `reply` names (the fake's replies point at posts it never saw)."""
+        refs: set[tuple[str, str]] = set()
+        for view in self._posts().values():
+            refs.add((view["uri"], view["cid"]))
+            reply = view["record"].get("reply")
+            for ref in reply.values() if isinstance(reply, dict) else ():
+                if isinstance(ref, dict):
+                    refs.add((str(ref.get("uri")), str(ref.get("cid"))))
+        return refs
+
+    def _get_posts(self, request: web.Request) -> web.Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        uris = request.query.getall("uris", [])
+        if not uris:
+            return self._error(400, "InvalidRequest", 'Error: Params must have the property '
+                                                      '"uris"')
+        if len(uris) > 25:
+            return self._error(400, "InvalidRequest", "Error: uris must not have more than "
+                                                      "25 elements")
+        known = self._posts()
+        return self._ok({"posts": [known[uri] for uri in uris if uri in known]})
+
+    async def _create_record(self, request: web.Request) -> web.Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        try:
+            body = await request.json()
+        except ValueError:
+            return self._error(400, "InvalidRequest", "Request body must be JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("record"), dict):
+            return self._error(400, "InvalidRequest", 'Input must have the property "record"')
+        if body.get("repo") != self.did:
+            return self._error(400, "InvalidRequest", "Input/repo must be the session's DID")
+        if body.get("collection") != "app.bsky.feed.post":
+            return self._error(400, "InvalidRequest", "Unexpected collection")
+        record: dict[str, Any] = body["record"]
+        invalid = self._invalid_post(record)
+        if invalid is not None:
+            return self._error(400, "InvalidRecord",
+                               f"Invalid app.bsky.feed.post record: {invalid}")
+        rkey = f"3m{next(self._seq):011d}"
+        uri, cid = f"at://{self.did}/app.bsky.feed.post/{rkey}", f"bafyreireply{rkey}"
+        self.created.append({**record, "_uri": uri, "_cid": cid})
+        return self._ok({"uri": uri, "cid": cid, "validationStatus": "valid",
+                         "commit": {"cid": f"bafyreicommit{rkey}", "rev": rkey}})
+
+    def _invalid_post(self, record: dict[str, Any]) -> str | None:
+        """Why `record` is not a valid reply post; None when it is."""
+        if record.get("$type") != "app.bsky.feed.post":
+            return "Record/$type must be app.bsky.feed.post"
+        text = record.get("text")
+        if not isinstance(text, str):
+            return 'Record must have the property "text"'
+        if len(regex.findall(r"\X", text)) > 300:
+            return "Record/text must not be longer than 300 graphemes"
+        if len(text.encode()) > 3000:
+            return "Record/text must not be longer than 3000 characters"
+        created_at = record.get("createdAt")
+        try:
+            if not isinstance(created_at, str) or dt.datetime.fromisoformat(
+                    created_at.replace("Z", "+00:00")).tzinfo is None:
+                raise ValueError(created_at)
+        except ValueError:
+            return "Record/createdAt must be a valid atproto datetime"
+        langs = record.get("langs", [])
+        if not isinstance(langs, list) or len(langs) > 3 \
+                or not all(isinstance(lang, str) for lang in langs):
+            return "Record/langs must be a list of at most 3 languages"
+        reply = record.get("reply")
+        if reply is None:
+            return None
+        if not isinstance(reply, dict):
+            return "Record/reply must be an object"
+        known = self._known_refs()
+        for part in ("root", "parent"):
+            ref = reply.get(part)
+            if not isinstance(ref, dict) or not isinstance(ref.get("uri"), str) \
+                    or not isinstance(ref.get("cid"), str):
+                return f'Record/reply must have the property "{part}" with uri and cid'
+            if (ref["uri"], ref["cid"]) not in known:
+                return f"Record/reply/{part} names no known post"
+        return None
