@@ -25,6 +25,7 @@ from guardian.web import (
     messages,
     notifications,
     observe,
+    open311,
     openapi,
     overrides,
     pages,
@@ -78,7 +79,7 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
     for table in (messages.routes, observe.routes, openapi.routes, overrides.routes,
                   duty.routes, pages.routes, review.routes, notifications.routes,
                   replies.routes, flags.routes, escalations.routes, privacy.routes,
-                  hooks.routes, requests.routes):
+                  hooks.routes, requests.routes, open311.routes):
         app.add_routes(table)
     for route in app.router.routes():
         if access_of(route.handler) is None:

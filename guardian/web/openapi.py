@@ -40,6 +40,7 @@ from guardian.schemas import (
 )
 from guardian.types import Role
 from guardian.web.access import access_of, requires
+from guardian.web.open311 import documentation as open311_documentation
 from guardian.web.replies import REPLY_FORM_SCHEMA, REPLY_RESPONSE_SCHEMA, ReplyIn
 
 routes = web.RouteTableDef()
@@ -74,6 +75,9 @@ class Operation:
     errors_content_type: str = "application/json"
     form: dict[str, Any] | None = None  # the request may also be a form with these fields
     body_required: bool = True
+    # The operation's own error body where it is not ErrorResponse (Open311's); the
+    # middleware's errors (a NUL in the path, a body too large) stay ErrorResponse.
+    errors_schema: dict[str, Any] | None = None
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -304,6 +308,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "One notification with its attempts; staff: only their own (others' are 404).",
         response=NotificationPublic, errors=("401", "403", "404", "422")),
 }
+OPERATIONS.update({key: Operation(**doc) for key, doc in open311_documentation().items()})
 
 _MODELS: tuple[type[BaseModel], ...] = (
     MessageIn, IngestResponse, MessagePublic, ErrorResponse, HealthResponse, OverrideIn,
@@ -332,8 +337,8 @@ def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str
                     "schema": {"type": "string"}} for name, text in op.query.items()]
     if parameters:
         result["parameters"] = parameters
-    if op.request is not None:
-        content = {"application/json": {"schema": _schema(op.request)}}
+    if op.request is not None or op.form is not None:
+        content = {"application/json": {"schema": _schema(op.request)}} if op.request else {}
         if op.form is not None:
             content["application/x-www-form-urlencoded"] = {"schema": op.form}
         result["requestBody"] = {"required": op.body_required, "content": content}
@@ -344,6 +349,9 @@ def _operation(method: str, path: str, roles: frozenset[Role] | str) -> dict[str
         content = {"application/json": {"schema": _ref(ErrorResponse)}}
         if code == "400" and "400" not in op.errors:
             description = "A path or query holding a NUL character or an unpaired surrogate."
+        elif op.errors_schema is not None:
+            content[op.errors_content_type] = {"schema": {"anyOf": [
+                op.errors_schema, _ref(ErrorResponse)]}}
         elif op.errors_content_type != "application/json":
             content = {op.errors_content_type: {"schema": {"type": "string"}}}
         result["responses"][code] = {"description": description, "content": content}
