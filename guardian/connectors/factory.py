@@ -31,7 +31,7 @@ def credential(reference: str | None, environ: Mapping[str, str]) -> str | None:
 def missing_credentials(spec: Connector, environ: Mapping[str, str]) -> list[str]:
     """The environment variables a connector needs and lacks (for `/health`)."""
     missing = []
-    for field in ("token", "password", "secret", "verify_token"):
+    for field in ("token", "password", "secret", "verify_token", "oauth1"):
         reference = getattr(spec, field)
         if reference is not None and credential(reference, environ) is None:
             found = ENV_REF.fullmatch(reference)

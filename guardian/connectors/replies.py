@@ -7,6 +7,8 @@
 - Telegram: `sendMessage` to the chat, as a reply to the citizen's message (`reply_parameters`).
 - Bluesky: `createSession`, `app.bsky.feed.getPosts` for the post's cid and its thread's
   root, then `com.atproto.repo.createRecord` with the reply's root and parent.
+- X: `POST /2/tweets` in reply to the post, signed with OAuth 1.0a in the town account's
+  name (`oauth1`; the bearer token that reads mentions cannot post).
 - WhatsApp Cloud API: `POST /{phone-number-id}/messages`, a text in reply to the citizen's
   message (`context.message_id`). WhatsApp allows free text only within 24 hours of the
   citizen's last message (its "customer service window"): an acknowledgement always fits;
@@ -26,12 +28,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.connectors.bluesky_reply import post_bluesky_reply
 from guardian.connectors.factory import credential
+from guardian.connectors.x_reply import OAuth1, post_x_reply
 from guardian.notify.sender import SendResult
 from guardian.policy.model import Connector, Policy
 from guardian.storage.messages import messages_table
 from guardian.storage.models import Message, Notification
 
 WHATSAPP_API = "https://graph.facebook.com/v21.0"
+
+
+# A message's `source` and the kind of connector that reads it, where they differ.
+_KIND_OF_SOURCE = {"twitter": "x"}
+
+
+def connector_for(policy: Policy, source: str) -> Connector | None:
+    """The connector that can answer a message from `source`, if any."""
+    kind = _KIND_OF_SOURCE.get(source, source)
+    return next((c for c in policy.connectors if c.kind == kind and replyable(c)), None)
 
 
 def replyable(spec: Connector) -> bool:
@@ -44,6 +57,8 @@ def replyable(spec: Connector) -> bool:
         return spec.token is not None and spec.account is not None
     if spec.kind == "bluesky":
         return spec.password is not None and spec.account is not None
+    if spec.kind == "x":
+        return spec.oauth1 is not None
     return False
 
 
@@ -61,8 +76,7 @@ class CitizenReplier:
         if policy is None or message is None:
             return SendResult(False, "reply:", "the message or the policy is gone", 0.0,
                               permanent=True)
-        spec = next((c for c in policy.connectors
-                     if c.kind == message.source and replyable(c)), None)
+        spec = connector_for(policy, message.source)
         if spec is None:
             return SendResult(False, f"reply:{message.source}", "no connector for "
                               f"{message.source} in the policy", 0.0, permanent=True)
@@ -79,6 +93,15 @@ class CitizenReplier:
                         session, spec.url or "https://bsky.social", spec.account or "",
                         credential(spec.password, self.environ) or "",
                         message.external_id, notification.body, lang=notification.lang)
+                elif spec.kind == "x":
+                    credentials = OAuth1.parse(credential(spec.oauth1, self.environ) or "")
+                    if credentials is None:
+                        return SendResult(False, f"reply:{spec.id}", "the X reply credential "
+                                          "is not CONSUMER_KEY:CONSUMER_SECRET:ACCESS_TOKEN:"
+                                          "ACCESS_SECRET", 0.0, permanent=True)
+                    status, error = await post_x_reply(
+                        session, spec.url or "https://api.x.com", credentials,
+                        message.external_id, notification.body)
                 elif spec.kind == "whatsapp":
                     status, error = await self._whatsapp(session, spec, message, notification)
                 else:

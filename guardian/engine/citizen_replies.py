@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guardian.connectors.replies import replyable
+from guardian.connectors.replies import connector_for
 from guardian.decide.lifecycle import may_answer
 from guardian.engine.privacy import author_digest
 from guardian.notify.sender import CITIZEN_PREFIX
@@ -109,7 +109,7 @@ async def queue_reply(*, conn: AsyncConnection, policy: Policy | None, message: 
         return False
     if replies.categories and decision.get("category") not in replies.categories:
         return False
-    if not any(c.kind == message.source and replyable(c) for c in policy.connectors):
+    if connector_for(policy, message.source) is None:
         return False
     recipient = citizen_recipient(message.source, message.author_handle)
     key = f"reply:{message.id}:{status.value}"

@@ -140,7 +140,7 @@ class Connectors:
 
     def _credentials(self, spec: Connector) -> tuple[str | None, ...]:
         return tuple(credential(getattr(spec, f), self.environ)
-                     for f in ("token", "password", "secret", "verify_token"))
+                     for f in ("token", "password", "secret", "verify_token", "oauth1"))
 
     def _sync(self, specs: list[Connector], now: dt.datetime) -> None:
         """Start what the policy added or changed (or whose secrets changed, in the

@@ -627,6 +627,9 @@ class Connector(_Strict):
     secret: SecretReference | None = None         # signing secret (webhook, WhatsApp app,
                                                   # Telegram's secret token)
     verify_token: SecretReference | None = None   # WhatsApp's subscription handshake
+    # X only, to answer citizens: OAuth 1.0a in the town account's name, one secret of four
+    # parts `CONSUMER_KEY:CONSUMER_SECRET:ACCESS_TOKEN:ACCESS_SECRET`.
+    oauth1: SecretReference | None = None
     poll_seconds: float = Field(default=30.0, ge=0.1, le=3600.0)
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.connectors.replies import CitizenReplier
+from guardian.connectors.x_reply import OAuth1
 from guardian.engine.citizen_replies import citizen_recipient, queue_reply, team_name
 from guardian.engine.decision_stage import DecisionStage
 from guardian.engine.pipeline import StageHandler, Worker, WorkerConfig, pass_through
@@ -37,6 +38,7 @@ from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.fakes.x import FakeX
 
 MADRID = ZoneInfo("Europe/Madrid")
 # A Wednesday morning: the electricians are at work (no holiday, no quiet hours).
@@ -290,3 +292,35 @@ async def test_bluesky_gets_a_reply_in_the_thread(
         assert record["text"].startswith("Recibido. El equipo de Alumbrado público")
     finally:
         await bluesky.close()
+
+
+async def test_x_gets_a_reply_signed_in_the_town_account_s_name(
+        engine: AsyncEngine, tmp_path: Path, lite: LiteModel, executor: ThreadPoolExecutor,
+        mastodon: FakeMastodon) -> None:
+    """X's mentions are stored as the `twitter` feed; the reply goes through the `x`
+    connector with its OAuth 1.0a credential (the reading bearer token cannot post)."""
+    x = await FakeX().start()
+    try:
+        x.oauth1 = OAuth1("ck-town", "cs-town", "at-town", "as-town")
+        mention = x.add_mention("La farola de la calle Ancha está apagada desde ayer")
+        policies = _policies(tmp_path, mastodon)
+        with (policies / "connectors.yaml").open("a", encoding="utf-8") as out:
+            out.write(f"  - id: x-town\n    kind: x\n    url: {x.api}\n"
+                      f"    account: \"{x.user_id}\"\n    token: \"{{env:X_TOKEN}}\"\n"
+                      "    oauth1: \"{env:X_OAUTH1}\"\n")
+        worker, store = _worker(engine, policies, lite, executor, WORKING)
+        await _decide(engine, worker, message(
+            mention["id"], source="twitter", author={"handle": "@lucia_vecina"},
+            text="La farola de la calle Ancha está apagada desde ayer", lang="es",
+            mentions=[], created_at=WORKING.isoformat()))
+        policy = store.policy
+        assert policy is not None
+        sender = Sender(engine=engine, policy=lambda: policy, clock=lambda: WORKING,
+                        replier=CitizenReplier(engine, lambda: policy, {
+                            "X_OAUTH1": "ck-town:cs-town:at-town:as-town"}))
+        assert await sender.drain() == 1
+        [posted] = x.posted
+        assert posted["reply"] == {"in_reply_to_tweet_id": mention["id"]}
+        assert posted["text"].startswith("Recibido. El equipo de Alumbrado público")
+    finally:
+        await x.close()

@@ -18,11 +18,15 @@ requests or always), `add_raw()` for a malformed post. `requests` keeps every qu
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from guardian.connectors.x_reply import OAuth1, signature
 
 TOWN_ID = "1500000000000000001"
 TOWN_USERNAME = "AytoVillaejemplo"
@@ -54,10 +58,15 @@ class FakeX:
     _clock: dt.datetime = BASE_TIME
     _sequence: int = 0
     _server: TestServer | None = None
+    # Posting (`POST /2/tweets`) needs a user-context credential: OAuth 1.0a, checked
+    # with the consumer and access secrets the fake was given.
+    oauth1: OAuth1 | None = None
+    posted: list[dict[str, Any]] = field(default_factory=list)
 
     async def start(self) -> FakeX:
         app = web.Application()
         app.router.add_get("/2/users/{id}/mentions", self._mentions)
+        app.router.add_post("/2/tweets", self._post_tweet)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         return self
@@ -140,6 +149,32 @@ class FakeX:
     def _invalid(self, name: str, value: str, message: str) -> web.Response:
         return self._problem(400, "One or more parameters to your request was invalid.",
                              [{"parameters": {name: [value]}, "message": message}])
+
+    async def _post_tweet(self, request: web.Request) -> web.Response:
+        header = request.headers.get("Authorization", "")
+        given = dict(re.findall(r'(\w+)="([^"]*)"', header)) if header.startswith("OAuth ") \
+            else {}
+        given = {k: unquote(v) for k, v in given.items()}
+        expected = None
+        if self.oauth1 is not None and given.get("oauth_token") == self.oauth1.access_token \
+                and given.get("oauth_consumer_key") == self.oauth1.consumer_key:
+            url = f"{self.api}/2/tweets"
+            expected = signature("POST", url, {k: v for k, v in given.items()
+                                               if k != "oauth_signature"},
+                                 self.oauth1.consumer_secret, self.oauth1.access_secret)
+        if expected is None or given.get("oauth_signature") != expected:
+            return web.json_response({"title": "Unauthorized", "type": "about:blank",
+                                      "status": 401, "detail": "Unauthorized"}, status=401)
+        body = await request.json()
+        reply = body.get("reply") or {}
+        if not isinstance(body.get("text"), str) or not body["text"] or len(body["text"]) > 280:
+            return self._problem(400, "The `text` field is invalid.")
+        if reply and reply.get("in_reply_to_tweet_id") not in {t["id"] for t in self._tweets}:
+            return self._problem(400, "The post you are replying to was deleted.")
+        self.posted.append(body)
+        tweet_id, _ = self._next_id()
+        return web.json_response({"data": {"id": tweet_id, "text": body["text"],
+                                           "edit_history_tweet_ids": [tweet_id]}}, status=201)
 
     async def _mentions(self, request: web.Request) -> web.Response:
         query = dict(request.query)
