@@ -19,9 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-# Python's own parser of regular expressions (what `re.compile` uses).
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
+# Python's own parser of regular expressions (what `re.compile` uses). Typeshed has no
+# stubs for them, yet a dependency that imports `re._parser` (schemathesis) makes mypy
+# find them in a whole-project run: either way is fine.
+from re import _constants as sre  # type: ignore[attr-defined,unused-ignore]
+from re import _parser as sre_parse  # type: ignore[attr-defined,unused-ignore]
 from typing import Any
 
 import ahocorasick  # type: ignore[import-not-found,unused-ignore]
