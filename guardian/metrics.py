@@ -37,6 +37,9 @@ LEASES_LOST = Counter("guardian_leases_lost",
                       registry=REGISTRY)
 MESSAGES_BY_STAGE = Gauge("guardian_messages", "Stored messages by stage (`failed`: parked).",
                           ["stage"], registry=REGISTRY)
+QUEUE_OLDEST = Gauge("guardian_queue_oldest_seconds", "How long the oldest message not yet "
+                     "through the pipeline has waited (0 when none waits; read at each "
+                     "scrape).", registry=REGISTRY)
 QUEUE_DEPTH = Gauge("guardian_queue_depth", "Messages not yet at the last stage.",
                     registry=REGISTRY)
 SCORED = Counter("guardian_messages_scored", "Messages scored, by harassment level and scorer.",

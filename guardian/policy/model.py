@@ -526,6 +526,14 @@ DEFAULT_EXPIRY_HOURS: dict[str, int] = {"deliver": 72, "page": 24, "digest": 72,
                                         "citizen_reply": 24}
 
 
+class Queue(_Strict):
+    """How far behind the pipeline may fall before `/health` warns: the oldest message
+    still waiting to be scored and decided, in minutes (a pile-on or an outage brings
+    hundreds a minute; the backlog shows here before a citizen's report goes unanswered)."""
+
+    warn_after_minutes: int = Field(default=5, ge=1, le=1440)
+
+
 class Retention(_Strict):
     """How long citizens' data is kept in clear (docs/privacy.md); `guardian serve` and
     `guardian worker` enforce it hourly."""
@@ -653,7 +661,8 @@ class PolicyFile(_Strict):
     SINGLE: ClassVar[tuple[str, ...]] = ("town", "escalation", "rate_limits", "storm",
                                          "exposure_limits", "harassment", "urgency",
                                          "moderation", "delivery", "swaps",
-                                         "on_call_limits", "retention", "replies")
+                                         "on_call_limits", "retention", "replies",
+                                         "queue")
     town: Town | None = None
     staff: list[StaffMember] = Field(default_factory=list)
     teams: list[Team] = Field(default_factory=list)
@@ -673,6 +682,7 @@ class PolicyFile(_Strict):
     on_call_limits: OnCallLimits | None = None
     retention: Retention | None = None
     replies: Replies | None = None
+    queue: Queue | None = None
 
 
 class Policy(_Strict):
@@ -695,6 +705,7 @@ class Policy(_Strict):
     on_call_limits: OnCallLimits = OnCallLimits()
     retention: Retention = Retention()
     replies: Replies = Replies()
+    queue: Queue = Queue()
 
     def hr_contacts(self) -> list[str]:
         """Who HR is for a notice (an escalation, a swap to approve): `moderation.hr`, else

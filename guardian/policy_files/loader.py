@@ -31,6 +31,7 @@ from guardian.policy.model import (
     OnCallLimits,
     Policy,
     PolicyFile,
+    Queue,
     RateLimits,
     Replies,
     Retention,
@@ -209,7 +210,7 @@ _SINGLE_MODELS: dict[str, type[BaseModel]] = {
     "storm": StormThresholds, "exposure_limits": ExposureLimits,
     "harassment": HarassmentPolicy, "urgency": UrgencyPolicy, "moderation": Moderation,
     "delivery": Delivery, "swaps": Swaps, "on_call_limits": OnCallLimits,
-    "retention": Retention, "replies": Replies}
+    "retention": Retention, "replies": Replies, "queue": Queue}
 # A section missing here would silently vanish from partial files.
 assert {*_ITEM_MODELS, *_SINGLE_MODELS} == set(PolicyFile.model_fields)
 

@@ -126,6 +126,18 @@ async def count_by_stage(*, engine: AsyncEngine) -> dict[str, int]:
     return counts
 
 
+async def oldest_waiting(*, engine: AsyncEngine) -> dt.datetime | None:
+    """When the oldest message not yet through the pipeline (and not parked) arrived: how
+    far behind the engine is, whatever the depth. Served by `ix_messages_pending`."""
+    c = messages_table.c
+    async with engine.connect() as conn:
+        found = (await conn.execute(select(func.min(c.received_at)).where(
+            c.stage != FINAL_STAGE.value, c.failed_at.is_(None)))).scalar()
+    if isinstance(found, dt.datetime) and found.tzinfo is None:
+        found = found.replace(tzinfo=dt.UTC)
+    return found if isinstance(found, dt.datetime) else None
+
+
 def pending_count(counts: dict[str, int]) -> int:
     return sum(n for stage, n in counts.items() if stage not in (FINAL_STAGE.value, "failed"))
 

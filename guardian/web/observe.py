@@ -16,7 +16,7 @@ from guardian.policy.model import Policy
 from guardian.schemas import HealthCheck, HealthResponse
 from guardian.storage.connectors import connector_states
 from guardian.storage.db import dialect_name, utcnow
-from guardian.storage.messages import count_by_stage, pending_count
+from guardian.storage.messages import count_by_stage, oldest_waiting, pending_count
 from guardian.storage.migrate import current_revision, head_revision
 from guardian.storage.notifications import backlog, count_by_status
 from guardian.types import Role
@@ -119,6 +119,32 @@ async def _connectors_check(app: web.Application, policy: Policy | None) -> Heal
     return HealthCheck(ok=True, detail=detail, info={"connectors": report})
 
 
+async def _queue_check(app: web.Application, policy: Policy | None) -> HealthCheck:
+    """The pipeline's back-pressure: how many messages wait and how long the oldest has.
+    A warning past the policy's `queue.warn_after_minutes`, not a failure: the service
+    still takes messages in (a load balancer must not take it out of rotation for being
+    busy)."""
+    engine = app[engine_key]
+    try:
+        depth = pending_count(await count_by_stage(engine=engine))
+        oldest = await oldest_waiting(engine=engine)
+    except Exception:  # the database check says what is wrong with it
+        return HealthCheck(ok=True, detail="unknown: the database did not answer.")
+    age = max((app[clock_key]() - oldest).total_seconds(), 0.0) if oldest else 0.0
+    metrics.QUEUE_DEPTH.set(depth)
+    metrics.QUEUE_OLDEST.set(age)
+    limit = (policy.queue.warn_after_minutes if policy is not None else 5) * 60
+    info = {"depth": depth, "oldest_seconds": round(age, 1), "warn_after_seconds": limit}
+    if depth == 0:
+        return HealthCheck(ok=True, detail="no message waits.", info=info)
+    detail = f"{depth} message(s) waiting; the oldest for {int(age)} s."
+    if age > limit:
+        detail = (f"warning: behind: {depth} message(s) waiting, the oldest for "
+                  f"{int(age // 60)} min (more than the policy's {limit // 60}); add workers "
+                  "or check the scorer.")
+    return HealthCheck(ok=True, detail=detail, info=info)
+
+
 @routes.get("/health", name="health")
 @public
 async def health(request: web.Request) -> web.Response:
@@ -157,6 +183,7 @@ async def health(request: web.Request) -> web.Response:
             info={"channels": waiting}),
         "channels": _channels_check(app, store.policy),
         "connectors": await _connectors_check(app, store.policy),
+        "queue": await _queue_check(app, store.policy),
         "database": database,
         "migrations": migrations,
         "scorer": HealthCheck(
@@ -183,7 +210,7 @@ async def metrics_view(request: web.Request) -> web.Response:
     counts = await count_by_stage(engine=request.app[engine_key])
     for stage, n in counts.items():
         metrics.MESSAGES_BY_STAGE.labels(stage=stage).set(n)
-    metrics.QUEUE_DEPTH.set(pending_count(counts))
+    await _queue_check(request.app, request.app[policy_key].policy)  # depth and oldest
     for status, n in (await count_by_status(engine=request.app[engine_key])).items():
         metrics.NOTIFICATIONS_BY_STATUS.labels(status=status).set(n)
     metrics.NOTIFICATION_BACKLOG.clear()

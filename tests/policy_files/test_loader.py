@@ -25,6 +25,7 @@ from guardian.policy.model import (
     OnCallLimits,
     Policy,
     PolicyFile,
+    Queue,
     RateLimits,
     Replies,
     Retention,
@@ -426,7 +427,7 @@ def test_every_policy_field_is_documented() -> None:
         PolicyFile, Town, StaffMember, Team, Category, Rotation, Layer, HolidayCalendar,
         Holiday, Escalation, EscalationChain, EscalationStep, RateLimits, StormThresholds,
         ExposureLimits, HarassmentPolicy, Rule, Thresholds, Delivery, Swaps, OnCallLimits,
-        Retention, Connector, Replies]
+        Retention, Connector, Replies, Queue]
     # A field is written in YAML under its alias when it has one (`raise`).
     missing = [f"{m.__name__}.{name}" for m in models
                for name in (f.alias or n for n, f in m.model_fields.items())

@@ -13,6 +13,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.config.settings import Settings
+from guardian.schemas import MessageIn
+from guardian.storage.db import utcnow
+from guardian.storage.messages import store_messages
 from guardian.types import Role
 from guardian.web.app import init_app
 from guardian.web.openapi import build_openapi
@@ -25,7 +28,7 @@ async def test_health_reports_each_part_without_secrets(client: Client) -> None:
     body = await response.json()
     assert body["status"] == "ok"
     assert set(body["checks"]) == {"backlog", "channels", "connectors", "database",
-                                   "migrations", "scorer", "policies", "worker"}
+                                   "migrations", "queue", "scorer", "policies", "worker"}
     assert body["checks"]["migrations"]["info"]["current"] == body["checks"]["migrations"][
         "info"]["head"]
     assert body["checks"]["policies"]["info"]["summary"]["staff"] == 8
@@ -151,3 +154,27 @@ async def test_a_backlog_on_a_failing_channel_shows_in_health_and_metrics(
     assert "json 1 (oldest 3" in backlog["detail"]
     text = await (await client.get("/metrics", headers=bearer(tokens[Role.admin]))).text()
     assert 'guardian_notification_backlog{channel="json"} 1.0' in text
+
+
+async def test_health_and_metrics_tell_how_far_behind_the_pipeline_is(
+        client: Client, engine: AsyncEngine, tokens: dict[Role, str]) -> None:
+    """Back-pressure told honestly: the depth and the oldest waiting message's age, a
+    warning past the policy's `queue.warn_after_minutes` (5 by default), never a 503 (a
+    busy service still takes messages in)."""
+    quiet = (await (await client.get("/health")).json())["checks"]["queue"]
+    assert quiet["detail"] == "no message waits." and quiet["info"]["depth"] == 0
+    async with engine.begin() as conn:
+        await store_messages(conn=conn, now=utcnow() - dt.timedelta(minutes=12), messages=[
+            MessageIn.model_validate(message(str(n))) for n in range(3)])
+    answer = await client.get("/health")
+    assert answer.status == 200
+    queue = (await answer.json())["checks"]["queue"]
+    assert queue["info"]["depth"] == 3
+    assert 12 * 60 <= queue["info"]["oldest_seconds"] < 13 * 60
+    assert queue["detail"].startswith("warning: behind: 3 message(s) waiting, the oldest "
+                                      "for 12 min")
+    scraped = await (await client.get("/metrics", headers=bearer(tokens[Role.admin]))).text()
+    [oldest] = [line for line in scraped.splitlines()
+                if line.startswith("guardian_queue_oldest_seconds ")]
+    assert 12 * 60 <= float(oldest.split()[1]) < 13 * 60
+    assert "guardian_queue_depth 3.0" in scraped
