@@ -34,9 +34,9 @@ from guardian.types import NotificationKind, Role
 from guardian.web.app import init_app
 from tests.conftest import bearer, message
 
-# Per operation and per mode (valid, invalid): 300 requests an operation as admin, who
+# Per operation and per mode (valid, invalid): 200 requests an operation as admin, who
 # may call everything, and 60 as a member of staff, who is refused most (403s documented).
-EXAMPLES = {Role.admin: 150, Role.staff: 30}
+EXAMPLES = {Role.admin: 100, Role.staff: 30}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
