@@ -115,6 +115,7 @@ class NotificationKind(StrEnum):
     test = "test"           # `guardian channels test`
     schedule = "schedule"   # a swap or override that concerns the recipient
     citizen_reply = "citizen_reply"  # to a citizen, on the network they wrote in
+    backlog = "backlog"     # to the admins: the pipeline is behind (policy `queue`)
 
 
 # Kinds that travel at once even in quiet hours and beyond the hourly cap: pages (the

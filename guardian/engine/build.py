@@ -12,6 +12,7 @@ same way for `guardian serve` and `guardian worker`.
 | `mqtt-replies`    | acknowledges the pages replied to on MQTT (when configured)    |
 | `retention`       | replaces citizens' data past the policy's `retention`, hourly  |
 | `connectors`      | fetches the policy's polled feeds (one process per connector)  |
+| `backlog`         | tells the admins when the pipeline falls behind, hourly at most |
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from guardian.acks.mqtt import MqttReplies
 from guardian.config.secrets import secret_source
 from guardian.config.settings import Settings
 from guardian.connectors.replies import CitizenReplier
+from guardian.engine.backlog import BacklogWatch
 from guardian.engine.connectors import Connectors
 from guardian.engine.decision_stage import DecisionStage, Notifying
 from guardian.engine.dismissed import DismissedDelivery
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 # reads this often (so an idle stage's memory still ages and stays current).
 MEMORY_POLL_SECONDS = 5.0
 RETENTION_POLL_SECONDS = 3600.0
+BACKLOG_POLL_SECONDS = 60.0
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
@@ -139,6 +142,10 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
     others.append(Loop(Connectors(engine, policy, environ=secret_source(settings),
                                   wake_pipeline=lambda: pipeline[0].wake(),
                                   max_text=settings.max_text_chars, clock=clock), poll))
+    # The pipeline falling behind: the admins are told (policy `queue`).
+    others.append(Loop(BacklogWatch(engine, policy, wake=lambda: notifier.wake(), clock=clock),
+                       LoopConfig(poll_seconds=max(BACKLOG_POLL_SECONDS,
+                                                   settings.worker_poll_seconds))))
     replies = MqttReplies.from_settings(settings, engine)
     if replies is not None:
         others.append(Loop(replies, poll))

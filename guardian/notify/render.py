@@ -62,6 +62,7 @@ PAYLOAD_KEYS: Mapping[str, tuple[str, ...]] = {
     "admin_alert": ("notification_id", "recipient", "failed_kind", "error"),
     "test": ("person",),
     "schedule": ("event", "team", "start", "end", "by", "other", "link"),
+    "backlog": ("depth", "oldest_minutes", "threshold_minutes"),
 }
 KINDS = frozenset(PAYLOAD_KEYS)
 # Keys a payload may lack (rows written before they existed): the templates get None.

@@ -313,6 +313,7 @@ class Sender:
         admins = self._admins()
         # A reply that cannot be posted shows in its connector's status, not in alerts.
         if notification.kind in (NotificationKind.admin_alert.value,
+                                 NotificationKind.backlog.value,
                                  NotificationKind.citizen_reply.value) or not admins:
             return []
         failing = self._channels(notification.recipient) or []

@@ -91,12 +91,13 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "schedule": {"event": "swap_proposed", "team": "Alumbrado público", "start": "30/11 08:00",
                  "end": "07/12 08:00", "by": "Carmen Vidal", "other": "",
                  "link": "https://guardian.example.org/api/v1/overrides?team=lighting"},
+    "backlog": {"depth": 4210, "oldest_minutes": 17, "threshold_minutes": 5},
 }
 
 
 def test_payloads_cover_every_kind() -> None:
     assert set(PAYLOADS) == KINDS == {"deliver", "page", "digest", "storm_notice",
-                                      "admin_alert", "test", "schedule"}
+                                      "admin_alert", "test", "schedule", "backlog"}
 
 
 def test_a_schedule_change_says_who_asks_what_and_when_in_each_language() -> None:
