@@ -40,7 +40,7 @@ from guardian.storage.migrate import upgrade
 from guardian.storage.outbox import notifications_table
 from guardian.storage.tokens import create_token
 from guardian.types import FINAL_STAGE, NotificationStatus, Role
-from tests.receivers import JsonReceiver
+from tests.receivers import JsonReceiver, closed_port
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -157,15 +157,6 @@ class Process:
                 self.kill()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def _batch(config: ChaosConfig, start: int) -> list[dict[str, Any]]:
     return [{
         "source": SOURCE,
@@ -277,7 +268,7 @@ async def run_chaos(config: ChaosConfig) -> ChaosReport:
                                   role=Role.ingest)
     receiver = await JsonReceiver().start()
     policies = always_on_policies(config.workdir / "policies")
-    port = _free_port()
+    port = closed_port()  # free now: the server about to start takes it
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIAN_")}
     env.update({
         "GUARDIAN_ENV": "development", "GUARDIAN_DATABASE_URL": config.database_url,

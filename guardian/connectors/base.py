@@ -63,6 +63,9 @@ class NotAuthorised(ConnectorError):
 
 
 class PollingConnector(Protocol):
+    """(A connector whose fetch itself waits for news sets `long_polls = True`: the
+    engine then fetches again at once.)"""
+
     @property
     def kind(self) -> str:
         """`mastodon`, `bluesky`, `x`, `telegram`: the messages' `source`."""

@@ -28,10 +28,14 @@ def credential(reference: str | None, environ: Mapping[str, str]) -> str | None:
     return value or None
 
 
+# The fields of a connector that hold `{env:NAME}` credentials.
+CREDENTIAL_FIELDS = ("token", "password", "secret", "verify_token", "oauth1")
+
+
 def missing_credentials(spec: Connector, environ: Mapping[str, str]) -> list[str]:
     """The environment variables a connector needs and lacks (for `/health`)."""
     missing = []
-    for field in ("token", "password", "secret", "verify_token", "oauth1"):
+    for field in CREDENTIAL_FIELDS:
         reference = getattr(spec, field)
         if reference is not None and credential(reference, environ) is None:
             found = ENV_REF.fullmatch(reference)

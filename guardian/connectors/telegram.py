@@ -165,6 +165,10 @@ class TelegramConnector:
     ones), returns no messages and stores the offset after it; an empty queue gives the
     cursor "0" (the earliest unconfirmed update), so nothing that arrives next is missed."""
 
+    # Each fetch waits (long polling) for the next update itself: the engine asks again at
+    # once rather than after its poll interval.
+    long_polls = True
+
     def __init__(self, token: str, *, api: str = "https://api.telegram.org",
                  timeout: int = 25) -> None:
         self._token = token

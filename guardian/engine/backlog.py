@@ -43,8 +43,7 @@ class BacklogWatch:
         threshold = policy.queue.warn_after_minutes
         if oldest is None or now - oldest <= dt.timedelta(minutes=threshold):
             return 0
-        admins = list(dict.fromkeys(policy.delivery.admins)) or (
-            [policy.escalation.last_resort] if policy.escalation is not None else [])
+        admins = policy.admin_contacts()
         depth = pending_count(await count_by_stage(engine=self.engine))
         payload = {"depth": depth,
                    "oldest_minutes": int((now - oldest).total_seconds() // 60),

@@ -26,8 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian import metrics
 from guardian.connectors.base import Batch, ConnectorError, NotAuthorised, PollingConnector
-from guardian.connectors.factory import credential, polling_connector
-from guardian.connectors.telegram import TelegramConnector
+from guardian.connectors.factory import CREDENTIAL_FIELDS, credential, polling_connector
 from guardian.policy.model import Connector, Policy
 from guardian.schemas import MessageIn
 from guardian.storage.connectors import (
@@ -140,7 +139,7 @@ class Connectors:
 
     def _credentials(self, spec: Connector) -> tuple[str | None, ...]:
         return tuple(credential(getattr(spec, f), self.environ)
-                     for f in ("token", "password", "secret", "verify_token", "oauth1"))
+                     for f in CREDENTIAL_FIELDS)
 
     def _sync(self, specs: list[Connector], now: dt.datetime) -> None:
         """Start what the policy added or changed (or whose secrets changed, in the
@@ -203,7 +202,7 @@ class Connectors:
         stored = await self._store(name, batch, now, state.cursor)
         if stored is None:
             return 0
-        if batch.more or isinstance(running.connector, TelegramConnector):
+        if batch.more or getattr(running.connector, "long_polls", False):
             # More is waiting, or a long poll (which waited already): again at once.
             running.next_poll = now
         return stored + (1 if batch.more else 0)

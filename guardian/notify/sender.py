@@ -351,10 +351,7 @@ class Sender:
     def _admins(self) -> list[str]:
         if self.config.admin is not None:
             return [self.config.admin]
-        policy = self.policy()
-        if policy.delivery.admins:
-            return list(policy.delivery.admins)
-        return [policy.escalation.last_resort] if policy.escalation is not None else []
+        return self.policy().admin_contacts()
 
     async def _send(self, template: str, notification: Notification) -> SendResult:
         """One try on one channel; nothing here raises."""

@@ -713,6 +713,12 @@ class Policy(_Strict):
         return list(dict.fromkeys(self.moderation.hr)) or (
             [self.escalation.last_resort] if self.escalation is not None else [])
 
+    def admin_contacts(self) -> list[str]:
+        """Who the admins are for a warning (a notification that failed, the pipeline
+        behind): `delivery.admins`, else the last-resort contact."""
+        return list(dict.fromkeys(self.delivery.admins)) or (
+            [self.escalation.last_resort] if self.escalation is not None else [])
+
     def staff_by_id(self) -> dict[str, StaffMember]:
         return {s.id: s for s in self.staff}
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from guardian.acks.links import FlagClaim, LinkError, read_flag_token
 from guardian.decide.lifecycle import NEXT, is_request
-from guardian.errors import ApiError, FieldError, not_found
+from guardian.errors import ApiError, not_found
 from guardian.notify.compose import language_of
 from guardian.notify.render import resolve_language
 from guardian.review.queue import Flagged, flag_message, staff_flagger
@@ -33,6 +33,7 @@ from guardian.web.access import public, requires
 from guardian.web.bodies import read_model
 from guardian.web.keys import engine_key, policy_key, principal_key, settings_key
 from guardian.web.pages import html_page
+from guardian.web.params import message_id as parse_message_id
 from guardian.web.requests import move_request
 
 routes = web.RouteTableDef()
@@ -250,18 +251,14 @@ async def flag(request: web.Request) -> web.Response:
     """Say a message was abusive: it goes to the moderators' review queue (reason
     `flagged`). Staff may flag only messages they were notified of (others are 404, as
     for reading them); a repeat by the same person is 200 with the same item."""
-    raw_id = request.match_info["id"]
-    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
-        raise ApiError(422, "invalid", "The message id must be a whole number.",
-                       [FieldError("id", "must be a whole number.")])
-    message_id = int(raw_id)
+    message_id = parse_message_id(request)
     data = await _flag_body(request)
     principal = request[principal_key]
     engine = request.app[engine_key]
     if principal.role == Role.staff:
         if principal.staff_id is None or not await was_notified(
                 engine=engine, recipient=principal.staff_id, message_id=message_id):
-            raise not_found(f"Message {raw_id}")  # as if it did not exist
+            raise not_found(f"Message {message_id}")  # as if it did not exist
         flagger = staff_flagger(principal.staff_id)
     else:
         flagger = principal.actor
@@ -270,6 +267,6 @@ async def flag(request: web.Request) -> web.Response:
                                      via="api", note=data.note or None,
                                      details={"token": principal.actor})
     if flagged is None:
-        raise not_found(f"Message {raw_id}")
+        raise not_found(f"Message {message_id}")
     return web.json_response(text=flagged_json(flagged, utcnow()),
                              status=202 if flagged.new else 200)

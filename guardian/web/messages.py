@@ -27,6 +27,7 @@ from guardian.types import Role
 from guardian.web.access import requires
 from guardian.web.bodies import field_path, invalid, read_model, read_payload, validation_errors
 from guardian.web.keys import clock_key, engine_key, principal_key, settings_key, worker_key
+from guardian.web.params import message_id as parse_message_id
 
 routes = web.RouteTableDef()
 
@@ -124,13 +125,10 @@ async def read_message(request: web.Request) -> web.Response:
     to the original post when the message was hostile. Moderators get the masked text
     too: the original only by claiming its review item (`GET /api/v1/review/{id}`),
     counted against their exposure and audited."""
-    raw_id = request.match_info["id"]
-    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
-        raise ApiError(422, "invalid", "The message id must be a whole number.",
-                       [FieldError("id", "must be a whole number.")])
-    found = await get_message(engine=request.app[engine_key], message_id=int(raw_id))
+    ident = parse_message_id(request)
+    found = await get_message(engine=request.app[engine_key], message_id=ident)
     if found is None:
-        raise not_found(f"Message {raw_id}")
+        raise not_found(f"Message {ident}")
     message, events = found
     principal = request[principal_key]
     if principal.role == Role.moderator:
@@ -144,7 +142,7 @@ async def read_message(request: web.Request) -> web.Response:
         if principal.staff_id is None or not await was_notified(
                 engine=request.app[engine_key], recipient=principal.staff_id,
                 message_id=message.id or 0):
-            raise not_found(f"Message {raw_id}")  # as if it did not exist
+            raise not_found(f"Message {ident}")  # as if it did not exist
         hostile = message.harassment_level not in (None, "none")
         message = message.model_copy(update={
             "text": message.masked_text if message.masked_text is not None else message.text,

@@ -119,14 +119,16 @@ async def _connectors_check(app: web.Application, policy: Policy | None) -> Heal
     return HealthCheck(ok=True, detail=detail, info={"connectors": report})
 
 
-async def _queue_check(app: web.Application, policy: Policy | None) -> HealthCheck:
+async def _queue_check(app: web.Application, policy: Policy | None,
+                       counts: dict[str, int] | None = None) -> HealthCheck:
     """The pipeline's back-pressure: how many messages wait and how long the oldest has.
     A warning past the policy's `queue.warn_after_minutes`, not a failure: the service
     still takes messages in (a load balancer must not take it out of rotation for being
     busy)."""
     engine = app[engine_key]
     try:
-        depth = pending_count(await count_by_stage(engine=engine))
+        depth = pending_count(counts if counts is not None
+                              else await count_by_stage(engine=engine))
         oldest = await oldest_waiting(engine=engine)
     except Exception:  # the database check says what is wrong with it
         return HealthCheck(ok=True, detail="unknown: the database did not answer.")
@@ -210,7 +212,7 @@ async def metrics_view(request: web.Request) -> web.Response:
     counts = await count_by_stage(engine=request.app[engine_key])
     for stage, n in counts.items():
         metrics.MESSAGES_BY_STAGE.labels(stage=stage).set(n)
-    await _queue_check(request.app, request.app[policy_key].policy)  # depth and oldest
+    await _queue_check(request.app, request.app[policy_key].policy, counts)  # the gauges
     for status, n in (await count_by_status(engine=request.app[engine_key])).items():
         metrics.NOTIFICATIONS_BY_STATUS.labels(status=status).set(n)
     metrics.NOTIFICATION_BACKLOG.clear()

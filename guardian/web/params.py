@@ -6,9 +6,18 @@ import datetime as dt
 
 from aiohttp import web
 
-from guardian.errors import FieldError
+from guardian.errors import ApiError, FieldError
 from guardian.types import FIRST_YEAR, LAST_YEAR, instant_in_range
 from guardian.web.bodies import invalid
+
+
+def message_id(request: web.Request) -> int:
+    """The `{id}` of a message route: ASCII digits (not "³"), within a BIGINT."""
+    raw = request.match_info["id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ApiError(422, "invalid", "The message id must be a whole number.",
+                       [FieldError("id", "must be a whole number.")])
+    return int(raw)
 
 
 def optional_instant(request: web.Request, name: str) -> dt.datetime | None:

@@ -26,6 +26,7 @@ from guardian.web.access import requires
 from guardian.web.auth import Principal
 from guardian.web.bodies import read_model
 from guardian.web.keys import clock_key, engine_key, policy_key, principal_key
+from guardian.web.params import message_id as parse_message_id
 
 routes = web.RouteTableDef()
 
@@ -48,17 +49,14 @@ def _public(message: Message, state: RequestState | None,
 async def _request(request: web.Request) -> Message:
     """The message behind `{id}` if it is a request this caller may see; 404 otherwise
     (also for a request that is not theirs: its existence is not theirs to learn)."""
-    raw_id = request.match_info["id"]
-    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
-        raise ApiError(422, "invalid", "The message id must be a whole number.",
-                       [FieldError("id", "must be a whole number.")])
-    found = await get_message(engine=request.app[engine_key], message_id=int(raw_id))
+    ident = parse_message_id(request)
+    found = await get_message(engine=request.app[engine_key], message_id=ident)
     if found is None or not is_request(found[0].decision):
-        raise not_found(f"Request {raw_id}")
+        raise not_found(f"Request {ident}")
     message = found[0]
     principal: Principal = request[principal_key]
     if principal.role == Role.staff and not await _theirs(request, principal, message):
-        raise not_found(f"Request {raw_id}")
+        raise not_found(f"Request {ident}")
     return message
 
 
