@@ -10,6 +10,9 @@ be there.
     .venv/bin/python benchmarks/ingest.py [--db sqlite|postgresql|both] [--clients 32]
         [--messages 20000] [--batch 1] [--warmup 200] [--json results.json]
 
+`benchmarks/ingest_vs_bare.py` drives Guardian and a bare aiohttp + asyncpg server
+(benchmarks/bare_ingest_server.py) with this module's load generator, side by side.
+
 Texts are the `tweet` column of shared/data/davidson-2017/labeled_data.csv when it is
 present (they are never printed), else invented, mild ones. The server runs as its own
 process; this process is the load generator, so on a small machine both compete for the
@@ -17,10 +20,14 @@ CPU (and with PostgreSQL's backends): the CPU use of each is reported beside the
 
 `--profile py-spy` samples the server with py-spy (`--py-spy PATH`, e.g. after
 `pip install --target /tmp/pyspy py-spy`) and prints its time by library and function.
-SQLAlchemy runs queries in greenlets, which py-spy shows as stacks of their own: trust the
-self-time figures, not the inclusive ones of the handlers. `--profile cprofile` runs the
-server under cProfile instead; it slows the server a lot and misattributes time across
-greenlet switches, so read it for call counts rather than times.
+It samples only the thread holding the GIL (`--gil`): on the build machine py-spy takes
+threads that wait (the event loop in epoll, idle thread-pool workers) for busy ones, which
+buried the profile under waiting; the price is that time in system calls made without
+the GIL (socket writes) is not counted. SQLAlchemy runs queries in greenlets, which
+py-spy shows as stacks of their own: trust the self-time figures, not the inclusive ones
+of the handlers. `--profile cprofile` runs the server under cProfile instead; it slows the
+server a lot and misattributes time across greenlet switches, so read it for call counts
+rather than times.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -274,6 +282,8 @@ def guardian_env(database_url: str) -> dict[str, str]:
     env.setdefault("GUARDIAN_SECRET_KEY", secrets.token_urlsafe(48))
     env.setdefault("GUARDIAN_LOG_LEVEL", "WARNING")
     env.setdefault("GUARDIAN_POLICIES_DIR", str(REPO / "policies"))
+    # Production requires it (links are built from it); nothing here opens it.
+    env.setdefault("GUARDIAN_PUBLIC_URL", "https://guardian.ejemplo.es")
     env.pop("GUARDIAN_HOST", None)
     env.pop("GUARDIAN_PORT", None)
     return env
@@ -323,16 +333,25 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def start_server(env: dict[str, str], workdir: Path, profile: str, py_spy: str) -> Server:
+def guardian_serve(port: int) -> list[str]:
+    """`guardian serve --no-worker` on `port`: the arguments after the interpreter."""
+    return ["-m", "guardian", "serve", "--host", LOOPBACK, "--port", str(port), "--no-worker"]
+
+
+def start_server(env: dict[str, str], workdir: Path, profile: str, py_spy: str, *,
+                 program: Callable[[int], list[str]] = guardian_serve,
+                 name: str = "server") -> Server:
+    """Start `python <program(port)>` on a free loopback port (guardian's server by default;
+    benchmarks/ingest_vs_bare.py starts its bare server this way too) and wait for
+    `/health` to answer 200. `name` names its log and profile files in `workdir`."""
     port = free_port()
-    serve = ["serve", "--host", LOOPBACK, "--port", str(port), "--no-worker"]
+    serve = program(port)
     profile_path: Path | None = None
-    command = [sys.executable, "-m", "guardian", *serve]
+    command = [sys.executable, *serve]
     if profile == "cprofile":
-        profile_path = workdir / "server.prof"
-        command = [sys.executable, "-m", "cProfile", "-o", str(profile_path),
-                   "-m", "guardian", *serve]
-    log_path = workdir / "server.log"
+        profile_path = workdir / f"{name}.prof"
+        command = [sys.executable, "-m", "cProfile", "-o", str(profile_path), *serve]
+    log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, cwd=workdir, stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT)
@@ -359,10 +378,10 @@ def start_server(env: dict[str, str], workdir: Path, profile: str, py_spy: str) 
                              f"{server.log_tail()}")
         time.sleep(0.1)
     if profile == "py-spy":
-        server.profile_path = workdir / "py-spy.txt"
+        server.profile_path = workdir / f"{name}.py-spy.txt"
         server.profiler = subprocess.Popen(
             [py_spy, "record", "--pid", str(process.pid), "--rate", "100", "--format", "raw",
-             "--output", str(server.profile_path)],
+             "--gil", "--output", str(server.profile_path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
     return server

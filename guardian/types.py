@@ -40,6 +40,12 @@ PIPELINE: tuple[Stage, ...] = (Stage.received, Stage.scored, Stage.decided, Stag
 FINAL_STAGE = PIPELINE[-1]
 
 
+# Work is claimed and notifications sent highest priority first (guardian.decide.triage,
+# guardian.storage.outbox): the rank of an urgency; `normal` when nothing triaged it.
+PRIORITY: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "emergency": 3}
+DEFAULT_PRIORITY = PRIORITY["normal"]
+
+
 def next_stage(stage: Stage) -> Stage:
     return PIPELINE[PIPELINE.index(stage) + 1]
 

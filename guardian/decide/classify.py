@@ -193,7 +193,7 @@ def category_of(router: Router, text: str, folded: str, lang: str | None,
                   f"{lang or 'unknown'})")
 
 
-def _urgency(router: Router, folded: str, lang: str | None, category: str,
+def urgency_of(router: Router, folded: str, lang: str | None, category: str,
              assessment: AssessmentLike) -> tuple[Urgency, list[str]]:
     policy = router.policy.urgency
     rules = (router.urgency_by_lang[lang] if lang is not None and lang in router.languages
@@ -268,7 +268,7 @@ def classify_folded(message: MessageLike, assessment: AssessmentLike, router: Ro
     target = f"person:{person}" if person else (
         f"person:{mentioned[0]}" if mentioned else f"team:{team}" if team else "town")
 
-    urgency, why_urgent = _urgency(router, folded, lang, category, assessment)
+    urgency, why_urgent = urgency_of(router, folded, lang, category, assessment)
     reasons += why_urgent
     return Classification(category=category, team=team, person=person,
                           mentioned=tuple(mentioned), target=target, urgency=urgency,

@@ -42,6 +42,7 @@ from guardian.engine.pipeline import StageHandler, Worker, WorkerConfig, default
 from guardian.engine.retention import Retention
 from guardian.engine.scoring_stage import ScoringStage, ScoringState
 from guardian.engine.timeline import DutyTimeline
+from guardian.engine.triage import Triage
 from guardian.notify.digest import DigestComposer
 from guardian.notify.paging import PageNotifier
 from guardian.notify.sender import Sender
@@ -141,7 +142,8 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
     # The public feeds of the policy's `connectors` (docs/connectors.md).
     others.append(Loop(Connectors(engine, policy, environ=secret_source(settings),
                                   wake_pipeline=lambda: pipeline[0].wake(),
-                                  max_text=settings.max_text_chars, clock=clock), poll))
+                                  max_text=settings.max_text_chars, clock=clock,
+                                  triage=Triage(policy, timeline.availability)), poll))
     # The pipeline falling behind: the admins are told (policy `queue`).
     others.append(Loop(BacklogWatch(engine, policy, wake=lambda: notifier.wake(), clock=clock),
                        LoopConfig(poll_seconds=max(BACKLOG_POLL_SECONDS,

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from guardian import metrics
 from guardian.connectors.base import Batch, ConnectorError, NotAuthorised, PollingConnector
 from guardian.connectors.factory import CREDENTIAL_FIELDS, credential, polling_connector
+from guardian.engine.triage import Triage
 from guardian.policy.model import Connector, Policy
 from guardian.schemas import MessageIn
 from guardian.storage.connectors import (
@@ -88,9 +89,11 @@ class Connectors:
                  environ: Mapping[str, str] | None = None,
                  wake_pipeline: Callable[[], None] = lambda: None,
                  max_text: int = 5000, clock: Callable[[], dt.datetime] = utcnow,
-                 owner: str | None = None, lease_seconds: float = LEASE_SECONDS) -> None:
+                 owner: str | None = None, lease_seconds: float = LEASE_SECONDS,
+                 triage: Triage | None = None) -> None:
         self.engine = engine
         self.policy = policy
+        self.triage = triage or Triage(policy)
         self.environ = os.environ if environ is None else environ
         self.wake_pipeline = wake_pipeline
         self.max_text = max_text
@@ -125,6 +128,7 @@ class Connectors:
             with contextlib.suppress(Exception):
                 await release(engine=self.engine, name=name, owner=self.owner)
         self._running.clear()
+        await self.triage.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -217,10 +221,12 @@ class Connectors:
                 skipped += 1
             else:
                 messages.append(kept)
+        # Before the transaction: triage may read the overrides (SQLite has one connection).
+        priorities = await self.triage.priorities(messages, now)
         try:
             async with self.engine.begin() as conn:
-                stored = (await store_messages(conn=conn, messages=messages, now=now)
-                          if messages else [])
+                stored = (await store_messages(conn=conn, messages=messages, now=now,
+                                               priorities=priorities) if messages else [])
                 new = sum(1 for s in stored if not s.duplicate)
                 await advance(conn=conn, name=name, owner=self.owner, cursor=batch.cursor,
                               events=new, skipped=skipped, now=now,

@@ -107,10 +107,12 @@ class Sender:
                                                 self.config.batch_size,
                                                 self.config.lease_seconds, owner=self.owner)
         if claimed:
-            # One person's notifications one after the other, in the order they were
-            # queued (a backlog after an outage arrives in order); people in parallel.
+            # One person's notifications one after the other: a page first, then in the
+            # order they were queued (a backlog after an outage arrives in order); people
+            # in parallel.
             mine: dict[str, list[Notification]] = {}
-            for notification in sorted(claimed, key=lambda n: (n.available_at, n.id or 0)):
+            for notification in sorted(claimed, key=lambda n: (-n.priority, n.available_at,
+                                                               n.id or 0)):
                 mine.setdefault(notification.recipient, []).append(notification)
 
             async def in_order(items: list[Notification]) -> None:

@@ -4,20 +4,30 @@ Keyword-only functions."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import Insert, and_, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian.schemas import MessageIn
 from guardian.storage.db import utcnow
 from guardian.storage.models import Message, StageEvent
-from guardian.types import FINAL_STAGE, PIPELINE, Stage
+from guardian.types import DEFAULT_PRIORITY, FINAL_STAGE, PIPELINE, Stage
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 messages_table = Message.__table__  # type: ignore[attr-defined]
 events_table = StageEvent.__table__  # type: ignore[attr-defined]
@@ -45,7 +55,8 @@ def _build_insert(dialect: str) -> Insert:
 _INSERTS = {dialect: _build_insert(dialect) for dialect in ("postgresql", "sqlite")}
 
 
-def _row(message: MessageIn, now: dt.datetime) -> dict[str, object]:
+def _row(message: MessageIn, now: dt.datetime, priority: int = DEFAULT_PRIORITY
+         ) -> dict[str, object]:
     return {
         "source": message.source,
         "external_id": message.external_id,
@@ -58,6 +69,7 @@ def _row(message: MessageIn, now: dt.datetime) -> dict[str, object]:
         "url": message.url,
         "created_at": message.created_at,
         "received_at": now,
+        "priority": priority,
         "stage": Stage.received.value,
         "available_at": now,
         "attempts": 0,
@@ -65,35 +77,241 @@ def _row(message: MessageIn, now: dt.datetime) -> dict[str, object]:
     }
 
 
+Key = tuple[str, str]  # (source, external_id): unique
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one ingest inserts: each message's key, the first index of each key (a key
+    repeated in one request is stored once), and the rows of those firsts."""
+
+    keys: list[Key]
+    first_of_key: dict[Key, int]
+    rows: list[dict[str, object]]
+
+    def answer(self, created: Mapping[Key, int], existing: Mapping[Key, int]) -> list[Stored]:
+        """One `Stored` per message, in order: new only for the first of a key inserted now."""
+        result = []
+        for index, key in enumerate(self.keys):
+            is_new = key in created and self.first_of_key[key] == index
+            ident = created.get(key) or existing[key]
+            result.append(Stored(id=ident, source=key[0], external_id=key[1],
+                                 duplicate=not is_new))
+        return result
+
+
+def _plan(messages: Sequence[MessageIn], now: dt.datetime,
+          priorities: Sequence[int] | None) -> _Plan:
+    keys = [(m.source, m.external_id) for m in messages]
+    first_of_key: dict[Key, int] = {}
+    for index, key in enumerate(keys):
+        first_of_key.setdefault(key, index)
+    rows = [_row(messages[i], now, priorities[i] if priorities else DEFAULT_PRIORITY)
+            for i in sorted(first_of_key.values())]
+    return _Plan(keys, first_of_key, rows)
+
+
 async def store_messages(*, conn: AsyncConnection, messages: Sequence[MessageIn],
-                         now: dt.datetime | None = None) -> list[Stored]:
+                         now: dt.datetime | None = None,
+                         priorities: Sequence[int] | None = None) -> list[Stored]:
     """Insert what is new, keep what exists; answer one `Stored` per input, in order.
+    `priorities`: each message's triage (guardian.engine.triage), `normal` without.
 
     Idempotent on (source, external_id), also between concurrent requests: the database's
     unique constraint decides, `ON CONFLICT DO NOTHING` keeps the first.
     """
-    now = now or utcnow()
-    keys = [(m.source, m.external_id) for m in messages]
-    first_of_key: dict[tuple[str, str], int] = {}
-    for index, key in enumerate(keys):
-        first_of_key.setdefault(key, index)
-    rows = [_row(messages[i], now) for i in sorted(first_of_key.values())]
+    plan = _plan(messages, now or utcnow(), priorities)
     statement = _INSERTS[conn.dialect.name]
-    created = {(r.source, r.external_id): r.id for r in await conn.execute(statement, rows)}
-    missing = [k for k in first_of_key if k not in created]
-    existing: dict[tuple[str, str], int] = {}
+    created = {(r.source, r.external_id): r.id
+               for r in await conn.execute(statement, plan.rows)}
+    missing = [k for k in plan.first_of_key if k not in created]
+    existing: dict[Key, int] = {}
     if missing:
         found = await conn.execute(
             select(messages_table.c.id, messages_table.c.source, messages_table.c.external_id)
             .where(tuple_(messages_table.c.source, messages_table.c.external_id).in_(missing))
         )
         existing = {(r.source, r.external_id): r.id for r in found}
-    result = []
-    for index, key in enumerate(keys):
-        is_new = key in created and first_of_key[key] == index
-        ident = created.get(key) or existing[key]
-        result.append(Stored(id=ident, source=key[0], external_id=key[1], duplicate=not is_new))
-    return result
+    return plan.answer(created, existing)
+
+
+# --- the API's ingest (`POST /api/v1/messages`) ------------------------------------------
+#
+# On PostgreSQL it bypasses SQLAlchemy's execution layers (greenlets, statement cache,
+# result objects) and its transaction: one multi-row `INSERT … ON CONFLICT DO NOTHING
+# RETURNING` on the driver's connection, in autocommit (a single statement is atomic: all
+# of a request's messages or none). A request is one round trip instead of four (BEGIN,
+# INSERT, NOTIFY, COMMIT); see docs/performance.md. The rows still come from `_row`, and
+# each value goes through its column type's own bind processor, so a column added there
+# needs nothing here.
+
+# The ids of the keys that existed (duplicates): a second statement, so that it sees rows
+# committed by a concurrent request that the insert waited for.
+_EXISTING = (f"SELECT id, source, external_id FROM {messages_table.name} "
+             "JOIN unnest($1::text[], $2::text[]) AS k(source, external_id) "
+             "USING (source, external_id)")
+# What asyncpg passes in one statement (GUARDIAN_MAX_BATCH has no ceiling of its own).
+_MAX_ARGUMENTS = 32767
+# The engine pool's `pool_recycle` (guardian/storage/db.py): ingest's connections are
+# renewed as often as the pool's.
+_RECYCLE_SECONDS = 1800.0
+
+
+@functools.lru_cache(maxsize=128)
+def _ingest_sql(dialect: Dialect, columns: tuple[str, ...], rows: int) -> str:
+    """The insert of `rows` rows of `columns` ($1, $2… row after row)."""
+    quote = dialect.identifier_preparer.quote
+    width = len(columns)
+    values = ", ".join(
+        "(" + ", ".join(f"${row * width + i}" for i in range(1, width + 1)) + ")"
+        for row in range(rows))
+    return (f"INSERT INTO {quote(messages_table.name)} ({', '.join(map(quote, columns))}) "
+            f"VALUES {values} ON CONFLICT (source, external_id) DO NOTHING "
+            "RETURNING id, source, external_id")
+
+
+@functools.lru_cache(maxsize=16)
+def _binders(dialect: Dialect, columns: tuple[str, ...]
+             ) -> tuple[Callable[[Any], Any] | None, ...]:
+    """Each column's bind processor for `dialect`: what SQLAlchemy would apply (JSON to
+    text, UTC datetimes...)."""
+    return tuple(messages_table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+                 for c in columns)
+
+
+class Ingest:
+    """The API's ingest: `store_messages` committed on its own, then, when asked
+    (`notify`: no worker in this process to wake) and something was new, `announce`.
+
+    On PostgreSQL it keeps up to `connections` of the engine's connections for itself and
+    uses their asyncpg connection directly: checking a connection out of SQLAlchemy's pool
+    for each request cost more than the insert's own Python, and requests beyond the
+    pool's size opened (and closed) a connection each, a PostgreSQL process every time.
+    Requests past `connections` wait for one to come back, as in any pool. A connection
+    found broken is dropped with every idle one (as SQLAlchemy invalidates its pool on a
+    disconnect): the request fails, the next ones open new connections.
+
+    The announcement follows the insert's commit instead of riding in its transaction: a
+    transaction that notifies holds a database-wide lock through its commit (PostgreSQL
+    queues notifications in commit order), so every ingest waited for the one before it
+    to reach the disk. One announcement is sent at a time, from the background, and covers
+    every message committed before it started; a message committed meanwhile gets another.
+    Should the process die in between, the workers' poll finds the message.
+
+    `close()` sends what is still to announce and gives the connections back; call it
+    before the engine is disposed.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, connections: int = 10) -> None:
+        self._engine = engine
+        self._postgresql = engine.dialect.name == "postgresql"
+        self._slots = asyncio.Semaphore(connections)
+        # Each with its asyncpg connection (asking SQLAlchemy for it costs a greenlet) and
+        # when it was taken from the engine's pool.
+        self._idle: list[tuple[AsyncConnection, Any, float]] = []
+        self._to_announce = False
+        self._announcer: asyncio.Task[None] | None = None
+
+    async def store(self, *, messages: Sequence[MessageIn], now: dt.datetime,
+                    priorities: Sequence[int] | None = None, notify: bool) -> list[Stored]:
+        if not messages:
+            return []
+        plan = _plan(messages, now, priorities) if self._postgresql else None
+        columns = tuple(plan.rows[0]) if plan else ()
+        if plan is None or len(plan.rows) * len(columns) > _MAX_ARGUMENTS:
+            # SQLite (one process: nothing to announce), or a batch too large for one
+            # statement: SQLAlchemy's path, in one transaction.
+            async with self._engine.begin() as conn:
+                stored = await store_messages(conn=conn, messages=messages, now=now,
+                                              priorities=priorities)
+            if notify and plan and not all(s.duplicate for s in stored):
+                self._announce()
+            return stored
+        dialect = self._engine.dialect
+        binders = _binders(dialect, columns)
+        params = [value if bind is None else bind(value) for row in plan.rows
+                  for bind, value in zip(binders, row.values(), strict=True)]
+        sql = _ingest_sql(dialect, columns, len(plan.rows))
+
+        async def insert(driver: Any) -> tuple[dict[Key, int], dict[Key, int]]:
+            created = {(r[1], r[2]): r[0] for r in await driver.fetch(sql, *params)}
+            missing = [k for k in plan.first_of_key if k not in created]
+            existing: dict[Key, int] = {}
+            if missing:
+                existing = {(r[1], r[2]): r[0] for r in await driver.fetch(
+                    _EXISTING, [k[0] for k in missing], [k[1] for k in missing])}
+            return created, existing
+
+        created, existing = await self._on_connection(insert)
+        if notify and created:
+            self._announce()
+        return plan.answer(created, existing)
+
+    async def _on_connection(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """`work(asyncpg connection)` on one of ingest's connections, in autocommit."""
+        async with self._slots:
+            conn, driver, taken = await self._connection()
+            try:
+                result = await work(driver)
+            except BaseException as exc:
+                if isinstance(exc, asyncpg.PostgresError) and not driver.is_closed():
+                    self._idle.append((conn, driver, taken))  # the server answered: sound
+                else:
+                    # Lost, or cancelled mid-statement: this connection is in an unknown
+                    # state, and the others may be lost too (the server restarted).
+                    idle, self._idle = self._idle, []
+                    await _drop([conn, *(c for c, _, _ in idle)])
+                raise
+            self._idle.append((conn, driver, taken))
+            return result
+
+    async def _connection(self) -> tuple[AsyncConnection, Any, float]:
+        """An idle connection still open (asyncpg knows, without a round trip, when the
+        server has closed one), else one from the engine's pool. One kept longer than the
+        pool's recycle time goes back to it, which renews it."""
+        while self._idle:
+            conn, driver, taken = self._idle.pop()
+            if driver.is_closed():
+                await _drop([conn])
+            elif time.monotonic() - taken > _RECYCLE_SECONDS:
+                await conn.close()
+            else:
+                return conn, driver, taken
+        conn = await self._engine.connect()
+        driver = (await conn.get_raw_connection()).driver_connection
+        return conn, driver, time.monotonic()
+
+    def _announce(self) -> None:
+        self._to_announce = True
+        if self._announcer is None or self._announcer.done():
+            self._announcer = asyncio.create_task(self._announcing(),
+                                                  name="guardian-ingest-announce")
+
+    async def _announcing(self) -> None:
+        while self._to_announce:
+            self._to_announce = False  # what is committed from now on needs another
+            try:
+                await self._on_connection(lambda driver: driver.execute(_NOTIFY.text))
+            except Exception as exc:  # the workers' poll will find the messages
+                log.warning("could not announce new messages to other processes (%s); "
+                            "their workers find them at their next poll", type(exc).__name__)
+                return
+
+    async def close(self) -> None:
+        if self._announcer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._announcer, timeout=10)
+        idle, self._idle = self._idle, []
+        for conn, _, _ in idle:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+
+async def _drop(connections: Sequence[AsyncConnection]) -> None:
+    for conn in connections:
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
+            await conn.close()
 
 
 async def get_message(*, engine: AsyncEngine, message_id: int
@@ -165,28 +383,34 @@ async def announce(conn: AsyncConnection) -> None:
 
 async def claim(*, engine: AsyncEngine, now: dt.datetime, lease: str, lease_seconds: float,
                 limit: int) -> list[Message]:
-    """Lease up to `limit` claimable messages to `lease`, in id order; each claim counts as
-    an attempt. On PostgreSQL `FOR UPDATE SKIP LOCKED`: concurrent claims never overlap."""
+    """Lease up to `limit` claimable messages to `lease`, highest priority first, then in
+    arrival (id) order; each claim counts as an attempt. On PostgreSQL `FOR UPDATE SKIP
+    LOCKED`: concurrent claims never overlap."""
     m = messages_table.c
     # `stage IN (...)` rather than `stage != final`, so that ix_messages_pending (stage,
-    # available_at) finds the few pending rows however many have gone through.
+    # available_at) finds the pending rows however many have gone through; sorting them by
+    # priority is a top-N sort of the backlog (a few ms for thousands, measured in
+    # benchmarks/emergency.py).
     pending = (
         select(m.id)
         .where(m.stage.in_(_PENDING), m.failed_at.is_(None), m.available_at <= now)
-        .order_by(m.id)
+        .order_by(m.priority.desc(), m.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        # Run once (see guardian.storage.outbox.claim_due): never past the limit.
+        .cte("pending")
     )
     statement = (
         update(messages_table)
-        .where(m.id.in_(pending.scalar_subquery()))
+        .where(m.id.in_(select(pending.c.id)))
         .values(lease_owner=lease, available_at=now + dt.timedelta(seconds=lease_seconds),
                 attempts=m.attempts + 1)
         .returning(*messages_table.c)
     )
     async with engine.begin() as conn:
         rows = (await conn.execute(statement)).mappings().all()
-    return sorted((Message.model_validate(dict(r)) for r in rows), key=lambda x: x.id or 0)
+    return sorted((Message.model_validate(dict(r)) for r in rows),
+                  key=lambda x: (-x.priority, x.id or 0))
 
 
 async def move_on(*, conn: AsyncConnection, ids: Sequence[int], stage: Stage, target: Stage,

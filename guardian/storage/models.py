@@ -6,11 +6,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from guardian.storage.db import UTCDateTime, utcnow
 from guardian.types import (
+    DEFAULT_PRIORITY,
     NotificationStatus,
     OverrideStatus,
     PageStatus,
@@ -26,7 +37,7 @@ class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_messages_source_external_id"),
-        # The workers' claim query: pending work in id order.
+        # The workers' claim query: the pending rows (then ordered by priority and id).
         Index("ix_messages_pending", "stage", "available_at"),
     )
 
@@ -44,6 +55,8 @@ class Message(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     received_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
+    # How soon to work on it: triage at ingest (guardian.decide.triage), highest first.
+    priority: int = Field(default=DEFAULT_PRIORITY, sa_type=SmallInteger)
     stage: str = Field(default=Stage.received.value, max_length=16)
     # Work queue: a message is claimable when its stage is not final, it is not parked as
     # failed, and available_at has passed (a lease or a retry back-off pushes it later).
@@ -330,6 +343,8 @@ class Notification(SQLModel, table=True):
     # Counts toward the recipient's hourly cap: a message or storm notice that is not an
     # emergency (pages, emergencies, digests, alerts and tests never do).
     capped: bool = Field(default=False)
+    # Sent highest first when several are due (pages and emergencies before the rest).
+    priority: int = Field(default=DEFAULT_PRIORITY, sa_type=SmallInteger)
     digest_id: int | None = Field(default=None, sa_column=Column(BigId, nullable=True))
     channel_index: int = 0
     due_at: dt.datetime = Field(sa_type=UTCDateTime)

@@ -26,7 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from guardian.storage.db import utcnow
 from guardian.storage.models import DeliveryAttempt, Message, Notification
-from guardian.types import CAPPED_KINDS, NotificationKind, NotificationStatus
+from guardian.types import (
+    CAPPED_KINDS,
+    DEFAULT_PRIORITY,
+    PRIORITY,
+    URGENT_KINDS,
+    NotificationKind,
+    NotificationStatus,
+)
 
 notifications_table = Notification.__table__  # type: ignore[attr-defined]
 attempts_table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
@@ -52,7 +59,8 @@ async def enqueue(*, conn: AsyncConnection, recipient: str, kind: NotificationKi
               and not payload.get("held"))
     values = {"message_id": message_id, "page_id": page_id, "recipient": recipient,
               "kind": kind.value, "body": body, "payload": payload, "lang": lang,
-              "category": category, "capped": capped, "channel_index": 0, "due_at": due_at,
+              "category": category, "capped": capped, "priority": priority_of(kind, payload),
+              "channel_index": 0, "due_at": due_at,
               "idempotency_key": idempotency_key, "status": status.value,
               "attempts": 0, "created_at": utcnow(), "available_at": due_at}
     # One statement: a row already there (a retried stage, a concurrent enqueue) inserts
@@ -64,6 +72,16 @@ async def enqueue(*, conn: AsyncConnection, recipient: str, kind: NotificationKi
             raise RuntimeError(f"notification {idempotency_key!r} neither inserted nor found")
         return existing
     return Notification.model_validate(dict(row))
+
+
+def priority_of(kind: NotificationKind, payload: dict[str, Any]) -> int:
+    """Sent in this order when several are due: pages first (someone must act now), then
+    by the urgency of the message it is about (`normal` when about none)."""
+    if kind.value in URGENT_KINDS:
+        return PRIORITY["emergency"]
+    urgency = payload.get("urgency")
+    return PRIORITY.get(urgency, DEFAULT_PRIORITY) if isinstance(urgency, str) else (
+        DEFAULT_PRIORITY)
 
 
 @functools.cache
@@ -104,27 +122,32 @@ def new_lease(owner: str) -> str:
 
 async def claim_due(engine: AsyncEngine, now: dt.datetime, limit: int, lease_seconds: float,
                     *, owner: str = "sender") -> tuple[list[Notification], str]:
-    """Lease up to `limit` pending notifications whose time has come; return them and the
-    lease (pass it to `record_result`)."""
+    """Lease up to `limit` pending notifications whose time has come, highest priority
+    first (a page before a storm's notices), then oldest; return them and the lease (pass
+    it to `record_result`)."""
     lease = new_lease(owner)
     c = notifications_table.c
     due = (
         select(c.id)
         .where(c.status == NotificationStatus.pending.value, c.available_at <= now)
-        .order_by(c.available_at, c.id)
+        .order_by(c.priority.desc(), c.available_at, c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        # A CTE, which PostgreSQL runs once (a locking one is never inlined): as a plain
+        # `IN (subquery)` the planner may run it again per row, and each run, seeing the
+        # rows just leased as no longer due, adds more: past the limit, out of order.
+        .cte("due")
     )
     statement = (
         update(notifications_table)
-        .where(c.id.in_(due.scalar_subquery()), c.status == NotificationStatus.pending.value)
+        .where(c.id.in_(select(due.c.id)), c.status == NotificationStatus.pending.value)
         .values(lease_owner=lease, available_at=now + dt.timedelta(seconds=lease_seconds))
         .returning(*notifications_table.c)
     )
     async with engine.begin() as conn:
         rows = (await conn.execute(statement)).mappings().all()
     claimed = sorted((Notification.model_validate(dict(r)) for r in rows),
-                     key=lambda n: n.id or 0)
+                     key=lambda n: (-n.priority, n.id or 0))
     return claimed, lease
 
 

@@ -14,8 +14,11 @@ from aiohttp import web
 from guardian.config.settings import Settings
 from guardian.engine.build import build as build_engine
 from guardian.engine.scoring_stage import ScoringState
+from guardian.engine.timeline import DutyTimeline
+from guardian.engine.triage import Triage
 from guardian.policy_files.store import PolicyStore
 from guardian.storage.db import create_engine, masked_url, utcnow
+from guardian.storage.messages import Ingest
 from guardian.storage.migrate import upgrade
 from guardian.web import (
     duty,
@@ -39,10 +42,12 @@ from guardian.web.auth import TokenVerifier
 from guardian.web.keys import (
     clock_key,
     engine_key,
+    ingest_key,
     policy_key,
     scorer_key,
     scoring_key,
     settings_key,
+    triage_key,
     verifier_key,
     worker_key,
 )
@@ -95,12 +100,18 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
             await upgrade(engine)
         app[engine_key] = engine
         app[verifier_key] = TokenVerifier(engine, settings.token_cache_seconds)
+        app[ingest_key] = ingest = Ingest(engine)
         yield
+        await ingest.close()
         await engine.dispose()
 
     async def policies(app: web.Application) -> AsyncIterator[None]:
         store = PolicyStore(settings.policies_dir)
         app[policy_key] = store
+        # Its own timeline (rebuilt in the background about once a minute): who is on call,
+        # for triage.
+        app[triage_key] = triage = Triage(
+            lambda: store.policy, DutyTimeline(app[engine_key], lambda: store.policy).availability)
         loop = asyncio.get_running_loop()
         if handle_signals:
             loop.add_signal_handler(signal.SIGHUP, store.reload)
@@ -108,6 +119,7 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
                                       name="guardian-policy-watch")
         yield
         watcher.cancel()
+        await triage.close()
         if handle_signals:
             loop.remove_signal_handler(signal.SIGHUP)
 

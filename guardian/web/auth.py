@@ -3,6 +3,7 @@ a few seconds."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from dataclasses import dataclass
@@ -56,23 +57,35 @@ def binding_problem(principal: Principal, policy: Policy | None) -> str | None:
 class TokenVerifier:
     """Checks bearer tokens, remembering good ones for `cache_seconds` to spare the database.
 
-    A revoked token therefore stops working within `cache_seconds` (GUARDIAN_TOKEN_CACHE_SECONDS).
-    Failed look-ups are never cached, so a new token works at once.
+    A revoked token therefore stops working within `cache_seconds` of its revocation
+    (GUARDIAN_TOKEN_CACHE_SECONDS, 5 s by default), in every process. Failed look-ups are
+    never cached, so a new token works at once. When an entry expires, the requests that
+    find it so share one look-up: under load, dozens of them would otherwise each ask the
+    database at the same moment.
     """
 
     def __init__(self, engine: AsyncEngine, cache_seconds: float = 5.0) -> None:
         self._engine = engine
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Principal]] = {}
+        self._pending: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def verify(self, token: str) -> Principal | None:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
             return None
         digest = hash_token(token)
         cached = self._cache.get(digest)
-        now = time.monotonic()
-        if cached and cached[0] > now:
+        if cached and cached[0] > time.monotonic():
             return cached[1]
+        pending = self._pending.get(digest)
+        if pending is None:
+            pending = self._pending[digest] = asyncio.ensure_future(self._look_up(digest))
+            pending.add_done_callback(lambda _: self._pending.pop(digest, None))
+        # Shielded: a caller that goes away does not cancel the others' answer.
+        return await asyncio.shield(pending)
+
+    async def _look_up(self, digest: str) -> Principal | None:
+        asked = time.monotonic()  # the bound counts from the question, not the answer
         row = await find_token(engine=self._engine, digest=digest)
         if row is None or not hmac.compare_digest(row.token_hash, digest):
             self._cache.pop(digest, None)
@@ -81,5 +94,5 @@ class TokenVerifier:
                               staff_id=row.staff_id)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[digest] = (now + self._cache_seconds, principal)
+        self._cache[digest] = (asked + self._cache_seconds, principal)
         return principal

@@ -39,7 +39,14 @@ from guardian.storage.connectors import count_pushed
 from guardian.storage.messages import announce, store_messages
 from guardian.web.access import public
 from guardian.web.bodies import read_payload
-from guardian.web.keys import clock_key, engine_key, policy_key, settings_key, worker_key
+from guardian.web.keys import (
+    clock_key,
+    engine_key,
+    policy_key,
+    settings_key,
+    triage_key,
+    worker_key,
+)
 from guardian.web.messages import messages_of
 
 routes = web.RouteTableDef()
@@ -89,8 +96,11 @@ async def _store(request: web.Request, spec: Connector, messages: list[MessageIn
             kept.append(cleaned)
     now = request.app[clock_key]()
     engine = request.app[engine_key]
+    # Before the transaction: triage may read the overrides (SQLite has one connection).
+    priorities = await request.app[triage_key].priorities(kept, now)
     async with engine.begin() as conn:
-        stored = await store_messages(conn=conn, messages=kept, now=now) if kept else []
+        stored = await store_messages(conn=conn, messages=kept, now=now,
+                                      priorities=priorities) if kept else []
         new = sum(1 for s in stored if not s.duplicate)
         await count_pushed(conn=conn, name=spec.id, kind=spec.kind, events=new,
                            skipped=skipped, now=now,

@@ -21,12 +21,20 @@ from guardian.schemas import (
     StageEventPublic,
 )
 from guardian.storage.audit import audit
-from guardian.storage.messages import announce, get_message, retry_parked, store_messages
+from guardian.storage.messages import get_message, retry_parked
 from guardian.storage.notifications import was_notified
 from guardian.types import Role
 from guardian.web.access import requires
 from guardian.web.bodies import field_path, invalid, read_model, read_payload, validation_errors
-from guardian.web.keys import clock_key, engine_key, principal_key, settings_key, worker_key
+from guardian.web.keys import (
+    clock_key,
+    engine_key,
+    ingest_key,
+    principal_key,
+    settings_key,
+    triage_key,
+    worker_key,
+)
 from guardian.web.params import message_id as parse_message_id
 
 routes = web.RouteTableDef()
@@ -82,18 +90,18 @@ def messages_of(payload: Any, settings: Settings) -> list[MessageIn]:
 async def ingest(request: web.Request) -> web.Response:
     """Store one message or a list, then answer 202 with their ids."""
     messages = messages_of(await read_payload(request), request.app[settings_key])
-    engine = request.app[engine_key]
-    async with engine.begin() as conn:
-        stored = await store_messages(conn=conn, messages=messages,
-                                      now=request.app[clock_key]())
-        if worker_key not in request.app and not all(s.duplicate for s in stored):
-            # No worker here to wake: tell those of other processes, at commit.
-            await announce(conn)
+    now = request.app[clock_key]()
+    # Before the transaction: triage may read the overrides (SQLite has one connection).
+    priorities = await request.app[triage_key].priorities(messages, now)
+    worker = request.app.get(worker_key)
+    # No worker here to wake: the new messages are announced to those of other processes.
+    stored = await request.app[ingest_key].store(messages=messages, now=now,
+                                                 priorities=priorities, notify=worker is None)
     new = sum(1 for s in stored if not s.duplicate)
     metrics.INGESTED.inc(new)
     metrics.DUPLICATES.inc(len(stored) - new)
-    if new and worker_key in request.app:
-        request.app[worker_key].wake()
+    if new and worker is not None:
+        worker.wake()
     response = IngestResponse(
         ids=[s.id for s in stored],
         messages=[AcceptedMessage(id=s.id, source=s.source, external_id=s.external_id,

@@ -34,6 +34,8 @@ def _check_url(request: web.Request) -> None:
     if unsafe_text(request.path):
         raise ApiError(400, "bad_request", "The path holds a NUL character or an unpaired "
                        "surrogate.", [FieldError("path", "holds a character no text can.")])
+    if not request.query_string:  # most requests: no query to parse
+        return
     bad = [name for name, value in request.query.items()
            if unsafe_text(name) or unsafe_text(value)]
     if bad:

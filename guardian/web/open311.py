@@ -51,6 +51,7 @@ from guardian.web.keys import (
     engine_key,
     policy_key,
     settings_key,
+    triage_key,
     verifier_key,
     worker_key,
 )
@@ -385,8 +386,11 @@ async def create(request: web.Request) -> Answer:
     except ValidationError as exc:
         raise GeoError(400, f"The request is not valid: {exc.errors()[0]['msg']}.") from None
     engine = request.app[engine_key]
+    # Before the transaction: triage may read the overrides (SQLite has one connection).
+    priorities = await request.app[triage_key].priorities([message], now)
     async with engine.begin() as conn:
-        [stored] = await store_messages(conn=conn, messages=[message], now=now)
+        [stored] = await store_messages(conn=conn, messages=[message], now=now,
+                                        priorities=priorities)
         if worker_key not in request.app:
             await announce(conn)  # no worker here to wake: those of other processes
     metrics.INGESTED.inc()
