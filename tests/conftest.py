@@ -46,7 +46,8 @@ REQUIRE_POSTGRES = os.environ.get("GUARDIAN_REQUIRE_POSTGRES") == "1"
 TABLES = ("messages", "stage_events", "api_tokens", "overrides", "audit_log", "pages",
           "page_events", "review_items", "author_sanctions", "moderator_exposure",
           "notifications", "delivery_attempts", "calendar_links", "connector_state",
-          "request_states")
+          "request_states", "accounts", "invitations", "web_sessions",
+          "signin_attempts")
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 Client = TestClient[web.Request, web.Application]

@@ -15,6 +15,7 @@ from guardian.cli.decisions import explain, simulate
 from guardian.cli.duty import oncall, shifts
 from guardian.cli.labels import labels
 from guardian.cli.messages import messages
+from guardian.cli.people import people
 from guardian.cli.policies import policies
 from guardian.cli.privacy import privacy
 from guardian.cli.scoring import (
@@ -63,7 +64,7 @@ def settings() -> None:
 for command in (serve, worker, db, tokens, score, eval_command, train_lite_command,
                 train_signals_command, models,
                 oncall, shifts, simulate, explain, policies, channels, labels, messages,
-                privacy, connectors):
+                privacy, connectors, people):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -9,14 +9,18 @@ from pathlib import Path
 
 import click
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian import __version__
 from guardian.cli.common import database, settings_or_exit, setup_logging
+from guardian.cli.people import invitation_link
 from guardian.config.settings import Settings
 from guardian.errors import ScorerUnavailable
 from guardian.notify.inbox import Inbox
 from guardian.policy.urls import redact
-from guardian.storage.db import masked_url
+from guardian.policy_files.loader import load_policy
+from guardian.storage.accounts import create_invitation, get_account
+from guardian.storage.db import masked_url, utcnow
 from guardian.storage.migrate import upgrade
 from guardian.storage.tokens import create_token, hash_token, list_tokens
 from guardian.types import Role
@@ -90,6 +94,24 @@ def _write_dev_token(token: str) -> None:
     DEV_TOKEN_FILE.write_text(token + "\n")
 
 
+async def _moderator_sign_in_hint(settings: Settings, engine: AsyncEngine, base: str) -> str:
+    """The way into the review queue for the policy's first moderator: an invitation link
+    while they have no password (a new one each start, valid a day), then the sign-in
+    page."""
+    loaded = await asyncio.to_thread(load_policy, settings.policies_dir)
+    if loaded.policy is None or not loaded.policy.moderation.moderators:
+        return ""
+    first = loaded.policy.moderation.moderators[0]
+    account = await get_account(engine=engine, staff_id=first)
+    if account is not None and account.password_hash is not None:
+        return f"The review queue: sign in at {base}/signin as `{first}`.\n"
+    token = await create_invitation(engine=engine, staff_id=first,
+                                    created_by="cli:serve-development", now=utcnow(), days=1)
+    return (f"The review queue: open {invitation_link(base, token)} to set a password for "
+            f"`{first}` (the first moderator of the policy), then you are on the queue "
+            f"page. Others: `guardian people invite STAFF_ID`.\n")
+
+
 async def _development_hint(settings: Settings, host: str, port: int, *, migrate: bool) -> None:
     """In development, keep an admin token in var/ and say how to send a first message."""
     token = await asyncio.to_thread(_read_dev_token)
@@ -100,6 +122,7 @@ async def _development_hint(settings: Settings, host: str, port: int, *, migrate
         if not token or hash_token(token) not in live:
             _, token = await create_token(engine=engine, name="development", role=Role.admin)
             await asyncio.to_thread(_write_dev_token, token)
+        moderator_hint = await _moderator_sign_in_hint(settings, engine, f"http://{host}:{port}")
     base = f"http://{host}:{port}"
     click.echo(
         f"\nGuardian {__version__} (development) on {base}  database: "
@@ -113,6 +136,8 @@ async def _development_hint(settings: Settings, host: str, port: int, *, migrate
         f"no funciona\", \"created_at\": \"2026-11-25T22:48:00+01:00\"}}'\n\n"
         f"then read it back: curl -s {base}/api/v1/messages/1 -H \"Authorization: Bearer "
         f"$(cat {DEV_TOKEN_FILE})\"\n", err=True)
+    if moderator_hint:
+        click.echo(moderator_hint, err=True)
     if settings.deliver_to:
         click.echo(
             f"Notifications go to {redact(settings.deliver_to)}, not to people's channels. "

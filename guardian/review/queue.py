@@ -233,6 +233,18 @@ async def list_review(*, engine: AsyncEngine, statuses: Sequence[ReviewStatus] =
     return [queued(r) for r in rows]
 
 
+async def author_history(*, conn: AsyncConnection, source: str, handle: str,
+                         limit: int = 10) -> list[QueuedItem]:
+    """The author's items, newest first (masked text only): what moderators see beside an
+    item, with the author's strikes."""
+    m = messages_table.c
+    rows = (await conn.execute(queued_query().where(m.source == source,
+                                                    m.author_handle == handle)
+                               .order_by(review_table.c.id.desc()).limit(limit))
+            ).mappings().all()
+    return [queued(r) for r in rows]
+
+
 async def get_review(*, conn: AsyncConnection, item_id: int) -> QueuedItem | None:
     """One item with its masked text (never the raw text)."""
     row = (await conn.execute(queued_query().where(review_table.c.id == item_id))

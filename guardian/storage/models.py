@@ -373,3 +373,60 @@ class DeliveryAttempt(SQLModel, table=True):
     ok: bool = False
     error: str | None = Field(default=None, sa_type=Text)
     duration_ms: float = 0.0
+
+
+# --- web sign-in (guardian.storage.accounts) ------------------------------------------------
+
+class Account(SQLModel, table=True):
+    """A member of staff who may sign in to the web pages: the argon2id hash of their
+    password (set through an invitation) and the language they chose, if any."""
+
+    __tablename__ = "accounts"
+
+    staff_id: str = Field(max_length=64, primary_key=True)  # a staff id of the policy
+    password_hash: str | None = Field(default=None, max_length=256)
+    lang: str | None = Field(default=None, max_length=8)
+    password_set_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Invitation(SQLModel, table=True):
+    """A one-time link to set a password; only its SHA-256 is kept."""
+
+    __tablename__ = "invitations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: str = Field(max_length=64, index=True)
+    created_by: str = Field(max_length=128)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser; the cookie holds the id, the database only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: str = Field(max_length=64, primary_key=True)
+    staff_id: str = Field(max_length=64, index=True)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: dt.datetime = Field(sa_type=UTCDateTime)
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    address: str = Field(default="", max_length=64)
+
+
+class SignInAttempt(SQLModel, table=True):
+    """One try at signing in, kept to limit guessing per account and per address."""
+
+    __tablename__ = "signin_attempts"
+    __table_args__ = (Index("ix_signin_attempts_at", "at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True,
+                                                           autoincrement=True))
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+    staff_id: str = Field(max_length=64)
+    address: str = Field(max_length=64)
+    ok: bool = False

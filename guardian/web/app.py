@@ -37,7 +37,7 @@ from guardian.web import (
     requests,
     review,
 )
-from guardian.web.access import access_of
+from guardian.web.access import access_of, is_web_page
 from guardian.web.auth import TokenVerifier
 from guardian.web.keys import (
     clock_key,
@@ -52,6 +52,7 @@ from guardian.web.keys import (
     worker_key,
 )
 from guardian.web.middleware import auth_middleware, error_middleware
+from guardian.web.ui.site import setup_ui
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,13 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
                   replies.routes, flags.routes, escalations.routes, privacy.routes,
                   hooks.routes, requests.routes, open311.routes):
         app.add_routes(table)
+    setup_ui(app)  # the web pages for people (sign-in, the moderators' queue)
     for route in app.router.routes():
         if access_of(route.handler) is None:
             raise RuntimeError(f"route {route.resource} declares no access rule")
         key = (route.method.lower(), route.resource.canonical if route.resource else "")
-        if route.method != "HEAD" and key not in openapi.OPERATIONS:
+        if (route.method != "HEAD" and key not in openapi.OPERATIONS
+                and not is_web_page(route.handler)):
             raise RuntimeError(f"route {key} is not described in web/openapi.py")
 
     async def database(app: web.Application) -> AsyncIterator[None]:

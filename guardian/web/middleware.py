@@ -10,7 +10,7 @@ from aiohttp.web_urldispatcher import SystemRoute
 
 from guardian import metrics
 from guardian.errors import ApiError, FieldError, forbidden, unauthorized
-from guardian.web.access import PUBLIC, Handler, access_of
+from guardian.web.access import PUBLIC, SESSION, Handler, access_of
 from guardian.web.auth import binding_problem
 from guardian.web.bodies import unsafe_text
 from guardian.web.keys import policy_key, principal_key, settings_key, verifier_key
@@ -83,7 +83,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if isinstance(route, SystemRoute):  # 404 / 405: nothing to protect
         return await handler(request)
     access = access_of(route.handler)
-    if access == PUBLIC:
+    if access in (PUBLIC, SESSION):  # a web page checks its session cookie itself
         return await handler(request)
     if access is None or isinstance(access, str):
         raise ApiError(403, "forbidden", "This endpoint declares no access rule.")

@@ -39,7 +39,7 @@ from guardian.schemas import (
     SwapIn,
 )
 from guardian.types import Role
-from guardian.web.access import access_of, requires
+from guardian.web.access import access_of, is_web_page, requires
 from guardian.web.open311 import documentation as open311_documentation
 from guardian.web.replies import REPLY_FORM_SCHEMA, REPLY_RESPONSE_SCHEMA, ReplyIn
 
@@ -371,7 +371,7 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
         schemas[model.__name__] = schema
     paths: dict[str, dict[str, Any]] = {}
     for route in app.router.routes():
-        if route.method == "HEAD" or route.resource is None:
+        if route.method == "HEAD" or route.resource is None or is_web_page(route.handler):
             continue
         path, method = route.resource.canonical, route.method.lower()
         access = access_of(route.handler)

@@ -272,7 +272,9 @@ async def decline_swap(request: web.Request) -> web.Response:
 async def audit_log(request: web.Request) -> web.Response:
     """The newest audit events first; `before` (an id) pages back."""
     before = request.query.get("before")
-    if before is not None and not (before.isascii() and before.isdigit()):
+    # 18 digits at most: a larger number is no id, and overflows PostgreSQL's bigint.
+    if before is not None and not (before.isascii() and before.isdigit()
+                                   and len(before) <= 18):
         raise invalid([FieldError("before", "must be an event id.")])
     events = await list_audit(engine=request.app[engine_key],
                               before_id=int(before) if before else None)

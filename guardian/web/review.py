@@ -49,11 +49,11 @@ _DAY = dt.timedelta(days=1)
 POLICE_CATEGORY = "police"
 
 
-def _limit(policy: Policy) -> int:
+def limit_of(policy: Policy) -> int:
     return policy.exposure_limits.max_abusive_items_per_day
 
 
-def _limit_sentence(limit: int) -> str:
+def limit_sentence(limit: int) -> str:
     return (f"You have reached today's limit of {limit} abusive or threatening items "
             "(policy `exposure_limits.max_abusive_items_per_day`); leave this item to another "
             "moderator. The count starts again at midnight UTC.")
@@ -67,7 +67,7 @@ def _why_not_assignable(queued: QueuedItem, moderator: str, exposure: int, limit
     if holder is not None and holder != moderator:
         return f"{holder} holds its claim."
     if queued.item.level in EXPOSING_LEVELS and holder != moderator and exposure >= limit:
-        return _limit_sentence(limit)
+        return limit_sentence(limit)
     return None
 
 
@@ -127,7 +127,7 @@ async def review_queue(request: web.Request) -> web.Response:
     newer = _whole(request, "newer_than", 0, MAX_AGE_MINUTES)
     limit = _whole(request, "limit", 1, MAX_PAGE) or 50
     cursor = _whole(request, "cursor", 0, 2**62)
-    limit_per_day = _limit(policy_of(request))
+    limit_per_day = limit_of(policy_of(request))
     moderator = request[principal_key].actor
     now = utcnow()
     found = await list_review(
@@ -152,7 +152,7 @@ async def review_queue(request: web.Request) -> web.Response:
 async def review_item(request: web.Request) -> web.Response:
     """One item; its raw text only for the moderator holding the claim (counts exposure)."""
     item_id = _item_id(request)
-    limit = _limit(policy_of(request))
+    limit = limit_of(policy_of(request))
     moderator = request[principal_key].actor
     now = utcnow()
     async with request.app[engine_key].begin() as conn:
@@ -162,7 +162,7 @@ async def review_item(request: web.Request) -> web.Response:
         raise not_found(f"Review item {item_id}")
     hidden = None
     if reveal.withheld == "limit":
-        hidden = _limit_sentence(limit)
+        hidden = limit_sentence(limit)
     elif reveal.withheld == "not_claimed":
         hidden = f"Claim the item (POST /api/v1/review/{item_id}/claim) to read its text."
     summary = public(reveal.queued, moderator, reveal.exposure, limit, now)
@@ -192,7 +192,7 @@ def _json(item: ReviewItemPublic) -> web.Response:
 async def claim(request: web.Request) -> web.Response:
     """Take the item for 15 minutes (again: extend); no one else may claim it meanwhile."""
     item_id = _item_id(request)
-    limit = _limit(policy_of(request))
+    limit = limit_of(policy_of(request))
     moderator = request[principal_key].actor
     try:
         async with request.app[engine_key].begin() as conn:
@@ -201,7 +201,7 @@ async def claim(request: web.Request) -> web.Response:
     except LookupError:
         raise not_found(f"Review item {item_id}") from None
     except ExposureLimitReached as exc:
-        raise ApiError(409, "exposure_limit", _limit_sentence(exc.limit)) from None
+        raise ApiError(409, "exposure_limit", limit_sentence(exc.limit)) from None
     except ReviewConflict as exc:
         raise ApiError(409, "conflict", f"Review item {item_id} cannot be claimed: {exc}."
                        ) from None
@@ -213,7 +213,7 @@ async def claim(request: web.Request) -> web.Response:
 async def release(request: web.Request) -> web.Response:
     """Give a claimed item back to the queue (its holder only)."""
     item_id = _item_id(request)
-    limit = _limit(policy_of(request))
+    limit = limit_of(policy_of(request))
     moderator = request[principal_key].actor
     async with request.app[engine_key].connect() as conn:
         if await get_review(conn=conn, item_id=item_id) is None:
@@ -238,13 +238,19 @@ def _escalation_target(policy: Policy, data: ReviewDecisionIn) -> str | None:
 
 
 async def _decide(request: web.Request, data: ReviewDecisionIn, ids: list[int]) -> Decided:
-    policy = policy_of(request)
+    return await decide_items(request.app, policy_of(request), request[principal_key].actor,
+                              data, ids)
+
+
+async def decide_items(app: web.Application, policy: Policy, moderator: str,
+                       data: ReviewDecisionIn, ids: list[int]) -> Decided:
+    """A moderator's decision on `ids`, with the escalation it may carry (the API and the
+    web pages both decide through here)."""
     escalated_to = _escalation_target(policy, data)
-    moderator = request[principal_key].actor
     now = utcnow()
-    overrides = (await active_overrides(request.app[engine_key], start=now - _DAY,
+    overrides = (await active_overrides(app[engine_key], start=now - _DAY,
                                         end=now + _DAY) if escalated_to else [])
-    async with request.app[engine_key].begin() as conn:
+    async with app[engine_key].begin() as conn:
         decided = await decide_review(
             conn=conn, item_ids=ids, decision=ReviewDecision(data.decision),
             moderator=moderator, note=data.note or None,
@@ -253,7 +259,7 @@ async def _decide(request: web.Request, data: ReviewDecisionIn, ids: list[int]) 
         if escalated_to is not None:
             # Those it names are told in the same transaction: recorded and told, or
             # neither.
-            settings = request.app[settings_key]
+            settings = app[settings_key]
             pages = PageNotifier(policy=lambda: policy, secret=settings.secret_key,
                                  base_url=settings.base_url)
             await tell_escalation(conn, decided.items, policy, now, settings.base_url,
@@ -267,7 +273,7 @@ async def decide(request: web.Request) -> web.Response:
     """Dismiss, confirm, escalate, mute or block; the author's sanctions follow."""
     item_id = _item_id(request)
     data = await read_model(request, ReviewDecisionIn)
-    limit = _limit(policy_of(request))
+    limit = limit_of(policy_of(request))
     async with request.app[engine_key].connect() as conn:
         if await get_review(conn=conn, item_id=item_id) is None:
             raise not_found(f"Review item {item_id}")
@@ -298,7 +304,7 @@ async def bulk(request: web.Request) -> web.Response:
 @requires(Role.moderator)
 async def my_exposure(request: web.Request) -> web.Response:
     """Abusive or threatening items the caller has read today (UTC), and the limit."""
-    limit = _limit(policy_of(request))
+    limit = limit_of(policy_of(request))
     moderator = request[principal_key].actor
     now = utcnow()
     count = await _exposure(request, moderator, now)

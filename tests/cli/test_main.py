@@ -11,7 +11,7 @@ from tests.commands import env_for, run
                                      ["oncall"], ["shifts"], ["score"], ["eval"], ["train-lite"],
                                      ["models", "pull"],
                                      ["tokens"], ["tokens", "create"], ["policies", "check"],
-                                     ["settings"]])
+                                     ["people"], ["people", "invite"], ["settings"]])
 def test_every_command_explains_itself(command: list[str]) -> None:
     shown = run(*command, "--help", env=env_for())
     assert shown.returncode == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import signal
 import socket
@@ -92,6 +93,9 @@ def test_serve_in_development_migrates_serves_and_says_how_to_start(tmp_path: Pa
         _, stderr = process.communicate(timeout=30)
     assert "curl -s -X POST" in stderr
     assert token not in stderr  # the hint points at the file, never prints the token
+    # The way to the review queue: an invitation for the first moderator (maria).
+    assert re.search(rf"open http://127\.0\.0\.1:{port}/invitation/\S+ to set a password "
+                     "for `maria`", stderr), stderr
     assert process.returncode == 0
 
 

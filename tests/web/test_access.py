@@ -11,12 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from guardian.config.settings import Settings
 from guardian.policy_files.loader import load_policy
-from guardian.storage.tokens import create_token, hash_token, revoke_token, tokens_table
+from guardian.storage.models import ApiToken
+from guardian.storage.tokens import (
+    create_token,
+    find_token,
+    hash_token,
+    revoke_token,
+    tokens_table,
+)
 from guardian.types import Role
-from guardian.web.access import PUBLIC, access_of
+from guardian.web import auth
+from guardian.web.access import PUBLIC, SESSION, access_of, is_web_page
 from guardian.web.app import init_app
-from guardian.web.auth import Principal, binding_problem
+from guardian.web.auth import Principal, TokenVerifier, binding_problem
 from tests.conftest import POLICIES, Client, bearer, message
+from tests.ui.conftest import sign_in_as
 
 IN, S, M, H, A = Role.ingest, Role.staff, Role.moderator, Role.hr, Role.admin
 # (method, path, roles allowed). Written out here, independently of the code's own rules.
@@ -85,19 +94,76 @@ async def test_each_role_against_each_endpoint(client: Client, tokens: dict[Role
 
 def test_the_matrix_covers_every_route_that_needs_a_token(settings: Settings) -> None:
     """A new route cannot slip past this table: every route but the public ones (health,
-    the signed links, the hooks that check their own secrets) is in it."""
+    the signed links, the hooks that check their own secrets) and the web pages (their own
+    table, below) is in it."""
     app = init_app(settings, run_worker=False)
     missing = []
     for route in app.router.routes():
         if route.method == "HEAD" or route.resource is None:
             continue
-        if access_of(route.handler) == PUBLIC:
+        if access_of(route.handler) in (PUBLIC, SESSION):
             continue
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(route.resource.canonical))
         if not any(method == route.method and re.fullmatch(pattern, path.split("?")[0])
                    for method, path, _ in MATRIX):
             missing.append(f"{route.method} {route.resource.canonical}")
     assert missing == []
+
+
+# The web pages (guardian.web.ui): a signed-in session opens them, never a bearer token.
+# (method, path, who may: None for anyone signed in, else the role the person must hold.)
+PAGES: list[tuple[str, str, Role | None]] = [
+    ("GET", "/", None),
+    ("POST", "/signout", None),
+    ("POST", "/signout/everywhere", None),
+    ("GET", "/moderation", M),
+    ("GET", "/moderation/1", M),
+    ("POST", "/moderation/1/claim", M),
+    ("POST", "/moderation/1/release", M),
+    ("POST", "/moderation/1/reveal", M),
+    ("POST", "/moderation/1/decide", M),
+    ("POST", "/moderation/bulk", M),
+]
+
+
+def test_the_pages_table_covers_every_page_behind_a_session(settings: Settings) -> None:
+    app = init_app(settings, run_worker=False)
+    missing = []
+    for route in app.router.routes():
+        if route.method == "HEAD" or route.resource is None:
+            continue
+        if access_of(route.handler) != SESSION:
+            continue
+        assert is_web_page(route.handler), route  # and left out of the API document
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(route.resource.canonical))
+        if not any(method == route.method and re.fullmatch(pattern, path)
+                   for method, path, _ in PAGES):
+            missing.append(f"{route.method} {route.resource.canonical}")
+    assert missing == []
+
+
+@pytest.mark.parametrize(("method", "path", "role"), PAGES)
+async def test_each_page_needs_a_session_of_the_right_person(
+        client: Client, engine: AsyncEngine, tokens: dict[Role, str], method: str,
+        path: str, role: Role | None) -> None:
+    async def call(headers: dict[str, str] | None = None, data: dict[str, str] | None = None
+                   ) -> int:
+        response = await client.request(method, path, headers=headers, data=data,
+                                        allow_redirects=False)
+        return response.status
+
+    # No session, even with the admin's token: GET goes to sign in, POST is refused.
+    for headers in ({}, bearer(tokens[A])):
+        assert await call(headers) == (303 if method == "GET" else 403)
+    # Antonio is staff, not a moderator.
+    token = await sign_in_as(client, engine, "antonio")
+    status = await call(data={"csrf_token": token})
+    if role is None:
+        assert status not in (401, 403), status
+    else:
+        assert status == 403, status
+    if method == "POST":  # and never without the session's CSRF token
+        assert await call(data={}) == 403
 
 
 async def test_health_needs_no_token(client: Client) -> None:
@@ -129,6 +195,36 @@ async def test_a_revoked_token_stops_working(client: Client, engine: AsyncEngine
     await asyncio.sleep(0.1)  # longer than the test settings' token cache
     refused = await client.post("/api/v1/messages", json=message("r2"), headers=bearer(token))
     assert refused.status == 401
+
+
+async def test_concurrent_requests_share_one_look_up_of_a_token(
+        engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A good token is remembered for the cache's seconds; when that runs out under load,
+    the requests that find it expired ask the database once between them. A revoked
+    token is refused once its entry expires; an unknown one is never remembered."""
+    _, token = await create_token(engine=engine, name="feed", role=Role.ingest)
+    asked: list[str] = []
+    real = find_token
+
+    async def counting(*, engine: AsyncEngine, digest: str) -> ApiToken | None:
+        asked.append(digest)
+        await asyncio.sleep(0.02)  # a slow database: the others arrive meanwhile
+        return await real(engine=engine, digest=digest)
+
+    monkeypatch.setattr(auth, "find_token", counting)
+    verifier = TokenVerifier(engine, cache_seconds=0.3)
+    first = await asyncio.gather(*(verifier.verify(token) for _ in range(16)))
+    assert len(asked) == 1
+    assert {p.role if p else None for p in first} == {Role.ingest}
+    assert await verifier.verify(token) == first[0] and len(asked) == 1  # remembered
+    await asyncio.sleep(0.35)
+    await asyncio.gather(*(verifier.verify(token) for _ in range(16)))
+    assert len(asked) == 2
+    assert await revoke_token(engine=engine, id_or_name="feed") == 1
+    await asyncio.sleep(0.35)
+    assert set(await asyncio.gather(*(verifier.verify(token) for _ in range(4)))) == {None}
+    assert await verifier.verify(token) is None
+    assert len(asked) == 4  # refusals are not remembered
 
 
 def test_a_personal_token_acts_only_for_a_person_of_the_policy_in_force() -> None:

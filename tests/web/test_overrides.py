@@ -52,6 +52,9 @@ async def test_hr_creates_an_override_and_it_is_audited(client: Client,
     assert event["action"] == "override.create" and event["actor"] == "hr:test-hr"
     assert event["subject"] == f"override:{body['id']}"
     assert event["details"]["reason"] == "sick leave"
+    # A `before` no id can have is refused, not a database error (bigint on PostgreSQL).
+    huge = await client.get("/api/v1/audit?before=" + "9" * 30, headers=hr)
+    assert huge.status == 422
 
 
 async def test_listing_filters_by_period_and_team(client: Client,
