@@ -39,6 +39,7 @@ import asyncpg
 
 from benchmarks.ingest import LOOPBACK, free_port, guardian, guardian_env, machine_info
 from benchmarks.machine_speed import probe
+from benchmarks.paced_scorer import calibrate
 from benchmarks.pipeline_latency import LatencyDatabase, _wait_healthy
 from tests.receivers import JsonReceiver
 
@@ -175,7 +176,8 @@ async def _run(args: argparse.Namespace, database: LatencyDatabase, workdir: Pat
         log = (workdir / "server.log").open("wb")
         server = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "benchmarks.paced_scorer", "--rate", str(args.rate),
-            "--pace", args.pace, "--", "serve", "--host", LOOPBACK, "--port", str(port),
+            "--pace", args.pace, "--work-rate", str(calibrate()), "--", "serve", "--host",
+            LOOPBACK, "--port", str(port),
             env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         try:
             base = f"http://{LOOPBACK}:{port}"

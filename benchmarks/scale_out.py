@@ -15,8 +15,9 @@ Two paces, because the answer depends on where the scorer's CPU is:
 - `sleep`: the scorer's time is spent elsewhere, as when each worker runs on a host of its
   own: what is measured is the database and the pipeline's own work shared by N workers
   (claims with SKIP LOCKED, decisions, the outbox), i.e. how far adding machines goes.
-- `cpu`: the scorer burns a core here, as N workers on this one machine would: beyond the
-  machine's cores (2 here), more workers cannot add anything.
+- `cpu`: each text costs a fixed amount of CPU here (calibrated to 1/rate s on an idle
+  core), as N workers on this one machine would: beyond the machine's cores (2 here), more
+  workers cannot add anything.
 
 The machine's cores, load average and speed probe are printed beside the figures.
 """
@@ -43,6 +44,7 @@ import asyncpg
 from benchmarks.emergency import backlog_texts
 from benchmarks.ingest import LOOPBACK, free_port, guardian, guardian_env, machine_info
 from benchmarks.machine_speed import probe
+from benchmarks.paced_scorer import calibrate
 from benchmarks.pipeline_latency import LatencyDatabase, _wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,8 +118,8 @@ def run_once(args: argparse.Namespace, workers: int, pace: str) -> dict[str, Any
         started = time.monotonic()
         processes += [subprocess.Popen(
             [sys.executable, "-m", "benchmarks.paced_scorer", "--rate", str(args.rate),
-             "--pace", pace, "--", "worker"], env=env, cwd=REPO, stdout=log,
-            stderr=subprocess.STDOUT) for _ in range(workers)]
+             "--pace", pace, "--work-rate", str(args.work_rate), "--", "worker"], env=env,
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT) for _ in range(workers)]
         decided, span = asyncio.run(_wait_decided(database.url, args.messages, args.wait))
         wall = time.monotonic() - started
         load_after = os.getloadavg()[0]
@@ -146,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     speed = probe()
-    print(f"{os.cpu_count()} cores; {speed.describe()}; scorer {args.rate:g} texts/s a worker")
+    # The cpu pace's unit of work, measured once here (quiet) for every worker process.
+    args.work_rate = calibrate()
+    print(f"{os.cpu_count()} cores; {speed.describe()}; scorer {args.rate:g} texts/s a worker"
+          f" on an idle core")
     results = []
     for pace in args.pace.split(","):
         base_rate: float | None = None
