@@ -11,7 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # PyTorch first, the CPU build from PyTorch's own index: it keeps the image small (an
 # unpinned `torch` resolves to a CUDA build of several GB), and the harassment scoring
-# that comes later needs it. Installed before the package, so nothing pulls another torch.
+# that comes later needs it (to load Detoxify's checkpoints and export them to ONNX; ONNX
+# Runtime, which scores by default, comes with the package's own dependencies).
+# Installed before the package, so nothing pulls another torch.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 
 # The package itself (a regular, non-editable install; the sources are not kept).

@@ -212,14 +212,21 @@ def models_pull(variant: str) -> None:
     """Download VARIANT's weights into GUARDIAN_MODELS_DIR, with a progress bar.
 
     Files already copied there by hand (GUARDIAN_MODELS_DIR/VARIANT/checkpoint.ckpt and
-    hf/) are checked and recorded instead of downloaded again.
+    hf/) are checked and recorded instead of downloaded again. With
+    GUARDIAN_DETOXIFY_RUNTIME=onnx (the default) the ONNX Runtime files are made beside them
+    (VARIANT/onnx/), or made again when they are another checkpoint's.
     """
     import guardian.scoring.detox as detox
+    from guardian.scoring import detox_onnx
 
     settings = settings_or_exit()
     by_hand = detox.copied_by_hand(variant, settings.models_dir)
     try:
         path = detox.pull(variant, settings.models_dir, progress=True)
+        if settings.detoxify_runtime == "onnx":
+            checkpoint, config_dir = detox.cached_files(variant, settings.models_dir)
+            detox_onnx.export(variant, checkpoint, config_dir, cache_dir=settings.models_dir,
+                              on_start=lambda reason: _exporting(variant, checkpoint, reason))
     except detox.ModelUnavailable as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
@@ -227,5 +234,58 @@ def models_pull(variant: str) -> None:
         click.echo(f"{variant}: the files copied into {path} are the {variant} model's; "
                    f"recorded them in {path / detox.MANIFEST_FILE}, nothing was downloaded; "
                    "`guardian score` and the service use them now.")
+    else:
+        click.echo(f"{variant} is ready in {path}; `guardian score` and the service use it now.")
+    if settings.detoxify_runtime == "onnx":
+        _echo_export(variant, detox_onnx.onnx_dir(path / detox.CHECKPOINT_FILE))
+
+
+def _exporting(variant: str, checkpoint: Path, reason: str) -> None:
+    click.echo(f"{variant}: exporting {checkpoint} to ONNX Runtime (current export: {reason}); "
+               "about a minute for a base model ...", err=True)
+
+
+@models.command("export")
+@click.argument("variant", type=click.Choice(list(DETOXIFY_VARIANTS)), required=False)
+@click.option("--force", is_flag=True, help="Export again even if the files are current.")
+def models_export(variant: str | None, force: bool) -> None:
+    """Make the ONNX Runtime files of VARIANT (default GUARDIAN_DETOXIFY_VARIANT).
+
+    From GUARDIAN_DETOXIFY_CHECKPOINT and GUARDIAN_DETOXIFY_CONFIG_DIR when they are set (an
+    offline install: the files go to onnx/ beside the checkpoint), else from what `guardian
+    models pull` left in GUARDIAN_MODELS_DIR/VARIANT. Nothing is done when the files there
+    were made from this very checkpoint, unless --force. The service makes them at first
+    load otherwise; this does it ahead of time.
+    """
+    import guardian.scoring.detox as detox
+    from guardian.scoring import detox_onnx
+
+    settings = settings_or_exit()
+    variant = variant or settings.detoxify_variant
+    try:
+        checkpoint, config_dir, cache_dir = detox.resolve_files(
+            variant, settings.detoxify_checkpoint, settings.detoxify_config_dir,
+            settings.models_dir)
+        result = detox_onnx.export(
+            variant, checkpoint, config_dir, cache_dir=cache_dir, force=force,
+            on_start=lambda reason: _exporting(variant, checkpoint, reason))
+    except detox.ModelUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    if not result.exported:
+        click.echo(f"{variant}: the ONNX Runtime files in {result.directory} are already "
+                   f"{checkpoint.name}'s; nothing to do (--force exports again).")
         return
-    click.echo(f"{variant} is ready in {path}; `guardian score` and the service use it now.")
+    _echo_export(variant, result.directory)
+
+
+def _echo_export(variant: str, directory: Path) -> None:
+    from guardian.scoring import detox_onnx
+
+    manifest = detox_onnx.read_manifest(directory)
+    differences = manifest.get("max_difference_from_torch", {})
+    sizes = manifest.get("files", {})
+    files = ", ".join(f"{name} ({sizes.get(name, 0) / 1e6:.0f} MB, within "
+                      f"{differences.get(name, float('nan')):.1e} of torch)"
+                      for name in (detox_onnx.FP32_FILE, detox_onnx.INT8_FILE))
+    click.echo(f"{variant}: ONNX Runtime files in {directory}: {files}.")

@@ -23,6 +23,8 @@ DetoxifyVariant = Literal["original", "unbiased", "multilingual", "original-smal
                           "unbiased-small"]
 DETOXIFY_VARIANTS: tuple[str, ...] = ("original", "unbiased", "multilingual", "original-small",
                                       "unbiased-small")
+DetoxifyRuntime = Literal["onnx", "torch"]
+DETOXIFY_RUNTIMES: tuple[str, ...] = ("onnx", "torch")
 
 # The fallback secret of development mode: it signs nothing worth protecting on a laptop,
 # and production refuses to start with it.
@@ -62,6 +64,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Offline installs: directory with the model's config.json and tokenizer files."),
     Setting("GUARDIAN_DETOXIFY_QUANTIZE", "false",
             "`true` applies dynamic int8 quantisation (about twice as fast on CPU)."),
+    Setting("GUARDIAN_DETOXIFY_RUNTIME", "onnx",
+            "`onnx`: Detoxify exported to ONNX Runtime (faster; made by `guardian models "
+            "pull`/`export`, or at first load); `torch`: the reference runtime."),
     Setting("GUARDIAN_SCORING_PROCESS", "false",
             "`true` scores in a process of its own (one per `serve` or `worker`), so scoring "
             "runs on another core; for machines with two cores or more."),
@@ -112,6 +117,7 @@ class Settings:
     detoxify_checkpoint: Path | None = None
     detoxify_config_dir: Path | None = None
     detoxify_quantize: bool = False
+    detoxify_runtime: DetoxifyRuntime = "onnx"
     scoring_process: bool = False
     scoring_wait_ms: int = 20
     policy_poll_seconds: float = 2.0
@@ -246,6 +252,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
     quantize = get("GUARDIAN_DETOXIFY_QUANTIZE").lower()
     if quantize not in ("true", "false", "1", "0", "yes", "no"):
         errors.append(f"GUARDIAN_DETOXIFY_QUANTIZE: expected true or false, got {quantize!r}.")
+    runtime = get("GUARDIAN_DETOXIFY_RUNTIME").lower()
+    if runtime not in DETOXIFY_RUNTIMES:
+        errors.append(f"GUARDIAN_DETOXIFY_RUNTIME: expected `onnx` or `torch`, got {runtime!r}.")
     scoring_process = get("GUARDIAN_SCORING_PROCESS").lower()
     if scoring_process not in ("true", "false", "1", "0", "yes", "no"):
         errors.append(f"GUARDIAN_SCORING_PROCESS: expected true or false, got "
@@ -291,6 +300,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
         detoxify_checkpoint=Path(checkpoint) if checkpoint else None,
         detoxify_config_dir=Path(config_dir) if config_dir else None,
         detoxify_quantize=quantize in ("true", "1", "yes"),
+        detoxify_runtime="torch" if runtime == "torch" else "onnx",
         scoring_process=scoring_process in ("true", "1", "yes"),
         scoring_wait_ms=max(scoring_wait_ms, 0),
         policy_poll_seconds=_positive_float("GUARDIAN_POLICY_POLL_SECONDS",

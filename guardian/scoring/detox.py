@@ -1,11 +1,18 @@
 """The Detoxify scorer: Detoxify's own loading code, batched and windowed scoring, `pull`.
 
+`DetoxifyScorer` holds what every runtime shares (windows, batches, labels); `DetoxifyModel`
+runs it on torch (the reference), `guardian.scoring.detox_onnx.OnnxDetoxifyModel` on ONNX
+Runtime (the default, GUARDIAN_DETOXIFY_RUNTIME=onnx).
+
 Files. `pull` (and `guardian models pull`) leaves, per variant::
 
     <cache>/<variant>/checkpoint.ckpt   the release checkpoint, byte for byte (hash-checked)
     <cache>/<variant>/hf/               config.json (num_labels = the checkpoint's outputs)
                                         and the base model's tokenizer files
     <cache>/<variant>/manifest.json     where the checkpoint came from: url, file, sha256
+    <cache>/<variant>/onnx/             the ONNX Runtime export (model.onnx, model.int8.onnx,
+                                        its manifest.json), which `guardian models pull` has
+                                        `guardian.scoring.detox_onnx` make after `pull`
 
 An offline install may instead name a checkpoint file and a config directory of that shape
 (GUARDIAN_DETOXIFY_CHECKPOINT and GUARDIAN_DETOXIFY_CONFIG_DIR), or copy the two into
@@ -37,6 +44,7 @@ windows, each is scored, and each label keeps its maximum over the windows.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import hashlib
 import http.client
@@ -51,10 +59,13 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
 
 from guardian.errors import ScorerUnavailable
 from guardian.types import LABELS, LabelScores
@@ -143,77 +154,63 @@ def languages_of(variant: str) -> frozenset[str]:
     return MULTILINGUAL_LANGUAGES if variant == "multilingual" else frozenset({"en"})
 
 
-class DetoxifyModel:
-    """A loaded Detoxify model implementing `guardian.scoring.types.Model`.
+def position_limit(config: object) -> int | None:
+    """The most tokens a model's position embeddings take (its config's
+    max_position_embeddings, less the RoBERTa family's padding offset), or None."""
+    positions = getattr(config, "max_position_embeddings", None)
+    if not isinstance(positions, int):
+        return None
+    if getattr(config, "model_type", "") in _OFFSET_POSITIONS:
+        positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
+    return positions
 
-    `DetoxifyModel(variant, checkpoint=..., config_dir=...)` loads explicit files;
-    `DetoxifyModel(variant, cache_dir=...)` loads what `pull` left there;
-    `DetoxifyModel.from_loaded(obj, variant)` wraps an already loaded Detoxify (or any object
-    with `model`, `tokenizer` and `class_names`), e.g. a model built in memory.
+
+def sigmoid(logits: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
+    # exp(-log(1 + e^-x)): no overflow (and so no RuntimeWarning) for logits far below 0.
+    return np.exp(-np.logaddexp(0.0, -logits.astype(np.float64)))
+
+
+class DetoxifyScorer(abc.ABC):
+    """What every Detoxify runtime shares, implementing `guardian.scoring.types.Model`:
+    labels, long-text windows, batching and padding. A runtime gives `_logits`, the model's
+    forward pass over one padded batch (`DetoxifyModel`: torch; `OnnxDetoxifyModel` in
+    `guardian.scoring.detox_onnx`: ONNX Runtime), and may run a call's passes side by side
+    (`_forward`).
 
     `window` is the most tokens (special tokens included) one forward pass sees; longer texts
-    are scored in windows sharing `overlap` tokens. `quantize` applies dynamic int8
-    quantisation to the Linear layers (faster on CPU; scores move slightly).
+    are scored in windows sharing `overlap` tokens.
     """
 
     name = "detoxify"
+    fill: float = 0.85  # of 0.6 to 0.95, the fastest measured (docs/performance.md)
+    variant: str
+    version: str
+    languages: frozenset[str]
+    batch_size: int
+    quantized: bool
+    window: int
+    overlap: int
 
-    def __init__(self, variant: str, *, checkpoint: Path | None = None,
-                 config_dir: Path | None = None, cache_dir: Path | None = None,
-                 quantize: bool = False, batch_size: int = 32, window: int | None = None,
-                 overlap: int | None = None) -> None:
+    def _setup_scoring(self, tokenizer: PreTrainedTokenizerBase, class_names: Sequence[str],
+                       variant: str, version: str, *, positions: int | None, quantized: bool,
+                       batch_size: int, window: int | None, overlap: int | None) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
-        from_cache = cache_dir if checkpoint is None else None
-        if checkpoint is None:
-            if cache_dir is None:
-                raise ValueError("give checkpoint and config_dir, or cache_dir")
-            checkpoint, config_dir = cached_files(variant, cache_dir)
-            if not available(variant, cache_dir):
-                raise ModelUnavailable(
-                    f"Detoxify {variant} weights are not in {Path(cache_dir) / variant}: run "
-                    f"`guardian models pull {variant}`, or see its message for offline installs.")
-        elif config_dir is None:
-            raise ValueError("an explicit checkpoint needs its config_dir (config.json and "
-                             "tokenizer files)")
-        loaded = load_detoxify(variant, Path(checkpoint), Path(config_dir), cache_dir=from_cache)
-        self._setup(loaded, variant, checkpoint_version(Path(checkpoint)), quantize=quantize,
-                    batch_size=batch_size, window=window, overlap=overlap)
-
-    @classmethod
-    def from_loaded(cls, loaded: LoadedDetoxify, variant: str, *, version: str | None = None,
-                    quantize: bool = False, batch_size: int = 32, window: int | None = None,
-                    overlap: int | None = None) -> DetoxifyModel:
-        """Wrap a loaded model; it is now this object's (quantize changes it in place)."""
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
-        self = cls.__new__(cls)
-        self._setup(loaded, variant, version or f"{_detoxify_version()}+in-memory",
-                    quantize=quantize, batch_size=batch_size, window=window, overlap=overlap)
-        return self
-
-    def _setup(self, loaded: LoadedDetoxify, variant: str, version: str, *, quantize: bool,
-               batch_size: int, window: int | None, overlap: int | None) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        model = loaded.model
-        model.eval()  # Detoxify only switches to eval inside predict()
-        if quantize:
-            model = quantize_dynamic_int8(model)
-            version += "+int8"  # int8 scores differ slightly: say so with every score
-        tokenizer = loaded.tokenizer
         self.variant = variant
         self.version = version
         self.languages = languages_of(variant)
         self.batch_size = batch_size
-        self.quantized = quantize
-        self._model = model
+        self.quantized = quantized
         self._tokenizer = tokenizer
+        self._positions = positions
         self._pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         # Column of the model's output for each label in LABELS, or None (always 0.0).
-        columns = {name: i for i, name in enumerate(loaded.class_names)}
+        columns = {name: i for i, name in enumerate(class_names)}
         self._columns = [columns.get(label) for label in LABELS]
         self._used = sorted({c for c in self._columns if c is not None})
+        self._used_index = np.array(self._used, dtype=np.intp)
 
         limit = self.max_window()
         self.window = limit if window is None else window
@@ -227,15 +224,15 @@ class DetoxifyModel:
             raise ValueError(f"overlap must be in 0..{room - 1} tokens for a {self.window} "
                              "token window")
 
+    @abc.abstractmethod
+    def _logits(self, input_ids: NDArray[np.int64], attention_mask: NDArray[np.int64]
+                ) -> NDArray[np.float32]:
+        """The model's outputs (batch x outputs) for int64 token ids padded with the pad id
+        and their attention mask (1 for a token, 0 for padding)."""
+
     def max_window(self) -> int:
         """The most tokens one pass can take: 512, or less if the model or tokenizer says so."""
-        config = getattr(self._model, "config", None)
-        limit = MAX_WINDOW
-        positions = getattr(config, "max_position_embeddings", None)
-        if isinstance(positions, int):
-            if getattr(config, "model_type", "") in _OFFSET_POSITIONS:
-                positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
-            limit = min(limit, positions)
+        limit = MAX_WINDOW if self._positions is None else min(MAX_WINDOW, self._positions)
         tokenizer_limit = getattr(self._tokenizer, "model_max_length", None)
         if isinstance(tokenizer_limit, int) and tokenizer_limit > 0:
             limit = min(limit, tokenizer_limit)
@@ -256,35 +253,134 @@ class DetoxifyModel:
         owners: list[int] = encoded["overflow_to_sample_mapping"]
         return ids, owners
 
-    def score(self, texts: Sequence[str]) -> list[LabelScores]:
-        import torch
+    def _batches(self, ids: Sequence[Sequence[int]]) -> Iterator[list[int]]:
+        """Indices of `ids` in forward passes: longest first, at most `batch_size` windows,
+        and a new pass as soon as a window is shorter than `fill` of the pass's longest, so
+        that padding stays a small share of the work (tweets vary from 5 to 60 tokens: one
+        pass of 32 would be mostly padding)."""
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+        chunk: list[int] = []
+        for i in order:
+            if chunk and (len(chunk) == self.batch_size
+                          or len(ids[i]) < self.fill * len(ids[chunk[0]])):
+                yield chunk
+                chunk = []
+            chunk.append(i)
+        if chunk:
+            yield chunk
 
+    def _padded(self, ids: Sequence[Sequence[int]], chunk: Sequence[int]
+                ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """One pass's token ids, padded to its longest window, and its attention mask."""
+        width = len(ids[chunk[0]])
+        input_ids = np.full((len(chunk), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(chunk), width), dtype=np.int64)
+        for row, i in enumerate(chunk):
+            input_ids[row, :len(ids[i])] = ids[i]
+            mask[row, :len(ids[i])] = 1
+        return input_ids, mask
+
+    def _forward(self, passes: Sequence[tuple[NDArray[np.int64], NDArray[np.int64]]]
+                 ) -> Iterable[NDArray[np.float32]]:
+        """The logits of each pass, in order: one after the other here; a runtime may run
+        them side by side."""
+        return (self._logits(input_ids, mask) for input_ids, mask in passes)
+
+    def score(self, texts: Sequence[str]) -> list[LabelScores]:
         if not texts:
             return []
         ids, owners = self.windows(texts)
-        best: list[list[float]] = [[0.0] * len(self._used) for _ in texts]
-        # Longest first, so that each batch pads little.
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
-        used = torch.tensor(self._used, dtype=torch.long)
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start:start + self.batch_size]
-                width = len(ids[chunk[0]])
-                input_ids = torch.tensor(
-                    [ids[i] + [self._pad_id] * (width - len(ids[i])) for i in chunk],
-                    dtype=torch.long)
-                mask = torch.tensor([[1] * len(ids[i]) + [0] * (width - len(ids[i]))
-                                     for i in chunk], dtype=torch.long)
-                logits = self._model(input_ids=input_ids, attention_mask=mask).logits
-                probs: list[list[float]] = torch.sigmoid(
-                    logits.float().index_select(1, used)).tolist()
-                for i, row in zip(chunk, probs, strict=True):
-                    kept = best[owners[i]]
-                    for j, p in enumerate(row):
-                        kept[j] = max(kept[j], p)
+        best = np.zeros((len(texts), len(self._used)))
+        owner_of = np.asarray(owners, dtype=np.intp)
+        chunks = list(self._batches(ids))
+        passes = [self._padded(ids, chunk) for chunk in chunks]
+        for chunk, logits in zip(chunks, self._forward(passes), strict=True):
+            probs = sigmoid(logits[:, self._used_index])
+            # Each label keeps its maximum over a text's windows.
+            np.maximum.at(best, owner_of[chunk], probs)
         where = {c: j for j, c in enumerate(self._used)}
         return [{label: (0.0 if c is None else min(1.0, max(0.0, row[where[c]])))
-                 for label, c in zip(LABELS, self._columns, strict=True)} for row in best]
+                 for label, c in zip(LABELS, self._columns, strict=True)}
+                for row in best.tolist()]
+
+
+class DetoxifyModel(DetoxifyScorer):
+    """A loaded Detoxify model on torch (the reference runtime).
+
+    `DetoxifyModel(variant, checkpoint=..., config_dir=...)` loads explicit files;
+    `DetoxifyModel(variant, cache_dir=...)` loads what `pull` left there;
+    `DetoxifyModel.from_loaded(obj, variant)` wraps an already loaded Detoxify (or any object
+    with `model`, `tokenizer` and `class_names`), e.g. a model built in memory.
+
+    `quantize` applies dynamic int8 quantisation to the Linear layers (faster on CPU; scores
+    move slightly). Windows and labels: `DetoxifyScorer`.
+    """
+
+    def __init__(self, variant: str, *, checkpoint: Path | None = None,
+                 config_dir: Path | None = None, cache_dir: Path | None = None,
+                 quantize: bool = False, batch_size: int = 32, window: int | None = None,
+                 overlap: int | None = None) -> None:
+        checkpoint, config_dir, from_cache = resolve_files(variant, checkpoint, config_dir,
+                                                           cache_dir)
+        loaded = load_detoxify(variant, checkpoint, config_dir, cache_dir=from_cache)
+        self._setup(loaded, variant, checkpoint_version(checkpoint), quantize=quantize,
+                    batch_size=batch_size, window=window, overlap=overlap)
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedDetoxify, variant: str, *, version: str | None = None,
+                    quantize: bool = False, batch_size: int = 32, window: int | None = None,
+                    overlap: int | None = None) -> DetoxifyModel:
+        """Wrap a loaded model; it is now this object's (quantize changes it in place)."""
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
+        self = cls.__new__(cls)
+        self._setup(loaded, variant, version or f"{_detoxify_version()}+in-memory",
+                    quantize=quantize, batch_size=batch_size, window=window, overlap=overlap)
+        return self
+
+    def _setup(self, loaded: LoadedDetoxify, variant: str, version: str, *, quantize: bool,
+               batch_size: int, window: int | None, overlap: int | None) -> None:
+        model = loaded.model
+        model.eval()  # Detoxify only switches to eval inside predict()
+        if quantize:
+            model = quantize_dynamic_int8(model)
+            version += "+int8"  # int8 scores differ slightly: say so with every score
+        self._model = model
+        self._setup_scoring(loaded.tokenizer, loaded.class_names, variant, version,
+                            positions=position_limit(getattr(model, "config", None)),
+                            quantized=quantize, batch_size=batch_size, window=window,
+                            overlap=overlap)
+
+    def _logits(self, input_ids: NDArray[np.int64], attention_mask: NDArray[np.int64]
+                ) -> NDArray[np.float32]:
+        import torch
+
+        with torch.inference_mode():
+            logits = self._model(input_ids=torch.from_numpy(input_ids),
+                                 attention_mask=torch.from_numpy(attention_mask)).logits
+        result: NDArray[np.float32] = logits.float().numpy()
+        return result
+
+
+def resolve_files(variant: str, checkpoint: Path | None, config_dir: Path | None,
+                  cache_dir: Path | None) -> tuple[Path, Path, Path | None]:
+    """(checkpoint, config directory, the `pull` cache they are in or None) for a scorer
+    given explicit files or a cache; raises `ModelUnavailable` when the cache lacks them."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown Detoxify variant {variant!r}; one of {VARIANTS}")
+    if checkpoint is None:
+        if cache_dir is None:
+            raise ValueError("give checkpoint and config_dir, or cache_dir")
+        if not available(variant, cache_dir):
+            raise ModelUnavailable(
+                f"Detoxify {variant} weights are not in {Path(cache_dir) / variant}: run "
+                f"`guardian models pull {variant}`, or see its message for offline installs.")
+        checkpoint, config_dir = cached_files(variant, cache_dir)
+        return checkpoint, config_dir, Path(cache_dir)
+    if config_dir is None:
+        raise ValueError("an explicit checkpoint needs its config_dir (config.json and "
+                         "tokenizer files)")
+    return Path(checkpoint), Path(config_dir), None
 
 
 def quantize_dynamic_int8(model: torch.nn.Module) -> torch.nn.Module:
@@ -587,7 +683,8 @@ def pull(variant: str, cache_dir: Path, *, progress: bool = True, url: str | Non
     there by hand (no manifest) is checked and recorded instead (`adopt`), never downloaded
     over. The result is checked as loading checks it (`check_files`). Raises
     `ModelUnavailable` when the network cannot be reached, with offline instructions, or
-    when the files there are not `variant`'s.
+    when the files there are not `variant`'s. (The ONNX Runtime files are made afterwards,
+    by `guardian.scoring.detox_onnx.export`: `guardian models pull` does both.)
     """
     from detoxify.detoxify import MODEL_URLS
 

@@ -1,8 +1,12 @@
-"""Which scorer runs: Detoxify when its weights are present, else lite, and we say so."""
+"""Which scorer runs: Detoxify when its weights are present, else lite, and we say so.
+
+Detoxify runs on ONNX Runtime (GUARDIAN_DETOXIFY_RUNTIME=onnx, the default; the export is
+made at load when `guardian models pull` or `export` has not made it) or on torch."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from guardian.config.settings import Settings
@@ -54,13 +58,15 @@ def _load_detoxify(settings: Settings) -> Model:
             f"Detoxify {settings.detoxify_variant} weights are not at {where}: run "
             f"`{fix_command(settings)}` (or set GUARDIAN_DETOXIFY_CHECKPOINT and "
             "GUARDIAN_DETOXIFY_CONFIG_DIR for an offline copy).")
-    model = detox.DetoxifyModel(
-        settings.detoxify_variant,
-        checkpoint=settings.detoxify_checkpoint,
-        config_dir=settings.detoxify_config_dir,
-        cache_dir=settings.models_dir,
-        quantize=settings.detoxify_quantize,
-    )
+    runtime: Callable[..., detox.DetoxifyScorer] = detox.DetoxifyModel
+    if settings.detoxify_runtime == "onnx":
+        # Imported only when used: the torch runtime has no use for onnxruntime.
+        from guardian.scoring.detox_onnx import OnnxDetoxifyModel
+
+        runtime = OnnxDetoxifyModel
+    model = runtime(settings.detoxify_variant, checkpoint=settings.detoxify_checkpoint,
+                    config_dir=settings.detoxify_config_dir, cache_dir=settings.models_dir,
+                    quantize=settings.detoxify_quantize)
     model.warm_up()
     return model
 

@@ -88,6 +88,17 @@ def test_batched_equals_one_by_one(tiny: dict[str, tuple[Path, Path]], variant: 
     assert_close(batched, [model.score([t])[0] for t in texts])
 
 
+def test_passes_group_windows_of_similar_length(models: dict[str, DetoxifyModel]) -> None:
+    # Longest first; a new pass when a window is shorter than 85% of the pass's longest, or
+    # when the pass is full: padding stays a small share of each pass.
+    model = models["original"]
+    lengths = [10, 40, 9, 38, 35, 20, 18]
+    ids = [[1] * n for n in lengths]
+    assert list(model._batches(ids)) == [[1, 3, 4], [5, 6], [0, 2]]
+    small = DetoxifyModel.from_loaded(_Loaded(model), "original", batch_size=2)
+    assert list(small._batches(ids)) == [[1, 3], [4], [5, 6], [0, 2]]
+
+
 def test_long_text_keeps_the_maximum_of_its_windows(tiny: dict[str, tuple[Path, Path]]) -> None:
     # In the tiny BERT vocabulary every word is one token, so windows are runs of words.
     model = DetoxifyModel("original", checkpoint=tiny["original"][0],
