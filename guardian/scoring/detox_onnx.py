@@ -206,10 +206,18 @@ class OnnxDetoxifyModel(DetoxifyScorer):
 
     def _forward(self, passes: Sequence[tuple[NDArray[np.int64], NDArray[np.int64]]]
                  ) -> Iterable[NDArray[np.float32]]:
-        if self._pool is None or len(passes) < 2:
+        if self._pool is None:
             return super()._forward(passes)
+        # Fewer passes than cores (windows of one length, or a single text): each is cut
+        # into as many parts as there are cores, so that every core works.
+        parts = [1 if len(passes) >= self.workers else min(self.workers, len(ids))
+                 for ids, _ in passes]
+        pieces = [piece for (ids, mask), count in zip(passes, parts, strict=True)
+                  for piece in zip(np.array_split(ids, count), np.array_split(mask, count),
+                                   strict=True)]
         # Longest passes first (`_batches`), so the cores finish close together.
-        return self._pool.map(lambda inputs: self._logits(*inputs), passes)
+        done = iter(self._pool.map(lambda inputs: self._logits(*inputs), pieces))
+        return [np.concatenate([next(done) for _ in range(count)]) for count in parts]
 
     def _logits(self, input_ids: NDArray[np.int64], attention_mask: NDArray[np.int64]
                 ) -> NDArray[np.float32]:

@@ -94,6 +94,17 @@ def test_fp32_matches_torch_with_small_windows_and_batches(
                                  window=16, overlap=4, batch_size=batch_size, threads=threads)
         assert (onnx.window, onnx.overlap, onnx.workers) == (16, 4, threads)
         assert max_difference(onnx.score(texts), reference) <= FP32_TOLERANCE
+    # One pass (windows of one length) is cut into parts, one per core: the same scores.
+    onnx = OnnxDetoxifyModel(variant, checkpoint=checkpoint, config_dir=config_dir, threads=2)
+    by_length: dict[int, list[str]] = {}
+    for start in range(0, 190, 3):
+        text = " ".join(WORDS[start:start + 8])
+        by_length.setdefault(len(onnx.windows([text])[0][0]), []).append(text)
+    same = max(by_length.values(), key=len)[:5]
+    assert len(same) >= 3
+    reference = DetoxifyModel(variant, checkpoint=checkpoint, config_dir=config_dir).score(same)
+    assert len(list(onnx._batches(onnx.windows(same)[0]))) == 1
+    assert max_difference(onnx.score(same), reference) <= FP32_TOLERANCE
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
