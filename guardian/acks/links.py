@@ -39,7 +39,12 @@ class FlagClaim:
 
 
 class LinkError(Exception):
-    """The link is forged, damaged or expired; the message says which, for the person."""
+    """The link is forged, damaged or expired; the message says which, for the person, and
+    `kind` (invalid, expired, gone) lets a page say it in the person's language."""
+
+    def __init__(self, message: str, kind: str = "invalid") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:
@@ -57,7 +62,7 @@ def read_ack_token(secret: str, token: str, *, max_age: int = ACK_MAX_AGE_SECOND
         data = _serializer(secret).loads(token, max_age=max_age)
     except SignatureExpired:
         raise LinkError("This acknowledgement link has expired; acknowledge in Guardian "
-                        "or ask for a new page.") from None
+                        "or ask for a new page.", "expired") from None
     except BadSignature:
         raise LinkError("This acknowledgement link is not valid.") from None
     if not isinstance(data, dict) or not isinstance(data.get("p"), int):
@@ -82,7 +87,7 @@ def read_flag_token(secret: str, token: str, *, max_age: int = FLAG_MAX_AGE_SECO
         data = _flag_serializer(secret).loads(token, max_age=max_age)
     except SignatureExpired:
         raise LinkError("This flag link has expired (they last 30 days); flag the message "
-                        "in Guardian, or tell a moderator.") from None
+                        "in Guardian, or tell a moderator.", "expired") from None
     except BadSignature:
         raise LinkError("This flag link is not valid.") from None
     if (not isinstance(data, dict) or not isinstance(data.get("m"), int)
@@ -93,7 +98,8 @@ def read_flag_token(secret: str, token: str, *, max_age: int = FLAG_MAX_AGE_SECO
 
 @dataclass(frozen=True)
 class FlagLinks:
-    """The flag link of a message for one person: `links(message_id, person)` is a URL.
+    """The flag link of a message for one person: `links(message_id, person)` is a URL;
+    `links.page(message_id, person)` the message page's.
 
     What notifications are composed with (`guardian.notify.compose` is given this callable
     and never the secret)."""
@@ -103,6 +109,10 @@ class FlagLinks:
 
     def __call__(self, message_id: int, person: str) -> str:
         return f"{self.base_url}/flag/{flag_token(self.secret, message_id, person)}"
+
+    def page(self, message_id: int, person: str) -> str:
+        """The message page for the person (the same token: the page also flags)."""
+        return f"{self.base_url}/m/{flag_token(self.secret, message_id, person)}"
 
 
 def _reply_mac(secret: str, page_id: int, person: str) -> str:
@@ -134,9 +144,9 @@ def reply_matches(secret: str, page_id: int, person: str, mac: str) -> bool:
     return hmac.compare_digest(expected, mac.strip().lower().encode())
 
 
-# A link's credential in a text: the token after /ack/, /flag/ or /ical/ (up to the next
+# A link's credential in a text: the token after /ack/, /flag/, /m/ or /ical/ (up to the next
 # blank, quote or bracket), and a page's reply code.
-_LINK_TOKEN = re.compile(r"(/(?:ack|flag|ical)/)[^\s\"'<>)\]]+")
+_LINK_TOKEN = re.compile(r"(/(?:ack|flag|ical|m)/)[^\s\"'<>)\]]+")
 _SHOWN_REPLY_CODE = re.compile(r"\bACK\s*\d+\s*-\s*[0-9a-fA-F]{4,}\b")
 
 

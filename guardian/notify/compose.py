@@ -16,7 +16,7 @@ and the templates leave the line out.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -24,12 +24,19 @@ from zoneinfo import ZoneInfo
 from guardian.decide import Decision
 from guardian.decide.decision import Outcome
 from guardian.policy.model import Policy
+from guardian.policy.names import category_name, team_name
 from guardian.types import NotificationKind, NotificationStatus
 
 URGENCY_ORDER = {"emergency": 0, "high": 1, "normal": 2, "low": 3}
 
-# (message id, person) -> the URL with which that person flags that message as abusive.
-FlagUrl = Callable[[int, str], str]
+class FlagUrl(Protocol):
+    """A person's signed links for a message (`guardian.acks.links.FlagLinks`): called, the
+    link with which they flag it as abusive; `page`, the message page that "Ver el mensaje"
+    opens on a phone without signing in."""
+
+    def __call__(self, message_id: int, person: str) -> str: ...
+
+    def page(self, message_id: int, person: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -112,8 +119,26 @@ def target_name(policy: Policy, target: str) -> str:
     return target
 
 
-def message_link(base_url: str, message_id: int) -> str:
-    return f"{base_url}/api/v1/messages/{message_id}"
+# Digest groups that are not categories of the policy, in the recipient's language.
+_GROUP_NAMES = {"storm": {"es": "Avalanchas de mensajes", "en": "Message storms"},
+                "other": {"es": "Otros", "en": "Other"}}
+
+
+def _names(policy: Policy, person: str, category: str | None, team: str | None
+           ) -> dict[str, str | None]:
+    """The category and team as the recipient reads them (names from the policy, in
+    their language), never ids such as `street_lighting`."""
+    return {"category": category_name(policy, category, language_of(policy, person))
+            or category, "team": team_name(policy, team) or None}
+
+
+def message_link(base_url: str, message_id: int, person: str | None = None,
+                 flag_url: FlagUrl | None = None) -> str:
+    """The message page: the person's signed link when there is a signer, else the page
+    behind signing in (which shows them the same, if the message is theirs to see)."""
+    if flag_url is not None and person is not None and message_id:
+        return flag_url.page(message_id, person)
+    return f"{base_url}/messages/{message_id}"
 
 
 def flag_url_for(flag_url: FlagUrl | None, message_id: int | None, person: str) -> str | None:
@@ -134,12 +159,12 @@ def _message_payload(decision: Decision, outcome: Outcome, message: MessageView,
                      policy: Policy, person: str, base_url: str, flag_url: FlagUrl | None
                      ) -> dict[str, Any]:
     text, shielded = _text_for(outcome, message)
-    return {"category": decision.category, "urgency": outcome.urgency,
-            "team": decision.team, "text": text, "shielded": shielded,
+    return {**_names(policy, person, decision.category, decision.team),
+            "urgency": outcome.urgency, "text": text, "shielded": shielded,
             "received_at": message.received_at.astimezone(dt.UTC).isoformat(),
             "local_time": local_time(policy, person, message.received_at),
-            "link": message_link(base_url, message.id), "author": message.author,
-            "reasons": list(outcome.reasons),
+            "link": message_link(base_url, message.id, person, flag_url),
+            "author": message.author, "reasons": list(outcome.reasons),
             "flag_url": flag_url_for(flag_url, message.id, person)}
 
 
@@ -147,8 +172,8 @@ def _held_payload(decision: Decision, outcome: Outcome, message: MessageView,
                   policy: Policy, person: str, base_url: str) -> dict[str, Any]:
     """A message held from its target: counted in their digest, never shown (no text, no
     author, no link to it)."""
-    return {"category": decision.category, "urgency": outcome.urgency, "team": decision.team,
-            "text": "", "shielded": True, "held": True,
+    return {**_names(policy, person, decision.category, decision.team),
+            "urgency": outcome.urgency, "text": "", "shielded": True, "held": True,
             "received_at": message.received_at.astimezone(dt.UTC).isoformat(),
             "local_time": local_time(policy, person, message.received_at),
             "link": base_url, "author": "", "reasons": list(outcome.reasons),
@@ -161,7 +186,7 @@ def _storm_payload(decision: Decision, outcome: Outcome, policy: Policy, base_ur
     target = storm.target if storm is not None else decision.target
     # Only moderators can open the review queue: HR (or the last-resort contact) get the
     # notice without a link they would be refused at.
-    link = (f"{base_url}/api/v1/review?target={target.partition(':')[2] or target}"
+    link = (f"{base_url}/moderation?target={target.partition(':')[2] or target}"
             if outcome.audience == "moderators" else None)
     return {"target": target_name(policy, target),
             "distinct_authors": storm.distinct_authors if storm else 0,
@@ -221,8 +246,8 @@ def for_escalation(review_id: int, person: str, message: MessageView, category: 
     reasons = [f"escalated to {'HR' if to == 'hr' else 'team ' + to} by the moderators"]
     if note:
         reasons.append(note)
-    payload = {"category": category or "general", "urgency": "high", "team": None if
-               to == "hr" else to, "text": message.masked_text,
+    payload = {**_names(policy, person, category or "general", None if to == "hr" else to),
+               "urgency": "high", "text": message.masked_text,
                "shielded": message.masked_text != message.text,
                "received_at": message.received_at.astimezone(dt.UTC).isoformat(),
                "local_time": local_time(policy, person, message.received_at),
@@ -276,12 +301,14 @@ def for_page_event(page: PageView, message: MessageView | None, policy: Policy,
     person's flag link when the page has a message)."""
     received = message.received_at if message is not None else now
     payload: dict[str, Any] = {
-        "category": page.category or "unknown", "urgency": page.urgency, "team": page.team,
+        **_names(policy, page.person, page.category or "unknown", page.team),
+        "urgency": page.urgency,
         "text": message.masked_text if message is not None else "",
         "shielded": message is not None and message.masked_text != message.text,
         "received_at": received.astimezone(dt.UTC).isoformat(),
         "local_time": local_time(policy, page.person, received),
-        "link": message_link(base_url, message.id) if message is not None else base_url,
+        "link": message_link(base_url, message.id, page.person, flag_url)
+        if message is not None else base_url,
         "author": message.author if message is not None else "",
         "reasons": [], "page_id": page.page_id, "step": page.step, "ack_url": ack_url,
         "reply_code": reply_code, "escalated_from": page.escalated_from,
@@ -325,6 +352,8 @@ def digest_payload(person: str, items: Sequence[WaitingItem], policy: Policy, ba
                                                  "shielded")}
             entry["flag_url"] = (flag_url_for(flag_url, item.message_id, person)
                                  or p.get("flag_url"))
+            if flag_url is not None and item.message_id:
+                entry["link"] = message_link(base_url, item.message_id, person, flag_url)
         groups.setdefault(item.category or "other", []).append(entry)
 
     def rank(pair: tuple[str, list[dict[str, Any]]]) -> tuple[int, int, str]:
@@ -335,8 +364,16 @@ def digest_payload(person: str, items: Sequence[WaitingItem], policy: Policy, ba
     ordered = sorted(groups.items(), key=rank)
     return {"person": display_name(policy, person), "count": len(items) - held,
             "held": held,
-            "groups": [{"category": c, "count": len(e), "items": e} for c, e in ordered],
+            "groups": [{"category": _group_name(policy, person, c), "count": len(e),
+                        "items": e} for c, e in ordered],
             "more_link": f"{base_url}/api/v1/notifications?recipient={person}"}
+
+
+def _group_name(policy: Policy, person: str, group: str) -> str:
+    lang = language_of(policy, person)
+    if group in _GROUP_NAMES:
+        return _GROUP_NAMES[group].get(lang, _GROUP_NAMES[group]["en"])
+    return category_name(policy, group, lang)
 
 
 def digest_key(person: str, item_ids: Iterable[int]) -> str:

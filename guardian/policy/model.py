@@ -325,6 +325,10 @@ class Team(_Strict):
 
 class Category(_Strict):
     id: Slug
+    # What staff read on their pages and notifications, per language (`es: Alumbrado
+    # público`); without one, the id with spaces ("street lighting").
+    names: dict[LanguageCode, Annotated[str, StringConstraints(min_length=1, max_length=80)]
+                ] = Field(default_factory=dict)
     keywords: dict[LanguageCode, list[str]] = Field(default_factory=dict)
     # Routing rules besides keywords (see docs/decisions.md); `any` as a language key
     # applies to messages in every language.

@@ -124,15 +124,6 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "may be answered (never a held or abusive message). 409 when the move is not "
         "allowed from where the request is.", request=RequestMoveIn,
         response=RequestPublic, errors=(*_WRITE, "404", "409")),
-    ("get", "/flag/{token}"): Operation(
-        "The signed link (30 days) every notification about a message carries: shows the "
-        "message, masked, and a button (opening it changes nothing).",
-        response={"type": "string"}, errors=("404",), content_type="text/html",
-        errors_content_type="text/html"),
-    ("post", "/flag/{token}"): Operation(
-        "Flag from the link (a form with an optional `note`, up to 500 characters): the "
-        "message goes to the moderators' review queue.", response={"type": "string"},
-        errors=("404", "422"), content_type="text/html", errors_content_type="text/html"),
     ("get", "/hooks/{id}"): Operation(
         "WhatsApp Cloud API's subscription handshake: `hub.challenge` echoed when "
         "`hub.verify_token` matches the connector's (docs/connectors.md).",
@@ -147,11 +138,6 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ok="202", response=_HOOK_RESPONSE, request={"type": ["object", "array"]},
         same_body={"200": "A WhatsApp or Telegram delivery, read and stored."},
         errors=("400", "401", "404", "413", "415", "422", "503")),
-    ("post", "/flag/{token}/status"): Operation(
-        "From the same link: move the message's request on (a form with `status`, and "
-        "`reason` to close it); recorded as the person the link was sent to.",
-        response={"type": "string"}, errors=("404", "409", "422"), content_type="text/html",
-        errors_content_type="text/html"),
     ("get", "/api/v1/openapi.json"): Operation("This document.", response={"type": "object"},
                                                errors=("401",)),
     ("get", "/health"): Operation(
@@ -230,13 +216,6 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("post", "/api/v1/pages/{id}/ack"): Operation(
         "Acknowledge a page: its escalation stops.", response={"type": "object"},
         errors=("401", "403", "404", "409", "422")),
-    ("get", "/ack/{token}"): Operation(
-        "The signed, expiring link a page carries: shows the page and a button (opening "
-        "it changes nothing).", response={"type": "string"}, errors=("404",),
-        content_type="text/html", errors_content_type="text/html"),
-    ("post", "/ack/{token}"): Operation(
-        "Acknowledge from the link.", response={"type": "string"}, errors=("404", "409"),
-        content_type="text/html", errors_content_type="text/html"),
     ("post", "/api/v1/replies"): Operation(
         "For SMS gateways and chat bridges: an inbound reply; a page's reply code in it "
         "(`ACK 12-4f9a2b7c`) acknowledges the page. 422 when there is no code or it is not "

@@ -1,22 +1,21 @@
-"""Pages: list, read, acknowledge (API), and the one-click link a notification carries."""
+"""Pages through the API: list, read, acknowledge. The one-click link a page notification
+carries opens the acknowledgement page (guardian/web/ui/ack.py)."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from aiohttp import web
 
-from guardian.acks.links import AckClaim, LinkError, read_ack_token
 from guardian.decide.escalation import chain_people
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.storage.db import utcnow
 from guardian.storage.models import Page
 from guardian.storage.pages import acknowledge, get_page, list_pages, page_events
 from guardian.types import PageStatus, Role
-from guardian.web.access import public, requires
+from guardian.web.access import requires
 from guardian.web.bodies import invalid
-from guardian.web.keys import engine_key, policy_key, principal_key, settings_key
+from guardian.web.keys import engine_key, policy_key, principal_key
 
 routes = web.RouteTableDef()
 
@@ -107,62 +106,3 @@ async def ack_page(request: web.Request) -> web.Response:
     if acked is None:
         raise ApiError(409, "conflict", f"Page {page_id} is {found.status}, not open.")
     return web.json_response(page_json(acked))
-
-
-_HTML = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Guardian</title></head><body style="font-family: sans-serif; max-width: 32em;
-margin: 2em auto;">{body}</body></html>"""
-
-
-def html_page(body: str, status: int = 200, *, lang: str = "es") -> web.Response:
-    """A small page for a link opened from a notification (`body` is escaped HTML); never
-    cached, no scripts, forms posting only to Guardian itself."""
-    return web.Response(text=_HTML.format(body=body, lang=lang), status=status,
-                        content_type="text/html",
-                        headers={"Cache-Control": "no-store",
-                                 "Content-Security-Policy": "default-src 'none'; "
-                                 "style-src 'unsafe-inline'; form-action 'self'"})
-
-
-async def _claimed_page(request: web.Request) -> tuple[Page, AckClaim]:
-    """The page a link names and the link's claim; LinkError says why there is none."""
-    claim = read_ack_token(request.app[settings_key].secret_key, request.match_info["token"])
-    async with request.app[engine_key].connect() as conn:
-        found = await get_page(conn=conn, page_id=claim.page_id)
-    if found is None:
-        raise LinkError("This page no longer exists.")
-    return found, claim
-
-
-@routes.get("/ack/{token}", name="ack_link")
-@public
-async def ack_link(request: web.Request) -> web.Response:
-    """The link in a page: shows what it is about and a button. Opening it changes nothing
-    (chat apps open links to preview them); the button acknowledges."""
-    try:
-        found, _ = await _claimed_page(request)
-    except LinkError as exc:
-        return html_page(f"<p>{html.escape(str(exc))}</p>", 404)
-    if found.status != PageStatus.open.value:
-        return html_page(f"<p>This page is already {html.escape(found.status)}.</p>")
-    return html_page(f"<h1>Page for {html.escape(found.team)}</h1>"
-                 f"<p>{html.escape(found.reason)}</p>"
-                 '<form method="post"><button type="submit" style="font-size: 1.5em;">'
-                 "Acknowledge / Recibido</button></form>")
-
-
-@routes.post("/ack/{token}", name="ack_link_confirm")
-@public
-async def ack_link_confirm(request: web.Request) -> web.Response:
-    """Acknowledge from the link: the signed token names the page and the person."""
-    try:
-        found, claim = await _claimed_page(request)
-    except LinkError as exc:
-        return html_page(f"<p>{html.escape(str(exc))}</p>", 404)
-    async with request.app[engine_key].begin() as conn:
-        acked = await acknowledge(conn=conn, page_id=found.id or 0,
-                                  actor=f"link:{claim.person}", now=utcnow())
-    if acked is None:
-        return html_page(f"<p>This page is already {html.escape(found.status)}.</p>", 409)
-    return html_page("<p>Acknowledged. Escalation stopped. Thank you.</p>")

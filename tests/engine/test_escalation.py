@@ -90,17 +90,26 @@ async def test_the_signed_link_shows_a_button_and_acknowledges(
     shown = await client.get(f"/ack/{token}")
     assert shown.status == 200
     text = await shown.text()
-    assert "<form method=\"post\">" in text
+    # One language (Antonio's), names from the policy, and what happens next: Carmen at
+    # 03:15 Madrid time, then Lucía, the last resort, at 03:30.
+    assert '<html lang="es">' in text and "Alumbrado público" in text
+    assert "lighting" not in text.replace("Alumbrado público (street lighting)", "")
+    assert "Me encargo yo" in text and 'method="post"' in text
+    assert "Carmen Ruiz · 26/11/2026 03:15" in text
+    assert "Lucía Romero · 26/11/2026 03:30 · último recurso" in text
+    assert "Acknowledge" not in text and "Recibido" not in text  # no mixed languages
     assert "<script>" not in text and "&lt;script&gt;" in text
     # Opening the link (a chat app's preview) changed nothing.
     assert await _kinds(engine, page_id) == [("paged", "antonio")]
     confirmed = await client.post(f"/ack/{token}")
-    assert confirmed.status == 200 and "Acknowledged" in await confirmed.text()
+    assert confirmed.status == 200
+    assert "La escalada se ha detenido" in await confirmed.text()
     assert (await _kinds(engine, page_id))[-1] == ("acknowledged", None)
     again = await client.post(f"/ack/{token}")
-    assert again.status == 409
+    assert again.status == 409 and "Ya lo confirmó Antonio Molina" in await again.text()
+    assert "Ya lo confirmó Antonio Molina" in await (await client.get(f"/ack/{token}")).text()
     forged = await client.get(f"/ack/{token[:-4]}abcd")
-    assert forged.status == 404 and "not valid" in await forged.text()
+    assert forged.status == 404 and "no es válido" in await forged.text()
 
 
 def test_ack_links_expire_and_name_their_page() -> None:

@@ -52,8 +52,10 @@ async def test_a_lamp_at_night_reaches_carmen_in_her_morning_digest_not_before(
     town.at(madrid(11, 26, 7, 30))
     await town.deliver()
     [digest] = town.got("carmen")
-    assert "farola de la calle Real" in digest and "street_lighting" in digest
-    assert f"{BASE}/api/v1/messages/{message_id}" in digest
+    # The category by its name in Carmen's language, never its id.
+    assert "farola de la calle Real" in digest and "Alumbrado público (1)" in digest
+    assert "street_lighting" not in digest
+    assert f"{BASE}/m/" in digest  # the message page, signed for Carmen
     assert flag_claim(digest) == (message_id, "carmen")
     assert [p.path for p in town.receiver.posts] == ["/carmen"]
     rows = await town.rows("carmen")

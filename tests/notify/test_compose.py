@@ -31,9 +31,17 @@ ORIGINAL = "La farola de la calle Real está rota, tontos"
 MASKED = "La farola de la calle Real está rota, ▒▒▒▒▒▒"
 
 
-def flag_url(message_id: int, person: str) -> str:
+class _Links:
     """A stand-in for the signer (`guardian.acks.links.FlagLinks`): who and what, visible."""
-    return f"https://g.test/flag/{message_id}-{person}"
+
+    def __call__(self, message_id: int, person: str) -> str:
+        return f"https://g.test/flag/{message_id}-{person}"
+
+    def page(self, message_id: int, person: str) -> str:
+        return f"https://g.test/m/{message_id}-{person}"
+
+
+flag_url = _Links()
 
 
 def _plan(level: Level, at: dt.datetime = TEN, *, flags: bool = False) -> list[Planned]:
@@ -55,10 +63,19 @@ def test_staff_get_the_masked_request_of_an_abusive_message() -> None:
         assert "tontos" not in str(item.payload)
 
 
+def test_payloads_name_the_category_and_team_in_the_recipients_language() -> None:
+    """Staff read "Alumbrado público", never `street_lighting` or `lighting`."""
+    [planned] = [p for p in _plan("none") if p.recipient == "antonio"] or _plan("none")[:1]
+    lang = planned.lang
+    assert planned.payload["category"] == {"es": "Alumbrado público",
+                                           "en": "Street lighting"}[lang]
+    assert planned.payload["team"] == "Alumbrado público (street lighting)"
+
+
 def test_a_clean_request_is_delivered_as_written_with_a_link() -> None:
     [first, *_] = _plan("none")
     assert first.payload["text"] == ORIGINAL
-    assert first.payload["link"] == "https://g.test/api/v1/messages/7"
+    assert first.payload["link"] == "https://g.test/messages/7"  # the page, behind sign-in
     assert first.status == NotificationStatus.pending
 
 
@@ -103,7 +120,7 @@ def test_only_moderators_get_the_review_queue_link_in_a_storm_notice() -> None:
     view = MessageView(id=1, author="@a", text="x", masked_text="x", received_at=TEN)
     links = {p.recipient: p.payload["link"]
              for p in for_decision(decision, view, POLICY, TEN, "https://g.test")}
-    assert links == {"raquel": "https://g.test/api/v1/review?target=antonio", "lucia": None}
+    assert links == {"raquel": "https://g.test/moderation?target=antonio", "lucia": None}
 
 
 # -- the flag link -------------------------------------------------------------------------------
@@ -115,6 +132,8 @@ def test_every_message_notification_carries_its_recipients_flag_link() -> None:
         assert planned
         for item in planned:
             assert item.payload["flag_url"] == f"https://g.test/flag/7-{item.recipient}"
+            # "See the message" opens the recipient's own signed page: no sign-in, no JSON.
+            assert item.payload["link"] == f"https://g.test/m/7-{item.recipient}"
     # No signer given: the key is there, null (the templates leave the line out).
     assert all(p.payload["flag_url"] is None for p in _plan("none"))
 
@@ -158,17 +177,26 @@ def test_digest_items_get_the_persons_flag_link_signed_when_the_digest_is_made()
     items = [WaitingItem(1, "street_lighting", waiting.payload, message_id=7),
              WaitingItem(2, "storm", storm, message_id=8)]
 
-    def fresh(message_id: int, person: str) -> str:
-        return f"https://g.test/flag/fresh-{message_id}-{person}"
+    class Fresh(_Links):
+        def __call__(self, message_id: int, person: str) -> str:
+            return f"https://g.test/flag/fresh-{message_id}-{person}"
 
-    signed = digest_payload("carmen", items, POLICY, "https://g.test", fresh)
+        def page(self, message_id: int, person: str) -> str:
+            return f"https://g.test/m/fresh-{message_id}-{person}"
+
+    signed = digest_payload("carmen", items, POLICY, "https://g.test", Fresh())
     flags = {g["category"]: [i["flag_url"] for i in g["items"]] for g in signed["groups"]}
-    assert flags == {"street_lighting": ["https://g.test/flag/fresh-7-carmen"],
-                     "storm": [None]}
+    # Groups by their names in Carmen's language (Spanish), never ids.
+    assert flags == {"Alumbrado público": ["https://g.test/flag/fresh-7-carmen"],
+                     "Avalanchas de mensajes": [None]}
+    # The message page link is signed afresh too (a digest may be read days later).
+    links = {g["category"]: [i["link"] for i in g["items"]] for g in signed["groups"]}
+    assert links["Alumbrado público"] == ["https://g.test/m/fresh-7-carmen"]
     # Without a signer, the link the item's notification carried is kept; none, none.
     kept = digest_payload("carmen", items, POLICY, "https://g.test")
     assert {g["category"]: [i["flag_url"] for i in g["items"]] for g in kept["groups"]} == {
-        "street_lighting": ["https://g.test/flag/7-carmen"], "storm": [None]}
+        "Alumbrado público": ["https://g.test/flag/7-carmen"],
+        "Avalanchas de mensajes": [None]}
     old = WaitingItem(3, "street_lighting",
                       {k: v for k, v in waiting.payload.items() if k != "flag_url"})
     assert digest_payload("carmen", [old], POLICY, "https://g.test")["groups"][0]["items"][0][

@@ -123,6 +123,10 @@ PAGES: list[tuple[str, str, Role | None]] = [
     ("POST", "/moderation/1/reveal", M),
     ("POST", "/moderation/1/decide", M),
     ("POST", "/moderation/bulk", M),
+    # The message page: anyone in the policy; which messages is the page's own rule.
+    ("GET", "/messages/1", None),
+    ("POST", "/messages/1/flag", None),
+    ("POST", "/messages/1/status", None),
 ]
 
 

@@ -86,9 +86,14 @@ async def test_a_staff_member_flags_through_the_link_and_moderators_see_it(
     shown = await client.get(f"/flag/{token}")
     assert shown.status == 200
     page = await shown.text()
-    assert '<form method="post">' in page and 'name="note"' in page
+    assert f'action="/flag/{token}"' in page and 'name="note"' in page
     assert MASKED in page and "imbécil" not in page
     assert "¿Es un mensaje abusivo?" in page  # Pablo reads Spanish
+    # The category and team by their names in the policy, never their ids.
+    assert "Alumbrado público" in page and "street_lighting" not in page
+    # The "see the message" link of a notification opens the same page.
+    same = await client.get(f"/m/{token}")
+    assert same.status == 200 and MASKED in await same.text()
     assert shown.headers["Cache-Control"] == "no-store"
     # Opening the link (a chat app's preview) changed nothing.
     assert await _items(engine) == [] and await _flags(engine) == []
@@ -135,12 +140,12 @@ async def test_a_forged_expired_foreign_or_dead_link_is_refused_with_a_clear_pag
     good = flag_token(secret, message_id, "pablo")
     forged = good[:-4] + ("wxyz" if good.endswith("abcd") else "abcd")
     refused = {
-        forged: "not valid",
-        aged_flag_token(secret, message_id, "pablo", 31 * DAY): "expired",
-        ack_token(secret, message_id, "pablo"): "not valid",   # an ack link is no flag link
+        forged: "no es válido",
+        aged_flag_token(secret, message_id, "pablo", 31 * DAY): "ha caducado",
+        ack_token(secret, message_id, "pablo"): "no es válido",  # an ack link is no flag link
         flag_token("another secret, long enough to sign with", message_id, "pablo"):
-            "not valid",
-        flag_token(secret, 999, "pablo"): "no longer exists",
+            "no es válido",
+        flag_token(secret, 999, "pablo"): "ya no existe",
     }
     for token, why in refused.items():
         for method in ("GET", "POST"):

@@ -115,7 +115,8 @@ async def test_openapi_is_valid_and_matches_the_routes(client: Client,
     flag = document["paths"]["/api/v1/messages/{id}/flag"]["post"]
     assert flag["x-roles"] == ["admin", "hr", "moderator", "staff"]
     assert flag["requestBody"]["required"] is False and "202" in flag["responses"]
-    assert document["paths"]["/flag/{token}"]["post"]["security"] == []
+    # The links in notifications open pages for people (guardian/web/ui), not the API.
+    assert not {"/flag/{token}", "/m/{token}", "/ack/{token}"} & set(document["paths"])
     ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids))
 

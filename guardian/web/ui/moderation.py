@@ -16,6 +16,7 @@ from multidict import MultiDictProxy
 from guardian.errors import ApiError
 from guardian.policy.harassment import LEVELS
 from guardian.policy.model import Policy
+from guardian.policy.names import category_name
 from guardian.review.exposure import ExposureLimitReached, exposure_on
 from guardian.review.queue import (
     ReviewConflict,
@@ -61,13 +62,9 @@ def _names(policy: Policy) -> dict[str, str]:
     return {**{t.id: t.name for t in policy.teams}, **{s.id: s.name for s in policy.staff}}
 
 
-def _category_names(policy: Policy) -> dict[str, str]:
-    """A category by the team that owns it (categories have no name of their own)."""
-    names: dict[str, str] = {}
-    for team in policy.teams:
-        for category in team.categories:
-            names.setdefault(category, team.name)
-    return names
+def _category_names(policy: Policy, lang: str) -> dict[str, str]:
+    """Each category by its name in the policy, in the moderator's language."""
+    return {c.id: category_name(policy, c.id, lang) for c in policy.categories}
 
 
 @dataclass
@@ -132,9 +129,9 @@ async def _limit_page(request: web.Request, visitor: Visitor, policy: Policy,
         "others": await _others_with_reading_left(request, policy, _me(visitor), limit, now)})
 
 
-def _common(policy: Policy, exposure: int) -> dict[str, Any]:
+def _common(policy: Policy, exposure: int, lang: str) -> dict[str, Any]:
     return {"exposure": exposure, "limit": limit_of(policy), "names": _names(policy),
-            "category_names": _category_names(policy), "now": utcnow()}
+            "category_names": _category_names(policy, lang), "now": utcnow()}
 
 
 @routes.get("/moderation", name="ui_queue")
@@ -171,7 +168,7 @@ async def queue(request: web.Request, visitor: Visitor) -> web.StreamResponse:
     single.sort(key=lambda i: i.id)
     q = request.query
     return page(request, visitor, "queue.html", {
-        **_common(policy, exposure), "items": single, "storms": list(storms.values()),
+        **_common(policy, exposure, visitor.lang), "items": single, "storms": list(storms.values()),
         "filters": filters, "categories": [c.id for c in policy.categories],
         "levels": LEVELS, "targets": sorted(_names(policy).items(), key=lambda kv: kv[1]),
         "next_after": items[-1].id if len(found) > PAGE_SIZE else None,
@@ -203,7 +200,7 @@ async def _item_page(request: web.Request, visitor: Visitor, item_id: int, *,
     preceding = await list_review(engine=engine, statuses=waiting, after_id=item_id,
                                   newest_first=True, limit=1, now=now)
     return page(request, visitor, "item.html", {
-        **_common(policy, exposure), "item": item, "text": text, "notice": notice,
+        **_common(policy, exposure, visitor.lang), "item": item, "text": text, "notice": notice,
         "mine": item.claimed_by == me, "author": author,
         "history": [h.item for h in history],
         "next_id": following[0].item.id if following else None,

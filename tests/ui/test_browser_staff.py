@@ -1,0 +1,77 @@
+"""Staff's pages in a real browser on a phone: the message page a notification's link
+opens (no sign-in), its request moved on with a tap, and the acknowledgement page of a
+page. The browser, the served app and the checks (axe-core, CSP, screenshots) are
+test_browser.py's."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from playwright.async_api import Browser
+
+from guardian.acks.links import FlagLinks, ack_token
+from guardian.config.settings import Settings
+from guardian.storage.pages import Step, open_page
+from tests.ui.test_browser import (  # noqa: F401 (fixtures)
+    Served,
+    _too_wide,
+    _visit,
+    browser,
+    served,
+)
+from tests.ui.test_staff_pages import MASKED, RAW, _notified
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "locale": "es-ES"}
+
+
+async def test_a_notification_link_on_a_phone(
+        browser: Browser, served: Served, settings: Settings) -> None:  # noqa: F811
+    message_id = await _notified(served.engine, "1", ("antonio",))
+    visit = await _visit(browser, served, **PHONE)
+    page = visit.page
+    await visit.go(FlagLinks(settings.secret_key, "").page(message_id, "antonio"))
+    assert await visit.text("#message-text") == MASKED
+    assert RAW not in await page.content()
+    assert "Alumbrado público" in await visit.text("main")
+    assert await _too_wide(page) == []
+    await visit.check("message")
+    await page.get_by_role("button", name="Marcar como en curso").click()
+    await page.wait_for_url("**done=moved**")
+    assert "la petición está ahora en curso" in await visit.text("[role=status]")
+    assert "Estado de la petición: en curso" in await visit.text("#status-title")
+    await visit.check()
+    await page.get_by_label("Nota para los moderadores").fill("Nos llama cabezas de chorlito")
+    await page.get_by_role("button", name="Sí, márcalo como abusivo").click()
+    await page.wait_for_url("**done=flagged**")
+    assert "Lo has marcado como abusivo" in await visit.text("[role=status]")
+    await visit.context.close()
+
+
+async def test_acknowledging_a_page_on_a_phone(
+        browser: Browser, served: Served, settings: Settings) -> None:  # noqa: F811
+    message_id = await _notified(served.engine, "1", ())
+    now = dt.datetime.now(dt.UTC)
+    async with served.engine.begin() as conn:
+        paged, _ = await open_page(conn=conn, team="lighting", reason="…",
+                                   plan=[Step("antonio", 10), Step("carmen", 15)],
+                                   last_resort="lucia", now=now, message_id=message_id,
+                                   category="street_lighting")
+    visit = await _visit(browser, served, **PHONE)
+    page = visit.page
+    await visit.go(f"/ack/{ack_token(settings.secret_key, paged.id or 0, 'antonio')}")
+    assert await visit.text("h1") == "Urgente: Alumbrado público"
+    assert "Carmen Ruiz" in await visit.text("ol.chain")
+    assert await _too_wide(page) == []
+    await visit.check("ack")
+    await page.get_by_role("button", name="Me encargo yo").click()
+    await page.locator("[role=status]").wait_for()
+    assert "La escalada se ha detenido" in await visit.text("[role=status]")
+    await visit.check()
+    await page.get_by_role("link", name="Ver el mensaje y su estado").click()
+    await page.wait_for_url("**/m/**")
+    assert await visit.text("#message-text") == MASKED
+    await visit.context.close()
