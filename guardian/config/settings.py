@@ -6,6 +6,7 @@ Every setting is a ``GUARDIAN_*`` variable; `SETTINGS` below is the single list 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,6 +96,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GUARDIAN_DELIVER_TO", "",
             "Send every notification to this apprise URL instead of people's channels "
             "(`{person}` is replaced by the staff id): development and staging."),
+    Setting("GUARDIAN_TRUSTED_PROXIES", "",
+            "Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
+            "and X-Forwarded-Proto are believed; empty: none."),
     Setting("GUARDIAN_TOKEN_CACHE_SECONDS", "5",
             "How long a checked token is trusted without asking the database again."),
     Setting("GUARDIAN_MQTT_REPLIES", "",
@@ -135,6 +139,9 @@ class Settings:
     mqtt_replies: str = ""
     public_url: str = ""
     deliver_to: str = ""
+    # Reverse proxies whose X-Forwarded-For/-Proto Guardian believes (addresses or
+    # networks); empty: none, the peer's address is the client's.
+    trusted_proxies: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -145,6 +152,20 @@ class Settings:
     def base_url(self) -> str:
         """Where links in notifications point (no trailing slash)."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def _networks(name: str, raw: str, errors: list[str]) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks (`10.0.0.0/8, ::1`), each checked."""
+    found = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            errors.append(f"{name}: `{part}` is not an IP address or network "
+                          "(for example 10.0.0.2 or 10.0.0.0/8).")
+    return tuple(found)
 
 
 def _positive_int(name: str, raw: str, errors: list[str]) -> int:
@@ -324,6 +345,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_secret: b
         mqtt_replies=mqtt_replies,
         public_url=_public_url(get("GUARDIAN_PUBLIC_URL"), errors, required=production),
         deliver_to=get("GUARDIAN_DELIVER_TO").strip(),
+        trusted_proxies=_networks("GUARDIAN_TRUSTED_PROXIES", get("GUARDIAN_TRUSTED_PROXIES"),
+                                  errors),
         warnings=tuple(warnings),
     )
     if errors:

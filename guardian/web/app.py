@@ -52,6 +52,7 @@ from guardian.web.keys import (
     worker_key,
 )
 from guardian.web.middleware import auth_middleware, error_middleware
+from guardian.web.proxies import forwarded_middleware
 from guardian.web.ui.site import setup_ui
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,11 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
     ingest and the engine's jobs take for now (a test drives it; `guardian simulate`'s
     agreement with the live service is tested that way).
     """
+    # Behind a trusted reverse proxy, the client's address first (rate limits, audit).
+    forwarded = ([forwarded_middleware(settings.trusted_proxies)]
+                 if settings.trusted_proxies else [])
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[*forwarded, error_middleware, auth_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[settings_key] = settings
