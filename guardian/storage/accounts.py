@@ -136,6 +136,45 @@ async def list_accounts(*, engine: AsyncEngine) -> list[Account]:
     return [Account.model_validate(dict(r)) for r in rows]
 
 
+@dataclass(frozen=True)
+class SignInState:
+    """What an admin sees of a person's way in: their live sessions, when one was last
+    used, and until when their newest open invitation works."""
+
+    sessions: int = 0
+    last_seen_at: dt.datetime | None = None
+    invitation_expires_at: dt.datetime | None = None
+
+
+async def sign_in_states(*, engine: AsyncEngine, now: dt.datetime) -> dict[str, SignInState]:
+    """Per staff id with a live session or an open invitation (others have neither)."""
+    s = sessions_table.c
+    i = invitations_table.c
+    async with engine.connect() as conn:
+        sessions = (await conn.execute(
+            select(s.staff_id, func.count(), func.max(s.last_seen_at))
+            .where(s.revoked_at.is_(None), s.expires_at > now).group_by(s.staff_id))).all()
+        invitations = (await conn.execute(
+            select(i.staff_id, func.max(i.expires_at))
+            .where(i.used_at.is_(None), i.expires_at > now).group_by(i.staff_id))).all()
+    found: dict[str, SignInState] = {}
+    for staff_id, count, seen in sessions:
+        found[str(staff_id)] = SignInState(sessions=int(count), last_seen_at=_utc(seen))
+    for staff_id, expires in invitations:
+        before = found.get(str(staff_id), SignInState())
+        found[str(staff_id)] = SignInState(before.sessions, before.last_seen_at, _utc(expires))
+    return found
+
+
+def _utc(value: object) -> dt.datetime | None:
+    """An aggregate's instant (SQLite gives it back naive, or as text)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 async def set_language(*, engine: AsyncEngine, staff_id: str, lang: str,
                        now: dt.datetime) -> None:
     async with engine.begin() as conn:

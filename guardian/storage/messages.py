@@ -491,6 +491,34 @@ async def retry_parked(*, conn: AsyncConnection, now: dt.datetime,
     return sorted(int(i) for i in (await conn.execute(query)).scalars().all())
 
 
+@dataclass(frozen=True)
+class ParkedMessage:
+    """A parked message as an admin sees it: where it stopped and why, never its text."""
+
+    id: int
+    source: str
+    external_id: str
+    stage: str
+    attempts: int
+    received_at: dt.datetime
+    failed_at: dt.datetime
+    last_error: str | None
+
+
+async def list_parked(*, engine: AsyncEngine, limit: int = 100) -> list[ParkedMessage]:
+    """Parked (failed) messages, the most recently parked first, without their text."""
+    m = messages_table.c
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            select(m.id, m.source, m.external_id, m.stage, m.attempts, m.received_at,
+                   m.failed_at, m.last_error)
+            .where(m.failed_at.is_not(None)).order_by(m.failed_at.desc(), m.id.desc())
+            .limit(limit))).all()
+    return [ParkedMessage(id=int(r.id), source=r.source, external_id=r.external_id,
+                          stage=r.stage, attempts=int(r.attempts), received_at=r.received_at,
+                          failed_at=r.failed_at, last_error=r.last_error) for r in rows]
+
+
 async def hand_back(*, engine: AsyncEngine, leases: Sequence[str], now: dt.datetime) -> None:
     """Give leased messages back to the queue at once, their claim not counted."""
     m = messages_table.c

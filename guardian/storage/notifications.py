@@ -132,6 +132,43 @@ async def backlog(*, engine: AsyncEngine, now: dt.datetime
         tzinfo=dt.UTC)) for r, i, n, oldest in rows]
 
 
+@dataclass(frozen=True)
+class ChannelDeliveries:
+    """The delivery log of one person's channel (by its place in their list): the last
+    attempt that worked and the last that failed, each with the URL masked as logged."""
+
+    recipient: str
+    channel_index: int
+    attempts: int
+    last_ok: DeliveryAttempt | None
+    last_failure: DeliveryAttempt | None
+
+
+async def last_deliveries(*, engine: AsyncEngine) -> list[ChannelDeliveries]:
+    """Per (recipient, channel tried), the attempts logged and the last good and last failed
+    one: what an admin needs to see whether a channel still works."""
+    a = attempts_table.c
+    n = notifications_table.c
+    async with engine.connect() as conn:
+        groups = (await conn.execute(
+            select(n.recipient, a.channel_index, func.count(),
+                   func.max(a.id).filter(a.ok.is_(True)),
+                   func.max(a.id).filter(a.ok.is_(False)))
+            .select_from(attempts_table.join(notifications_table,
+                                             n.id == a.notification_id))
+            .group_by(n.recipient, a.channel_index)
+            .order_by(n.recipient, a.channel_index))).all()
+        wanted = sorted({int(i) for g in groups for i in (g[3], g[4]) if i is not None})
+        rows = (await conn.execute(select(attempts_table).where(a.id.in_(wanted)))
+                ).mappings().all() if wanted else []
+    by_id = {int(r["id"]): DeliveryAttempt.model_validate(dict(r)) for r in rows}
+    return [ChannelDeliveries(recipient=str(recipient), channel_index=int(index),
+                              attempts=int(count),
+                              last_ok=by_id.get(int(good)) if good is not None else None,
+                              last_failure=by_id.get(int(bad)) if bad is not None else None)
+            for recipient, index, count, good, bad in groups]
+
+
 async def was_notified(*, engine: AsyncEngine, recipient: str, message_id: int) -> bool:
     """Whether `recipient` has a notification about the message (sent, waiting for their
     digest, or in one): what lets staff open the link their notification carries."""

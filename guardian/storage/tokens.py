@@ -13,6 +13,7 @@ import secrets
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from guardian.storage.audit import audit
 from guardian.storage.db import utcnow
 from guardian.storage.models import ApiToken
 from guardian.types import Role
@@ -35,11 +36,13 @@ class TokenNameTaken(ValueError):
 
 
 async def create_token(*, engine: AsyncEngine, name: str, role: Role,
-                       staff_id: str | None = None) -> tuple[int, str]:
+                       staff_id: str | None = None, actor: str | None = None
+                       ) -> tuple[int, str]:
     """Store a new token; return its id and the token itself (shown once, never stored).
 
     A `staff` token names the member of staff it belongs to (`staff_id`), so that the
-    person sees their own duty and can propose and accept swaps.
+    person sees their own duty and can propose and accept swaps. With `actor`, the
+    creation is audited (`token.create`, never the token) in the same transaction.
     """
     token = new_token()
     async with engine.begin() as conn:
@@ -55,6 +58,10 @@ async def create_token(*, engine: AsyncEngine, name: str, role: Role,
             ).returning(tokens_table.c.id)
         )
         token_id = int(result.scalar_one())
+        if actor is not None:
+            await audit(conn=conn, actor=actor, action="token.create",
+                        subject=f"token:{token_id}",
+                        details={"name": name, "role": role.value, "staff": staff_id})
     return token_id, token
 
 
@@ -67,15 +74,21 @@ async def list_tokens(*, engine: AsyncEngine, include_revoked: bool = False) -> 
     return [ApiToken.model_validate(dict(r)) for r in rows]
 
 
-async def revoke_token(*, engine: AsyncEngine, id_or_name: str) -> int:
-    """Revoke by id, or every live token of that name; return how many were revoked."""
+async def revoke_token(*, engine: AsyncEngine, id_or_name: str,
+                       actor: str | None = None) -> int:
+    """Revoke by id, or every live token of that name; return how many were revoked. With
+    `actor`, each revocation is audited (`token.revoke`) in the same transaction."""
     c = tokens_table.c
     where = c.id == int(id_or_name) if id_or_name.isdigit() else c.name == id_or_name
     async with engine.begin() as conn:
-        result = await conn.execute(
+        revoked = (await conn.execute(
             update(tokens_table).where(where, c.revoked_at.is_(None)).values(revoked_at=utcnow())
-        )
-    return int(result.rowcount)
+            .returning(c.id, c.name, c.role))).all()
+        if actor is not None:
+            for token_id, name, role in revoked:
+                await audit(conn=conn, actor=actor, action="token.revoke",
+                            subject=f"token:{token_id}", details={"name": name, "role": role})
+    return len(revoked)
 
 
 async def find_token(*, engine: AsyncEngine, digest: str) -> ApiToken | None:

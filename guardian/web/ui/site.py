@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from guardian.web.access import public, web_page
-from guardian.web.ui import ack, moderation, signin, staff
+from guardian.web.ui import ack, admin, moderation, signin, staff
 
 STATIC = Path(__file__).parent / "static"
 _TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -36,6 +36,7 @@ async def static_file(request: web.Request) -> web.Response:
 def setup_ui(app: web.Application) -> None:
     app.add_routes(signin.routes)
     app.add_routes(moderation.routes)
+    app.add_routes(admin.routes)
     app.add_routes(staff.routes)   # the message page (signed in, or a notification's link)
     app.add_routes(ack.routes)     # the acknowledgement page of a page's link
     app.router.add_get("/static/{name}", static_file, name="ui_static")
