@@ -48,6 +48,10 @@ async def test_a_notification_link_on_a_phone(
     await page.get_by_role("button", name="Sí, márcalo como abusivo").click()
     await page.wait_for_url("**done=flagged**")
     assert "Lo has marcado como abusivo" in await visit.text("[role=status]")
+    # A link cut when copied: a clear page, accessible too.
+    await visit.go(FlagLinks(settings.secret_key, "").page(message_id, "antonio")[:-6])
+    assert await visit.text("h1") == "Este enlace no funciona"
+    await visit.check()
     await visit.context.close()
 
 
