@@ -356,6 +356,8 @@ class Notification(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     lease_owner: str | None = Field(default=None, max_length=64)
     available_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When the recipient read it in their inbox (or opened its message's page).
+    read_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DeliveryAttempt(SQLModel, table=True):

@@ -79,3 +79,28 @@ async def test_acknowledging_a_page_on_a_phone(
     await page.wait_for_url("**/m/**")
     assert await visit.text("#message-text") == MASKED
     await visit.context.close()
+
+
+async def test_the_day_and_the_inbox_on_a_phone(
+        browser: Browser, served: Served) -> None:  # noqa: F811
+    message_id = await _notified(served.engine, "1", ("carmen",))
+    visit = await _visit(browser, served, **PHONE)
+    page = visit.page
+    await visit.sign_in_as("carmen")
+    await visit.go("/")
+    await page.wait_for_url("**/today")
+    assert "Hola, Carmen Ruiz" in await visit.text("h1")
+    assert await _too_wide(page) == []
+    await visit.check("today")
+    await page.get_by_role("link", name="Bandeja de entrada: 1 sin leer").click()
+    await page.wait_for_url("**/inbox")
+    assert MASKED in await visit.text("ul.inbox")
+    assert await _too_wide(page) == []
+    await visit.check("inbox")
+    await page.get_by_role("link", name="Ver el mensaje").click()
+    await page.wait_for_url(f"**/messages/{message_id}")
+    assert await visit.text("#message-text") == MASKED
+    await visit.check()
+    await visit.go("/inbox")
+    assert await page.locator("li.unread").count() == 0
+    await visit.context.close()

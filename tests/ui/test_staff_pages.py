@@ -45,6 +45,7 @@ async def _notified(engine: AsyncEngine, external_id: str, recipients: tuple[str
         for person in recipients:
             await outbox.enqueue(conn=conn, recipient=person, kind="deliver", body=MASKED,
                                  due_at=utcnow(), message_id=stored.id,
+                                 payload={"text": MASKED}, category="street_lighting",
                                  idempotency_key=f"msg:{stored.id}:0:{person}")
     return stored.id
 

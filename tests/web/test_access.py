@@ -142,6 +142,10 @@ PAGES: list[tuple[str, str, Role | None]] = [
     ("GET", "/messages/1", None),
     ("POST", "/messages/1/flag", None),
     ("POST", "/messages/1/status", None),
+    # Staff's own pages.
+    ("GET", "/today", None),
+    ("GET", "/inbox", None),
+    ("POST", "/inbox/read", None),
 ]
 
 

@@ -63,9 +63,12 @@ def _signed_in_response(request: web.Request, session_id: str, to: str) -> web.R
 @routes.get("/", name="ui_home")
 @signed_in(None)
 async def home(request: web.Request, visitor: Visitor) -> web.StreamResponse:
-    """Moderators go straight to their queue; everyone else sees what is here for them."""
+    """Moderators go straight to their queue, staff to their day; anyone else (someone
+    the policy no longer lists) sees what is here for them."""
     if Role.moderator in visitor.roles:
         return see_other("/moderation")
+    if Role.staff in visitor.roles:
+        return see_other("/today")
     return page(request, visitor, "home.html")
 
 

@@ -30,6 +30,8 @@ from guardian.policy.model import Policy
 from guardian.policy.names import category_name, person_name, team_name
 from guardian.review.queue import flag_message, staff_flagger
 from guardian.storage.accounts import get_account
+from guardian.storage.db import utcnow
+from guardian.storage.inbox import mark_read
 from guardian.storage.messages import read_message
 from guardian.storage.models import Message
 from guardian.storage.notifications import was_notified
@@ -236,6 +238,8 @@ def _link_show(request: web.Request, message: Message, reader: Reader) -> Show:
 async def message_page(request: web.Request, visitor: Visitor) -> web.StreamResponse:
     message = await _theirs(request, visitor)
     reader = _signed_in_reader(visitor, message.id or 0)
+    await mark_read(engine=request.app[engine_key], recipient=visitor.staff_id,
+                    now=utcnow(), message_ids=[message.id or 0])
     return page(request, visitor, "message.html",
                 {**await _context(request, message, reader), "link": False})
 
@@ -300,6 +304,9 @@ async def message_link(request: web.Request) -> web.StreamResponse:
         message, _, reader = await _linked(request)
     except LinkError as exc:
         return await link_refused(request, exc)
+    # Opening its page reads the notification (the link is the person's own).
+    await mark_read(engine=request.app[engine_key], recipient=reader.staff_id,
+                    now=utcnow(), message_ids=[message.id or 0])
     return link_page(reader.lang, "message.html", await _context(request, message, reader))
 
 
