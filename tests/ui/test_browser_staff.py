@@ -103,4 +103,9 @@ async def test_the_day_and_the_inbox_on_a_phone(
     await visit.check()
     await visit.go("/inbox")
     assert await page.locator("li.unread").count() == 0
+    await page.get_by_role("link", name="Canales").click()
+    await page.wait_for_url("**/channels")
+    assert "mailtos://carmen:***@smtp.ejemplo.es" in await visit.text("ol.chain")
+    assert await _too_wide(page) == []
+    await visit.check("channels")
     await visit.context.close()

@@ -146,6 +146,8 @@ PAGES: list[tuple[str, str, Role | None]] = [
     ("GET", "/today", None),
     ("GET", "/inbox", None),
     ("POST", "/inbox/read", None),
+    ("GET", "/channels", None),
+    ("POST", "/channels/test", None),
 ]
 
 

@@ -25,7 +25,6 @@ from guardian.config.secrets import secret_source
 from guardian.connectors.status import connector_report
 from guardian.errors import ApiError
 from guardian.notify.channels import missing_secrets
-from guardian.notify.channels_check import ChannelResult, check_person
 from guardian.policy.model import Policy
 from guardian.policy.urls import redact
 from guardian.policy_files.loader import Problem
@@ -46,13 +45,13 @@ from guardian.storage.messages import (
     pending_count,
     retry_parked,
 )
-from guardian.storage.models import DeliveryAttempt
 from guardian.storage.notifications import backlog, count_by_status, last_deliveries
 from guardian.storage.tokens import TokenNameTaken, create_token, list_tokens, revoke_token
 from guardian.types import PERSONAL_ROLES, Role
 from guardian.web.auth import Principal, binding_problem
 from guardian.web.keys import engine_key, policy_key, settings_key, worker_key
 from guardian.web.overrides import policy_of
+from guardian.web.ui.channels import ChannelRow, channel_rows, failing, test_channels
 from guardian.web.ui.render import see_other
 from guardian.web.ui.sessions import Visitor, page, person_name, roles_of, signed_in
 
@@ -156,7 +155,7 @@ async def overview(request: web.Request, visitor: Visitor) -> web.StreamResponse
         backlog_oldest_minutes=_minutes(max(((now - o).total_seconds()
                                              for _, _, _, o in waiting), default=0.0)),
         failed_notifications=(await count_by_status(engine=engine)).get("failed", 0),
-        failing_channels=sum(1 for d in deliveries if _failing(d.last_ok, d.last_failure)),
+        failing_channels=sum(1 for d in deliveries if failing(d.last_ok, d.last_failure)),
         missing_secrets=len({(p.id, name) for p in policy.staff for c in p.channels
                              for name in missing_secrets(c, environ)}),
         connectors=len(report),
@@ -167,13 +166,6 @@ async def overview(request: web.Request, visitor: Visitor) -> web.StreamResponse
         with_password=sum(1 for a in accounts
                           if a.password_hash and a.staff_id in policy.people))
     return _admin_page(request, visitor, "admin.html", "overview", {"glance": glance})
-
-
-def _failing(last_ok: DeliveryAttempt | None, last_failure: DeliveryAttempt | None) -> bool:
-    """The channel's last attempt failed."""
-    if last_failure is None:
-        return False
-    return last_ok is None or (last_failure.id or 0) > (last_ok.id or 0)
 
 
 # --- tokens ---------------------------------------------------------------------------------
@@ -345,19 +337,6 @@ async def signout_person(request: web.Request, visitor: Visitor) -> web.StreamRe
 # --- channels -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ChannelRow:
-    number: int                 # the channel's place in the person's list, from 1
-    shown: str                  # the policy's URL, secrets masked
-    missing: list[str]          # `{env:NAME}` secrets not set here (names only)
-    attempts: int = 0
-    last_ok: str = ""
-    last_failure: str = ""
-    last_error: str | None = None
-    logged_url: str = ""        # where the last attempt went, as the log masked it
-    failing: bool = False
-
-
-@dataclass(frozen=True)
 class PersonChannels:
     id: str
     name: str
@@ -374,23 +353,7 @@ async def _channels_page(request: web.Request, visitor: Visitor, **context: Any
               for d in await last_deliveries(engine=request.app[engine_key])}
     people = []
     for person in policy.staff:
-        rows = []
-        for index, template in enumerate(person.channels):
-            found = logged.get((person.id, index))
-            last = None
-            if found is not None:
-                last = max((a for a in (found.last_ok, found.last_failure) if a is not None),
-                           key=lambda a: a.id or 0)
-            rows.append(ChannelRow(
-                number=index + 1, shown=redact(template),
-                missing=missing_secrets(template, environ),
-                attempts=found.attempts if found else 0,
-                last_ok=_when(found.last_ok.at if found and found.last_ok else None, zone),
-                last_failure=_when(found.last_failure.at if found and found.last_failure
-                                   else None, zone),
-                last_error=found.last_failure.error if found and found.last_failure else None,
-                logged_url=last.channel_url_masked if last is not None else "",
-                failing=bool(found and _failing(found.last_ok, found.last_failure))))
+        rows = channel_rows(person, logged, environ, lambda at: _when(at, zone))
         people.append(PersonChannels(person.id, person.name, rows))
     return _admin_page(request, visitor, "admin_channels.html", "channels", {
         "people": people, "tested": None,
@@ -411,12 +374,7 @@ async def channels_test(request: web.Request, visitor: Visitor) -> web.StreamRes
     policy = policy_of(request)
     staff_id = _person_of(policy, (await request.post()).get("staff_id"))
     person = policy.people[staff_id]
-    if not person.channels:
-        raise ApiError(422, "no_channels", f"{person.name} has no channels in the policy; "
-                       "add apprise URLs under `channels:` in their entry.")
-    environ = secret_source(request.app[settings_key])
-    results: list[ChannelResult] = await asyncio.to_thread(
-        lambda: list(check_person(person, environ)))
+    results = await test_channels(person, request.app[settings_key])
     async with request.app[engine_key].begin() as conn:
         await audit(conn=conn, actor=_me(visitor), action="channels.test",
                     subject=f"person:{staff_id}",

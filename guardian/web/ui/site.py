@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from guardian.web.access import public, web_page
-from guardian.web.ui import ack, admin, moderation, signin, staff, today
+from guardian.web.ui import ack, admin, channels, moderation, signin, staff, today
 
 STATIC = Path(__file__).parent / "static"
 _TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -40,4 +40,5 @@ def setup_ui(app: web.Application) -> None:
     app.add_routes(staff.routes)   # the message page (signed in, or a notification's link)
     app.add_routes(ack.routes)     # the acknowledgement page of a page's link
     app.add_routes(today.routes)   # staff's today page and inbox
+    app.add_routes(channels.routes)  # staff's own channels, and a test
     app.router.add_get("/static/{name}", static_file, name="ui_static")
