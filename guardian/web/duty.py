@@ -21,6 +21,7 @@ from guardian.web.calendar import (
     CALENDAR_PAST,
     calendar_token,
     calendar_token_valid,
+    feed_span,
     person_calendar,
     team_calendar,
 )
@@ -151,8 +152,9 @@ async def _ical(request: web.Request, kind: str) -> web.Response:
         raise not_found("This calendar")  # never say whether the id exists
     policy = policy_of(request)
     now = _now()
-    overrides = await active_overrides(request.app[engine_key], start=now - CALENDAR_PAST,
-                                       end=now + CALENDAR_AHEAD)
+    span_start, span_end = feed_span(now)
+    overrides = await active_overrides(request.app[engine_key], start=span_start,
+                                       end=span_end)
     if kind == "person":
         if ident not in policy.people:
             raise not_found("This calendar")

@@ -14,6 +14,7 @@ from guardian.storage.messages import store_messages
 from guardian.storage.overrides import create_override
 from guardian.storage.pages import Step, open_page
 from guardian.types import NotificationStatus, OverrideStatus
+from guardian.web.ui.today import qr_svg
 from tests.conftest import Client, message
 from tests.ui.conftest import form_token, sign_in_as
 from tests.ui.test_staff_pages import MASKED, _notified
@@ -46,6 +47,8 @@ async def test_staff_land_on_their_day(client: Client, engine: AsyncEngine) -> N
     # His hours from the policy, and his calendar, which opens without a session.
     assert "Horario de trabajo" in page and "Lunes" in page
     calendar = page.split('id="calendar-url">')[1].split("<")[0]
+    # The QR code beside it is that same address (a phone reads it off a laptop).
+    assert str(qr_svg(calendar)) in page and '<svg class="qr"' in page
     path = calendar.split("://", 1)[1].split("/", 1)[1]
     feed = await client.get(f"/{path}")
     assert feed.status == 200 and "BEGIN:VCALENDAR" in await feed.text()

@@ -8,10 +8,14 @@ arithmetic with the overrides in force, the pages' storage, the delivery log."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import qrcode
 from aiohttp import web
+from markupsafe import Markup
+from qrcode.image.svg import SvgPathImage
 
 from guardian.acks.links import ack_token
 from guardian.decide.escalation import chain_people
@@ -51,6 +55,18 @@ def _mine(page_: Page, policy: Policy, staff_id: str) -> bool:
             or staff_id in {str(step["person"]) for step in page_.plan}
             or (page_.team in policy.team_index
                 and staff_id in chain_people(policy, page_.team)))
+
+
+def qr_svg(text: str) -> Markup:
+    """`text` as a QR code, an SVG to put in the page as it is (a phone's camera reads the
+    calendar address off a laptop's screen). Hidden from screen readers: the page's
+    caption says what it is, and the address is on the page as text."""
+    image = qrcode.make(text, image_factory=SvgPathImage, border=2)
+    svg = image.to_string(encoding="unicode")
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r'width="[^"]*" height="[^"]*"',
+                 'class="qr" aria-hidden="true" focusable="false"', svg, count=1)
+    return Markup(svg)  # noqa: S704 (our own address, drawn by qrcode)
 
 
 def _hours(policy: Policy, staff_id: str) -> dict[str, list[tuple[str, str]]]:
@@ -98,6 +114,7 @@ async def today(request: web.Request, visitor: Visitor) -> web.StreamResponse:
         "current": current, "upcoming": upcoming, "pages": waiting,
         "unread": await unread_count(engine=engine, recipient=me, now=now),
         "calendar": calendar, "hours": _hours(policy, me), "zone": str(zone),
+        "calendar_qr": qr_svg(calendar),
         "days_ahead": AHEAD.days})
 
 
