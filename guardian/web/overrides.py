@@ -80,23 +80,21 @@ def _json(override: DutyOverride, status: int = 200, warnings: list[str] | None 
     return web.json_response(body, status=status)
 
 
-async def _tell(request: web.Request, conn: AsyncConnection, override: DutyOverride,
+async def _tell(app: web.Application, conn: AsyncConnection, override: DutyOverride,
                 notices: list[Notice]) -> None:
-    policy = request.app[policy_key].policy
+    policy = app[policy_key].policy
     if policy is not None:
-        await tell(conn, override, notices, policy, utcnow(),
-                   request.app[settings_key].base_url)
+        await tell(conn, override, notices, policy, utcnow(), app[settings_key].base_url)
 
 
-async def _warnings(request: web.Request, people: list[str]) -> list[str]:
+async def _warnings(app: web.Application, people: list[str]) -> list[str]:
     """Who this change keeps on call for more weeks running than the policy allows."""
-    policy = request.app[policy_key].policy
+    policy = app[policy_key].policy
     if policy is None:
         return []
     now = utcnow()
     horizon = WEEK * (max(8, 2 * policy.on_call_limits.max_consecutive_weeks + 2) + 1)
-    overrides = await active_overrides(request.app[engine_key], start=now - WEEK,
-                                       end=now + horizon)
+    overrides = await active_overrides(app[engine_key], start=now - WEEK, end=now + horizon)
     return on_call_warnings(policy, now, overrides, people)
 
 
@@ -129,39 +127,45 @@ async def create(request: web.Request) -> web.Response:
             conn=conn, team=data.team, kind=data.kind, person=data.person,
             replaces=data.replaces, starts_at=data.start, ends_at=data.end, reason=data.reason,
             created_by=principal.actor, status=OverrideStatus.active)
-        await _tell(request, conn, override,
+        await _tell(request.app, conn, override,
                     created_notices(data.kind, data.person, data.replaces))
     people = [data.person, *([data.replaces] if data.replaces else [])]
-    return _json(override, 201, await _warnings(request, people))
+    return _json(override, 201, await _warnings(request.app, people))
 
 
 async def _existing(request: web.Request) -> DutyOverride:
-    raw = request.match_info["id"]
+    return await existing(request.app, request.match_info["id"])
+
+
+async def existing(app: web.Application, raw: str) -> DutyOverride:
+    """The override `raw` names; 422 for what is not an id, 404 for none."""
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise invalid([FieldError("id", "must be a whole number.")])
-    async with request.app[engine_key].connect() as conn:
+    async with app[engine_key].connect() as conn:
         override = await get_override(conn=conn, override_id=int(raw))
     if override is None:
         raise not_found(f"Override {raw}")
     return override
 
 
-async def _decide(request: web.Request, override: DutyOverride, status: OverrideStatus,
-                  action: str, notices: list[Notice] | None = None
-                  ) -> web.Response:
-    principal = request[principal_key]
+Decided = tuple[DutyOverride, list[str] | None]   # the override, and on-call warnings
+
+
+async def _decide(app: web.Application, principal: Principal, override: DutyOverride,
+                  status: OverrideStatus, action: str, notices: list[Notice] | None = None
+                  ) -> Decided:
     try:
-        async with request.app[engine_key].begin() as conn:
+        async with app[engine_key].begin() as conn:
             changed = await decide_override(conn=conn, override=override, status=status,
                                             by=principal.actor, action=action)
-            await _tell(request, conn, changed, notices or [])
+            await _tell(app, conn, changed, notices or [])
     except LookupError:
         raise ApiError(409, "conflict", f"Override {override.id} changed meanwhile; read it "
                        "again.") from None
     warnings = None
     if status == OverrideStatus.active:
-        warnings = await _warnings(request, [changed.person])
-    return _json(changed, warnings=warnings)
+        warnings = await _warnings(app, [changed.person])
+    return changed, warnings
 
 
 @routes.delete("/api/v1/overrides/{id}", name="cancel_override")
@@ -169,7 +173,14 @@ async def _decide(request: web.Request, override: DutyOverride, status: Override
 async def cancel(request: web.Request) -> web.Response:
     """Cancel an override (HR), or withdraw one's own swap proposal (staff)."""
     override = await _existing(request)
-    principal = request[principal_key]
+    changed, warnings = await withdraw(request.app, request[principal_key], override)
+    return _json(changed, warnings=warnings)
+
+
+async def withdraw(app: web.Application, principal: Principal, override: DutyOverride
+                   ) -> Decided:
+    """HR cancels an override; staff withdraw their own swap proposal (the API and the
+    swaps page)."""
     if principal.role == Role.staff and not (
             override.status == OverrideStatus.proposed.value
             and override.replaces == principal.staff_id):
@@ -183,8 +194,8 @@ async def cancel(request: web.Request) -> web.Response:
     else:
         notices = [("override_cancelled", p, "hr", None)
                    for p in dict.fromkeys([override.person, override.replaces]) if p]
-    return await _decide(request, override, OverrideStatus.cancelled, "override.cancel",
-                         notices)
+    return await _decide(app, principal, override, OverrideStatus.cancelled,
+                         "override.cancel", notices)
 
 
 def _staff_id(principal: Principal) -> str:
@@ -199,23 +210,37 @@ def _staff_id(principal: Principal) -> str:
 async def propose_swap(request: web.Request) -> web.Response:
     """Ask `with` to take one's duty for a period; it applies once they (or HR) accept."""
     data = await read_model(request, SwapIn)
-    principal = request[principal_key]
+    return _json(await propose(request.app, request[principal_key], data), 201)
+
+
+async def propose(app: web.Application, principal: Principal, data: SwapIn
+                  ) -> DutyOverride:
+    """A staff member's swap proposal (the API and the swaps page)."""
     me = _staff_id(principal)
     if data.with_ == me:
         raise invalid([FieldError("with", "must be someone else.")])
-    _check_people(policy_of(request), data.team, {"with": data.with_})
-    async with request.app[engine_key].begin() as conn:
+    policy = app[policy_key].policy
+    if policy is None:
+        raise ApiError(503, "no_policy", "The duty policy did not load; see /health.")
+    _check_people(policy, data.team, {"with": data.with_})
+    async with app[engine_key].begin() as conn:
         override = await create_override(
             conn=conn, team=data.team, kind="replace", person=data.with_, replaces=me,
             starts_at=data.start, ends_at=data.end, reason=data.reason,
             created_by=principal.actor, status=OverrideStatus.proposed)
-        await _tell(request, conn, override, [("swap_proposed", data.with_, me, None)])
-    return _json(override, 201)
+        await _tell(app, conn, override, [("swap_proposed", data.with_, me, None)])
+    return override
 
 
 async def _answer_swap(request: web.Request, accept: bool) -> web.Response:
     override = await _existing(request)
-    principal = request[principal_key]
+    changed, warnings = await answer(request.app, request[principal_key], override, accept)
+    return _json(changed, warnings=warnings)
+
+
+async def answer(app: web.Application, principal: Principal, override: DutyOverride,
+                 accept: bool) -> Decided:
+    """The colleague asked (or HR) accepts or declines a swap (the API and the page)."""
     waiting = override.status == OverrideStatus.accepted.value
     if override.status != OverrideStatus.proposed.value and not (
             waiting and principal.role == Role.hr):
@@ -230,19 +255,20 @@ async def _answer_swap(request: web.Request, accept: bool) -> web.Response:
             [("override_cancelled", p, "hr", None) for p in (asker, asked)]
             if waiting or principal.role == Role.hr else
             [("swap_declined", asker, asked, None)])
-        return await _decide(request, override, OverrideStatus.declined, "swap.decline",
-                             notices)
+        return await _decide(app, principal, override, OverrideStatus.declined,
+                             "swap.decline", notices)
+    policy = app[policy_key].policy
     if principal.role == Role.hr:
         # HR's answer is final: accepting, or approving what the two agreed on.
-        return await _decide(request, override, OverrideStatus.active,
+        return await _decide(app, principal, override, OverrideStatus.active,
                              "swap.approve" if waiting else "swap.accept",
                              [("swap_approved", p, asked, asker) for p in (asker, asked)])
-    if policy_of(request).swaps.require_approval:
-        hr = policy_of(request).hr_contacts()
-        return await _decide(request, override, OverrideStatus.accepted, "swap.accept",
-                             [("swap_awaiting_approval", p, asked, asker)
-                              for p in dict.fromkeys([asker, *hr])])
-    return await _decide(request, override, OverrideStatus.active, "swap.accept",
+    if policy is not None and policy.swaps.require_approval:
+        hr = policy.hr_contacts()
+        return await _decide(app, principal, override, OverrideStatus.accepted,
+                             "swap.accept", [("swap_awaiting_approval", p, asked, asker)
+                                             for p in dict.fromkeys([asker, *hr])])
+    return await _decide(app, principal, override, OverrideStatus.active, "swap.accept",
                          [("swap_accepted", asker, asked, None)])
 
 

@@ -108,4 +108,14 @@ async def test_the_day_and_the_inbox_on_a_phone(
     assert "mailtos://carmen:***@smtp.ejemplo.es" in await visit.text("ol.chain")
     assert await _too_wide(page) == []
     await visit.check("channels")
+    await page.get_by_role("link", name="Cambios de turno").click()
+    await page.wait_for_url("**/swaps")
+    await page.get_by_label("Desde").fill("2026-12-20T08:00")
+    await page.get_by_label("Hasta").fill("2026-12-20T15:00")
+    await page.get_by_label("Por qué").fill("Médico")
+    await page.get_by_role("button", name="Pedir").click()
+    await page.wait_for_url("**done=proposed")
+    assert "Antonio Molina cubriría tu turno" in await visit.text("main")
+    assert await _too_wide(page) == []
+    await visit.check("swaps")
     await visit.context.close()

@@ -148,6 +148,11 @@ PAGES: list[tuple[str, str, Role | None]] = [
     ("POST", "/inbox/read", None),
     ("GET", "/channels", None),
     ("POST", "/channels/test", None),
+    ("GET", "/swaps", None),
+    ("POST", "/swaps", None),
+    ("POST", "/swaps/1/accept", None),
+    ("POST", "/swaps/1/decline", None),
+    ("POST", "/swaps/1/withdraw", None),
 ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from guardian.web.access import public, web_page
-from guardian.web.ui import ack, admin, channels, moderation, signin, staff, today
+from guardian.web.ui import ack, admin, channels, moderation, signin, staff, swaps, today
 
 STATIC = Path(__file__).parent / "static"
 _TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -41,4 +41,5 @@ def setup_ui(app: web.Application) -> None:
     app.add_routes(ack.routes)     # the acknowledgement page of a page's link
     app.add_routes(today.routes)   # staff's today page and inbox
     app.add_routes(channels.routes)  # staff's own channels, and a test
+    app.add_routes(swaps.routes)   # staff's swaps: ask, answer, withdraw
     app.router.add_get("/static/{name}", static_file, name="ui_static")
