@@ -49,7 +49,7 @@ async def test_ask_a_teammate_who_answers_from_their_page(client: Client,
     token = await sign_in_as(client, engine, "carmen")
     page = await (await client.get("/swaps")).text()
     assert "Antonio Molina te pide que cubras su turno" in page
-    assert "20/12/2026 08:00 – 20/12/2026 15:00" in page and "Boda de mi hermana" in page
+    assert "20/12/2026 08:00 \u2013 20/12/2026 15:00" in page and "Boda de mi hermana" in page
     swap_id = page.split('action="/swaps/')[1].split("/")[0]
     done = await client.post(f"/swaps/{swap_id}/accept", data={"csrf_token": token})
     assert done.status == 200 and "Aceptado" in await done.text()
