@@ -119,18 +119,27 @@ async def overrides(request: web.Request) -> web.Response:
 async def create(request: web.Request) -> web.Response:
     """Replace, add or remove a person for a period (sick leave, holiday), with a reason."""
     data = await read_model(request, OverrideIn)
-    _check_people(policy_of(request), data.team, {"person": data.person,
-                                                "replaces": data.replaces})
-    principal = request[principal_key]
-    async with request.app[engine_key].begin() as conn:
+    override, warnings = await create_override_for(request.app, request[principal_key], data)
+    return _json(override, 201, warnings)
+
+
+async def create_override_for(app: web.Application, principal: Principal, data: OverrideIn
+                              ) -> tuple[DutyOverride, list[str]]:
+    """HR's override, in force at once (the API and HR's overrides page); with the
+    on-call warnings it raises."""
+    policy = app[policy_key].policy
+    if policy is None:
+        raise ApiError(503, "policy_unavailable",
+                       "The duty policy did not load; fix it (see /health) and try again.")
+    _check_people(policy, data.team, {"person": data.person, "replaces": data.replaces})
+    async with app[engine_key].begin() as conn:
         override = await create_override(
             conn=conn, team=data.team, kind=data.kind, person=data.person,
             replaces=data.replaces, starts_at=data.start, ends_at=data.end, reason=data.reason,
             created_by=principal.actor, status=OverrideStatus.active)
-        await _tell(request.app, conn, override,
-                    created_notices(data.kind, data.person, data.replaces))
+        await _tell(app, conn, override, created_notices(data.kind, data.person, data.replaces))
     people = [data.person, *([data.replaces] if data.replaces else [])]
-    return _json(override, 201, await _warnings(request.app, people))
+    return override, await _warnings(app, people)
 
 
 async def _existing(request: web.Request) -> DutyOverride:

@@ -153,6 +153,13 @@ PAGES: list[tuple[str, str, Role | None]] = [
     ("POST", "/swaps/1/accept", None),
     ("POST", "/swaps/1/decline", None),
     ("POST", "/swaps/1/withdraw", None),
+    # HR's pages: the policy's moderation.hr.
+    ("GET", "/hr/schedule", H),
+    ("GET", "/hr/overrides", H),
+    ("POST", "/hr/overrides", H),
+    ("POST", "/hr/overrides/1/approve", H),
+    ("POST", "/hr/overrides/1/decline", H),
+    ("POST", "/hr/overrides/1/cancel", H),
 ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from guardian.web.access import public, web_page
-from guardian.web.ui import ack, admin, channels, moderation, signin, staff, swaps, today
+from guardian.web.ui import ack, admin, channels, hr, moderation, signin, staff, swaps, today
 
 STATIC = Path(__file__).parent / "static"
 _TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -42,4 +42,5 @@ def setup_ui(app: web.Application) -> None:
     app.add_routes(today.routes)   # staff's today page and inbox
     app.add_routes(channels.routes)  # staff's own channels, and a test
     app.add_routes(swaps.routes)   # staff's swaps: ask, answer, withdraw
+    app.add_routes(hr.routes)      # HR's schedule, overrides and swaps
     app.router.add_get("/static/{name}", static_file, name="ui_static")
