@@ -272,7 +272,8 @@ def for_schedule(event: str, person: str, *, override_id: int, team: str,
                "end": local_time(policy, person, end),
                "by": display_name(policy, by),
                "other": display_name(policy, other) if other else "",
-               "link": f"{base_url}/api/v1/overrides?team={team}&status=all",
+               # Their swaps page (HR's changes to their shifts show on their day).
+               "link": f"{base_url}/swaps",
                "override_id": override_id}
     return Planned(recipient=person, kind=NotificationKind.schedule,
                    status=NotificationStatus.pending, due_at=now, payload=payload,
@@ -366,7 +367,7 @@ def digest_payload(person: str, items: Sequence[WaitingItem], policy: Policy, ba
             "held": held,
             "groups": [{"category": _group_name(policy, person, c), "count": len(e),
                         "items": e} for c, e in ordered],
-            "more_link": f"{base_url}/api/v1/notifications?recipient={person}"}
+            "more_link": f"{base_url}/inbox"}
 
 
 def _group_name(policy: Policy, person: str, group: str) -> str:

@@ -19,6 +19,7 @@ from guardian.notify.compose import (
     digest_payload,
     for_decision,
     for_page_event,
+    for_schedule,
 )
 from guardian.notify.render import FORMATS, ChannelStyle, render
 from guardian.policy.harassment import Level
@@ -221,3 +222,15 @@ def test_composed_payloads_render_with_the_flag_link_in_every_format(lang: str,
                                   ("digest", digest, "carmen")):
         body = render(kind, lang, payload, style).body
         assert f"https://g.test/flag/7-{person}" in body, (kind, body)
+
+
+def test_digests_and_schedule_changes_link_to_the_persons_pages() -> None:
+    """Not the JSON API: the inbox holds every item of a digest, the swaps page the
+    person's swaps (their day shows HR's changes)."""
+    digest = digest_payload("carmen", [], POLICY, "https://g.test")
+    assert digest["more_link"] == "https://g.test/inbox"
+    change = for_schedule("swap_proposed", "carmen", override_id=3, team="lighting",
+                          start=TEN, end=TEN + dt.timedelta(hours=8), by="antonio",
+                          other=None, policy=POLICY, now=TEN, base_url="https://g.test")
+    assert change.payload["link"] == "https://g.test/swaps"
+    assert change.payload["team"] == "Alumbrado público (street lighting)"
