@@ -15,7 +15,7 @@ from guardian.policy.harassment import HarassmentPolicy, Level
 from guardian.policy.model import Policy
 from guardian.scoring.address import aimed_at_person
 from guardian.scoring.grammar import plain
-from guardian.scoring.language import detect, detect_in_town, primary_subtag
+from guardian.scoring.language import detect, detect_in_town_many, primary_subtag
 from guardian.scoring.level import (
     Judgement,
     clauses,
@@ -332,6 +332,9 @@ class Assessor:
                     if label in ruled:
                         ruled[label] = max(ruled[label], value)
         top = max(wanted, key=lambda label: max(wanted[label], ruled[label]))
+        if wanted[top] <= _BELOW:
+            # Under every threshold whatever is decided below (and most texts are).
+            return {label: min(value, _BELOW) for label, value in wanted.items()}
         if (top == "threat" and not ruled[top] and len(text.split()) < SHORT_WORDS
                 and not _MENACE_CLASSES.intersection(class_codes(plain(text)))):
             # Too short to tell from its tone alone ("Town hall open Saturdays?"): a
@@ -417,24 +420,38 @@ class Assessor:
         """The language among the town's (a source's hint wins): detected on the
         normalised text; for a short text or an unsure guess, every town language's
         lexicons and rules apply."""
+        return self.languages_of([normalised], [hint])[0]
+
+    def languages_of(self, normalised: Sequence[str], hints: Sequence[str | None]
+                     ) -> list[Language]:
+        """`language_of` for each text, the detections of a batch made at once."""
         town = tuple(self.languages)
-        long = len(normalised.split()) >= SHORT_WORDS
-        if hint is not None or not town:
-            found = detect(normalised, candidates=town or None, hint=hint)
-        else:
-            # A long text is also told among the neighbours' languages: a foreign one
-            # (French in a Spanish town) is said so, its scores are unreliable.
-            wide, found = detect_in_town(normalised, town, wider=long)
-            if (long and wide.lang is not None and wide.lang not in town
-                    and wide.confidence >= FOREIGN):
-                found = wide
-        lang = found.lang or (town[0] if town else None)
-        sure = (hint is not None and found.lang is not None) or (
-            found.lang is not None and found.confidence >= CONFIDENT and long
-            and not self._mixed(normalised, found.lang, town))
-        rule_langs = ((lang,) if sure and lang else
-                      tuple(dict.fromkeys((*([lang] if lang else []), *town))))
-        return Language(lang, found.confidence, rule_langs, uncertain=not sure)
+        longs = [len(text.split()) >= SHORT_WORDS for text in normalised]
+        batch = [i for i, hint in enumerate(hints) if hint is None and town]
+        # A long text is also told among the neighbours' languages: a foreign one (French
+        # in a Spanish town) is said so, its scores are unreliable.
+        detected = dict(zip(batch, detect_in_town_many([normalised[i] for i in batch], town,
+                                                        wider=[longs[i] for i in batch]),
+                            strict=True))
+        found_langs = []
+        for index, (text, hint, long) in enumerate(zip(normalised, hints, longs,
+                                                       strict=True)):
+            if index not in detected:
+                found = detect(text, candidates=town or None, hint=hint)
+            else:
+                wide, found = detected[index]
+                if (long and wide.lang is not None and wide.lang not in town
+                        and wide.confidence >= FOREIGN):
+                    found = wide
+            lang = found.lang or (town[0] if town else None)
+            sure = (hint is not None and found.lang is not None) or (
+                found.lang is not None and found.confidence >= CONFIDENT and long
+                and not self._mixed(text, found.lang, town))
+            rule_langs = ((lang,) if sure and lang else
+                          tuple(dict.fromkeys((*([lang] if lang else []), *town))))
+            found_langs.append(Language(lang, found.confidence, rule_langs,
+                                        uncertain=not sure))
+        return found_langs
 
     @staticmethod
     def _mixed(text: str, lang: str, town: tuple[str, ...]) -> bool:
@@ -451,8 +468,7 @@ class Assessor:
         hints = hints if hints is not None else [None] * len(texts)
         first = [normalise(text, lang=primary_subtag(hint)) for text, hint in
                  zip(texts, hints, strict=True)]
-        detected = [self.language_of(n.text, hint) for n, hint in
-                    zip(first, hints, strict=True)]
+        detected = self.languages_of([n.text for n in first], hints)
         langs = [d.lang for d in detected]
         # Emoji become words of the chosen language; an uncertain text keeps every
         # language's words ("🐷" -> "cerdo pig"), so any town lexicon can match.

@@ -29,16 +29,31 @@ _LEET = str.maketrans("013457@$", "oieastas")
 # stay numbers.
 _SHORT_LEET = re.compile(r"(?<![\w@])(?:(?=[a-z0-9@$]*[a-z])(?=[a-z]{0,3}[0-9@$])[a-z0-9@$]{2,4}"
                          r"|4)(?![\w])")
+_MAY_LEET = re.compile(r"[0-9@$]")
 _FUNCTION_WORDS = frozenset({
     "te", "voy", "a", "por", "ti", "me", "mi", "tu", "se", "lo", "la", "le", "de", "que",
     "ya", "os", "les", "el", "y", "o", "al", "van", "vas", "va", "i", "you", "u", "will",
     "ill", "im", "to", "at", "for", "is", "are", "the", "go"})
 
+# Runs of characters outside ASCII: translating only those costs a third of translating
+# the whole text (`str.translate` looks every character up in the table).
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
+
+def _unaccent(run: re.Match[str]) -> str:
+    return run.group().translate(_ACCENTS)
+
+
+@functools.lru_cache(maxsize=4096)
 def plain(text: str) -> str:
     """The normalised text without accents and with a few leet-spelled short words
-    undone, one character for one, so offsets are unchanged."""
-    text = text.translate(_ACCENTS)
+    undone, one character for one, so offsets are unchanged. Remembered for the last
+    few thousand texts: the rules, the signal model and the assessor each want the plain
+    form of the same normalised text."""
+    if not text.isascii():  # accents are not ASCII
+        text = _NON_ASCII.sub(_unaccent, text)
+    if _MAY_LEET.search(text) is None:  # what `_SHORT_LEET` needs
+        return text
 
     def word(m: re.Match[str]) -> str:
         undone = m.group(0).translate(_LEET)

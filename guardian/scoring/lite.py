@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from guardian.scoring.linear import HashedNgramModel
+from guardian.scoring.profanity import EnglishModel
 from guardian.types import LABELS, LabelScores
 
 SPANISH_WEIGHTS = Path(str(resources.files("guardian.scoring").joinpath("data/lite-es.npz")))
@@ -29,10 +30,7 @@ class LiteModel:
     languages = frozenset({"en", "es"})
 
     def __init__(self, spanish_weights: Path = SPANISH_WEIGHTS) -> None:
-        # Imported here: the package loads its model at import time (about 0.3 s).
-        from profanity_check import predict_prob
-
-        self._english = predict_prob
+        self._english = EnglishModel().predict_proba
         self._spanish = HashedNgramModel.load(spanish_weights)
         self.version = (f"alt-profanity-check {metadata.version('alt-profanity-check')}, "
                         f"lite-es {self._spanish.version}")

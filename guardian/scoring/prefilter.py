@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import reduce
+from operator import itemgetter, or_
 
 # Python's own parser of regular expressions (what `re.compile` uses). Typeshed has no
 # stubs for them, yet a dependency that imports `re._parser` (schemathesis) makes mypy
@@ -45,8 +47,22 @@ def _best(candidates: Iterable[frozenset[str]]) -> Literals:
     return max(usable, key=lambda c: (min(map(len, c)), -len(c)))
 
 
-def _sequence(items: Any, flags: int) -> Literals:
-    """Required literals of a concatenation of parsed items."""
+def _item(op: Any, av: Any, flags: int) -> Literals:
+    """Required literals of one parsed item other than a literal character."""
+    if op is sre.SUBPATTERN:
+        return _sequence(av[3], flags | av[1])
+    if op is sre.BRANCH:
+        return _branch(av[1], flags)
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+        return _sequence(av[2], flags)
+    if op is sre.ATOMIC_GROUP:
+        return _sequence(av, flags)
+    return None
+
+
+def _each(items: Any, flags: int) -> list[frozenset[str]]:
+    """The sets of literals a concatenation of parsed items needs, one of each set (runs
+    of literal characters, and what each group, branch or repeat needs)."""
     candidates: list[frozenset[str]] = []
     run = ""
     for op, av in items:
@@ -56,20 +72,17 @@ def _sequence(items: Any, flags: int) -> Literals:
         if run:
             candidates.append(frozenset({run}))
             run = ""
-        inner: Literals = None
-        if op is sre.SUBPATTERN:
-            inner = _sequence(av[3], flags | av[1])
-        elif op is sre.BRANCH:
-            inner = _branch(av[1], flags)
-        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
-            inner = _sequence(av[2], flags)
-        elif op is sre.ATOMIC_GROUP:
-            inner = _sequence(av, flags)
+        inner = _item(op, av, flags)
         if inner is not None:
             candidates.append(inner)
     if run:
         candidates.append(frozenset({run}))
-    return _best(candidates)
+    return [c for c in candidates if c and min(map(len, c)) >= MIN_LENGTH]
+
+
+def _sequence(items: Any, flags: int) -> Literals:
+    """Required literals of a concatenation of parsed items."""
+    return _best(_each(items, flags))
 
 
 def _branch(branches: Any, flags: int) -> Literals:
@@ -90,13 +103,47 @@ def required(pattern: str) -> Literals:
     return _sequence(parsed, parsed.state.flags)
 
 
+Needs = tuple[frozenset[frozenset[str]], ...] | None
+
+
+def alternatives(pattern: str) -> Needs:
+    """What a match of `pattern` needs, finer than `required`: one entry per alternative
+    of its outermost alternation (the grammar's rules are each a dozen ways of saying a
+    thing), each a set of literal sets; a match contains a literal of every set of at
+    least one alternative. None if unknown (an alternative needs nothing we can name)."""
+    parsed = sre_parse.parse(pattern)
+    flags = parsed.state.flags
+    items = list(parsed)
+    while len(items) == 1 and items[0][0] is sre.SUBPATTERN:  # a group around it all
+        flags |= items[0][1][1]
+        items = list(items[0][1][3])
+    branches = [i for i, (op, _) in enumerate(items) if op is sre.BRANCH]
+    if not branches:
+        ways = [_each(items, flags)]
+    else:
+        at = branches[0]
+        common = _each(items[:at] + items[at + 1:], flags)
+        ways = [common + _each(branch, flags) for branch in items[at][1][1]]
+    if not all(ways):
+        return None
+    return tuple(frozenset(way) for way in ways)
+
+
 class LiteralIndex:
-    """Which of several patterns may match a text, from their required literals."""
+    """Which of several patterns may match a text, from the literals they need.
+
+    One Aho-Corasick pass finds the literals present. A pattern may match when one of
+    its required literals is there (`required`, a bit per pattern), and then only when
+    every set of literals of one of its alternatives (`alternatives`) has one there: a
+    bit per distinct set of literals, and a mask of those bits per alternative. The first
+    test is implied by the second and cheaper, so the second runs only after it."""
 
     def __init__(self, patterns: Sequence[str | None]) -> None:
         # Patterns without required literals (or None: not a pattern) always run.
         self.always = 0
         owners: dict[str, int] = {}
+        sets: dict[frozenset[str], int] = {}  # a set of literals -> its bit
+        self._ways: list[tuple[int, tuple[int, ...]]] = []  # (pattern bit, alternatives)
         for index, pattern in enumerate(patterns):
             literals = required(pattern) if pattern is not None else None
             if literals is None:
@@ -104,19 +151,36 @@ class LiteralIndex:
                 continue
             for literal in literals:
                 owners[literal] = owners.get(literal, 0) | 1 << index
+            ways = alternatives(pattern) if pattern is not None else None
+            if ways is not None:
+                masks = tuple(sum(1 << sets.setdefault(s, len(sets)) for s in way)
+                              for way in ways)
+                self._ways.append((1 << index, masks))
+        # Each literal's value: the patterns it may let run (the low bits, one per
+        # pattern), then the sets of literals it belongs to (the bits from `_shift` on).
+        self._shift = len(patterns)
+        self._patterns = (1 << self._shift) - 1
+        values = dict(owners)
+        for needed, bit in sets.items():
+            for literal in needed:
+                values[literal] = values.get(literal, 0) | 1 << (self._shift + bit)
         self._automaton = ahocorasick.Automaton()
-        for literal, mask in owners.items():
-            self._automaton.add_word(literal, mask)
+        for literal, value in values.items():
+            self._automaton.add_word(literal, value)
         self._empty = not owners
         if owners:
             self._automaton.make_automaton()
 
     def candidates(self, text: str) -> int:
         """A bit mask of the patterns (by index) that may match `text`."""
-        mask = self.always
-        if not self._empty:
-            for _, owner in self._automaton.iter(text):
-                mask |= owner
+        if self._empty:
+            return self.always
+        found = reduce(or_, map(itemgetter(1), self._automaton.iter(text)), 0)
+        mask = self.always | found & self._patterns
+        present = found >> self._shift
+        for bit, ways in self._ways:
+            if mask & bit and not any(way & present == way for way in ways):
+                mask &= ~bit
         return mask
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -73,12 +73,15 @@ class CompiledRules:
         bare = plain(text)
         wanted = sorted(self.lexicon) if langs is None else [x for x in langs
                                                              if x in self.lexicon]
+        tokens: list[str] | None = None  # words that may be lexicon words run together
         for language in wanted:
             labels = self.lexicon_labels[language]
             ambiguous = self.ambiguous.get(language, frozenset())
             exclamations = self.exclamations.get(language, frozenset())
             spans = self.lexicon[language].find(text)
-            spans += _compounds(text, self.words.get(language, frozenset()),
+            if tokens is None:
+                tokens = _TOKEN.findall(text)
+            spans += _compounds(text, tokens, self.words.get(language, frozenset()),
                                 self.lexicon[language])
             for start, end, word in spans:
                 label = labels.get(word) or _singular(word, labels)
@@ -175,23 +178,40 @@ def _singular_in(word: str, words: frozenset[str]) -> bool:
 _TOKEN = re.compile(r"(?<![\w@])[^\W\d_]{6,24}(?!\w)")
 
 
-def _compounds(text: str, words: frozenset[str], lexicon: WordIndex
+def _compounds(text: str, tokens: Sequence[str], words: frozenset[str], lexicon: WordIndex
                ) -> list[tuple[int, int, str]]:
     """Words run together that are two or three lexicon words ("putavaga", as spaced-out
-    letters joined by normalisation read): a span for each part."""
+    letters joined by normalisation read): a span for each part (`tokens`: the text's
+    `_TOKEN`s)."""
+    split = _splitter(words, lexicon)
+    if not any(map(split, tokens)):
+        return []  # most texts: no token is made of lexicon words
     found: list[tuple[int, int, str]] = []
-    heads = _heads(words)
     for m in _TOKEN.finditer(text):
-        token = m.group(0)
-        if token[:3] not in heads or lexicon.fullmatch(token):
-            continue
-        parts = _split(token, words, 3)
+        parts = split(m.group(0))
         if parts:
             at = m.start()
             for part in parts:
                 found.append((at, at + len(part), part))
                 at += len(part)
     return found
+
+
+@functools.lru_cache(maxsize=8)
+def _splitter(words: frozenset[str], lexicon: WordIndex
+              ) -> Callable[[str], tuple[str, ...] | None]:
+    """`token` as the lexicon words run together in it (None when it is a lexicon word
+    itself, or not made of them), remembered per token: most tokens recur."""
+    heads = _heads(words)
+
+    @functools.lru_cache(maxsize=1 << 15)
+    def split(token: str) -> tuple[str, ...] | None:
+        if token[:3] not in heads or lexicon.fullmatch(token):
+            return None
+        parts = _split(token, words, 3)
+        return tuple(parts) if parts else None
+
+    return split
 
 
 @functools.lru_cache(maxsize=8)

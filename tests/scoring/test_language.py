@@ -111,3 +111,54 @@ def test_covered() -> None:
     assert not covered("und", languages)
     assert covered(None, languages)  # unknown (too short) is not flagged as uncovered
     assert not covered("es", frozenset())
+
+
+def _town_texts() -> list[str]:
+    import json
+    from pathlib import Path
+
+    from guardian.scoring.normalise import normalise
+
+    root = Path(__file__).resolve().parents[2]
+    lines = (root / "tests" / "data" / "town_messages.jsonl").read_text("utf-8").splitlines()
+    texts = [normalise(json.loads(line)["text"]).text for line in lines if line.strip()]
+    return [*texts, *SPANISH, *ENGLISH, PORTUGUESE, "", "ok", "@ana #tag http://x.es",
+            "ÁRBOL GRANDE EN LA PLAZA", "Bom dia, tudo bem com vocês hoje na praça"]
+
+
+def test_a_batch_tells_the_languages_py3langid_tells_one_by_one() -> None:
+    from guardian.scoring import language
+
+    texts = _town_texts()
+    town = ("es", "en")
+    wide_langs = language._known((*town, *language.NEIGHBOURS))
+    for wider in (False, True):
+        found = language.detect_in_town_many(texts, town, wider=[wider] * len(texts))
+        for text, (wide, in_town) in zip(texts, found, strict=True):
+            cleaned = language._STRIP.sub(" ", text[:language.MAX_CHARACTERS])
+            if not language._enough_letters(cleaned):
+                assert wide.lang is None and in_town.lang is None
+                continue
+            lang, confidence = language._restricted(town).classify(cleaned)
+            assert in_town.lang == lang
+            assert in_town.confidence == pytest.approx(confidence, abs=1e-5)
+            if wider:
+                lang, confidence = language._restricted(wide_langs).classify(cleaned)
+                assert wide.lang == lang
+                assert wide.confidence == pytest.approx(confidence, abs=1e-5)
+            else:
+                assert wide == in_town
+        # One at a time, the same answers.
+        assert [language.detect_in_town(t, town, wider=wider) for t in texts[:20]] \
+            == found[:20]
+
+
+def test_the_assessor_tells_a_batch_as_it_tells_each_text() -> None:
+    from guardian.scoring.assessor import Assessor
+    from guardian.scoring.lite import LiteModel
+
+    texts = _town_texts()
+    hints = [None, "es", None, "en-GB", None] * (len(texts) // 5) + [None] * (len(texts) % 5)
+    assessor = Assessor(model=LiteModel())
+    assert assessor.languages_of(texts, hints) == [
+        assessor.language_of(t, h) for t, h in zip(texts, hints, strict=True)]

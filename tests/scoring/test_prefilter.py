@@ -84,3 +84,32 @@ def test_the_word_index_keeps_words_whole() -> None:
     assert index.find("el barco pirata, ratatouille y dos ratas") == [(35, 40, "ratas")]
     assert index.fullmatch("ratas") and not index.fullmatch("piratas")
     assert WordIndex([]).find("lo que sea") == []
+
+
+def test_each_alternative_needs_all_its_literals() -> None:
+    from guardian.scoring.prefilter import alternatives
+
+    pattern = r"(?<!\w)(?:te\s+voy\s+a\s+(?:matar|pegar)|sé\s+dónde\s+vives|(?:\w+\s+)?x)"
+    ways = alternatives(pattern)
+    assert ways is None  # the last alternative needs nothing nameable
+    ways = alternatives(r"(?<!\w)(?:nadie\s+(?:le|te)\s+(?:mate|pegue)|en\s+la\s+salida)")
+    assert ways == (frozenset({frozenset({"nadie"}), frozenset({"mate", "pegue"})}),
+                    frozenset({frozenset({"salida"})}))  # "en" is too short to tell
+    index = LiteralIndex([r"(?:alguien\s+(?:le|te)\s+(?:mate|pegue)|a\s+la\s+salida)"])
+    # "alguien" alone was enough before; now the harm verb must be there too.
+    assert index.candidates("alguien me ha dicho que pase") == 0
+    assert index.candidates("que alguien le pegue") == 1
+    assert index.candidates("te espero a la salida") == 1
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from("aeiotvy 0134@$áéñç.,-!4"), max_size=40))
+def test_plain_skips_only_what_cannot_change(text: str) -> None:
+    from guardian.scoring import grammar
+
+    def word(m: re.Match[str]) -> str:
+        undone = m.group(0).translate(grammar._LEET)
+        return undone if undone in grammar._FUNCTION_WORDS else m.group(0)
+
+    expected = grammar._SHORT_LEET.sub(word, text.translate(grammar._ACCENTS))
+    assert grammar.plain(text) == expected
