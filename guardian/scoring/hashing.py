@@ -9,13 +9,15 @@ hashes every n-gram again, for words that recur in almost every message ("que", 
 bit for bit; `tests/scoring/test_hashing.py` compares them) while remembering what it has
 hashed: a word's character n-grams (char_wb), an n-gram of characters (char), a single
 word (word; pairs of words are mostly new, so they are hashed every time). A word seen
-before costs one dictionary look-up; counting, sorting and the L2 norm are done for the
-whole batch with NumPy.
+before costs one dictionary look-up; what a batch has not seen (new words' n-grams, pairs
+of words) is hashed at once by NumPy (`murmurhash3_many`); counting, sorting and the L2
+norm are done for the whole batch with NumPy too.
 
-The hash is scikit-learn's own (`murmurhash3_32`, signed, seed 0; the column is
+The hash is scikit-learn's (`murmurhash3_32`, signed, seed 0; the column is
 `abs(h) % n_features` as in `FeatureHasher`, whose special case for h = -2**31 gives the
-same), so the shipped weights need no retraining, and the models' probe scores, checked
-at load, still catch a change in it. Pure: no I/O, no clock. The memory is bounded
+same; `murmurhash3_many` is the same MurmurHash3 on NumPy arrays, tested against it), so
+the shipped weights need no retraining, and the models' probe scores, checked at load,
+still catch a change in it. Pure: no I/O, no clock. The memory is bounded
 (emptied when full) and may be shared between threads (at worst a word is hashed twice).
 """
 
@@ -130,17 +132,43 @@ class NgramHasher:
 
     def _new_words(self, words: Sequence[str]) -> dict[str, bytes]:
         """Remember the columns of words not seen before (char_wb), as int32 bytes (a
-        fifth of the memory of a tuple of ints; a batch's are joined in one call)."""
-        n, murmur = self.n_features, murmurhash3_32
-        grams = [self.word_grams(w) for w in words]
-        columns = np.array([abs(murmur(g, 0, False)) % n for g in chain.from_iterable(grams)],
-                           dtype=np.int32).tobytes()
-        at = 0
-        made: dict[str, bytes] = {}
-        for word, found in zip(words, grams, strict=True):
-            end = at + 4 * len(found)
-            made[word] = columns[at:end]
-            at = end
+        fifth of the memory of a tuple of ints; a batch's are joined in one call). Their
+        n-grams are hashed together by NumPy (`murmurhash3_many`), read as spans of the
+        padded words run together, never made into strings."""
+        padded = [f" {w} " for w in words]
+        lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
+        firsts = np.zeros(len(padded), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=firsts[1:])
+        data, offsets = utf8("".join(padded))
+        owners: list[NDArray[np.int64]] = []
+        starts: list[NDArray[np.int64]] = []
+        ends: list[NDArray[np.int64]] = []
+        low, high = self.ngram_range
+        alive = np.arange(len(padded))
+        for n in range(low, high + 1):
+            # sklearn's `_char_wb_ngrams`: a word no longer than the order counts once,
+            # whole, and has no longer orders.
+            whole = lengths[alive] <= n
+            done = alive[whole]
+            owners.append(done)
+            starts.append(firsts[done])
+            ends.append(firsts[done] + lengths[done])
+            alive = alive[~whole]
+            counts = lengths[alive] - n + 1
+            owner = np.repeat(alive, counts)
+            within = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+            owners.append(owner)
+            starts.append(firsts[owner] + within)
+            ends.append(firsts[owner] + within + n)
+        owner = np.concatenate(owners)
+        begin, end = offsets[np.concatenate(starts)], offsets[np.concatenate(ends)]
+        columns = columns_of(murmurhash3_many(data, begin, end - begin), self.n_features)
+        order = np.argsort(owner, kind="stable")
+        blob = columns[order].astype(np.int32).tobytes()
+        bounds = (4 * np.concatenate(([0], np.cumsum(np.bincount(
+            owner, minlength=len(padded)))))).tolist()
+        made = {word: blob[a:b] for word, a, b in zip(words, bounds, bounds[1:],
+                                                     strict=False)}
         self._seen.update(made)
         return made
 
@@ -233,9 +261,10 @@ class NgramHasher:
         if high >= 2:
             # Runs of words: hashed each time (most are new).
             runs = [self.word_runs(found) for found in tokens]
-            n, murmur = self.n_features, murmurhash3_32
-            columns += [abs(murmur(g, 0, False)) % n for g in chain.from_iterable(runs)]
             rows.append(_rows(runs))
+            return np.concatenate(rows), np.concatenate(
+                (np.array(columns, dtype=np.int64),
+                 hash_strings(list(chain.from_iterable(runs)), self.n_features)))
         return np.concatenate(rows), np.array(columns, dtype=np.int64)
 
     # -- a batch -------------------------------------------------------------------
@@ -268,6 +297,79 @@ class NgramHasher:
         matrix = sparse.csr_matrix((data, indices.astype(np.int32), indptr), shape=(rows, n))
         matrix.has_sorted_indices = True
         return matrix
+
+
+# --- MurmurHash3 (x86, 32 bits, seed 0) of many byte strings at once ----------------------
+
+_C1, _C2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
+
+
+def _rotl(x: NDArray[np.uint32], r: int) -> NDArray[np.uint32]:
+    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+
+
+def _mix(k: NDArray[np.uint32]) -> NDArray[np.uint32]:
+    return _rotl(k * _C1, 15) * _C2
+
+
+def murmurhash3_many(data: NDArray[np.uint8], starts: NDArray[np.int64],
+                     lengths: NDArray[np.int64]) -> NDArray[np.uint32]:
+    """MurmurHash3_x86_32 with seed 0 (scikit-learn's `murmurhash3_32`, unsigned) of each
+    `data[start:start + length]`, by NumPy: the same arithmetic on arrays of uint32, which
+    wrap as the C code's do."""
+    padded = np.concatenate((data, np.zeros(4, dtype=np.uint8))).astype(np.uint32)
+    h = np.zeros(len(starts), dtype=np.uint32)
+    blocks = lengths // 4
+    for j in range(int(blocks.max(initial=0))):
+        which = np.flatnonzero(blocks > j)
+        at = starts[which] + 4 * j
+        k = (padded[at] | padded[at + 1] << np.uint32(8) | padded[at + 2] << np.uint32(16)
+             | padded[at + 3] << np.uint32(24))
+        mixed = _rotl(h[which] ^ _mix(k), 13)
+        h[which] = mixed * np.uint32(5) + np.uint32(0xE6546B64)
+    tail = lengths & 3
+    at = starts + 4 * blocks
+    k = np.zeros(len(starts), dtype=np.uint32)
+    for size, shift in ((3, 16), (2, 8), (1, 0)):
+        has = tail >= size
+        k[has] ^= padded[at[has] + size - 1] << np.uint32(shift)
+    h ^= _mix(k)  # 0 where there is no tail
+    h ^= lengths.astype(np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
+
+
+def columns_of(hashes: NDArray[np.uint32], n_features: int) -> NDArray[np.int64]:
+    """FeatureHasher's column of each hash: abs of the signed hash, modulo n_features."""
+    return np.abs(hashes.view(np.int32).astype(np.int64)) % n_features
+
+
+def utf8(text: str) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """`text` in UTF-8 bytes, and the byte offset of each character (and of the end)."""
+    if text.isascii():
+        return (np.frombuffer(text.encode("ascii"), dtype=np.uint8),
+                np.arange(len(text) + 1, dtype=np.int64))
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    sizes = 1 + (points >= 0x80) + (points >= 0x800) + (points >= 0x10000)
+    offsets = np.zeros(len(points) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8), offsets
+
+
+def hash_strings(strings: Sequence[str], n_features: int) -> NDArray[np.int64]:
+    """The column of each string, as `FeatureHasher` computes it, for many at once."""
+    if not strings:
+        return np.zeros(0, dtype=np.int64)
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    firsts = np.zeros(len(strings) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=firsts[1:])
+    data, offsets = utf8("".join(strings))
+    begin, end = offsets[firsts[:-1]], offsets[firsts[1:]]
+    return columns_of(murmurhash3_many(data, begin, end - begin), n_features)
 
 
 def _rows(per_text: Sequence[Sequence[Any]]) -> NDArray[np.int64]:

@@ -16,9 +16,9 @@ is slower than the patterns themselves). Pure.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
-from functools import reduce
 from operator import itemgetter, or_
 
 # Python's own parser of regular expressions (what `re.compile` uses). Typeshed has no
@@ -97,9 +97,16 @@ def _branch(branches: Any, flags: int) -> Literals:
     return frozenset(found)
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed(pattern: str) -> Any:
+    """The syntax tree of `pattern` (read, never changed), parsed once for `required` and
+    `alternatives`."""
+    return sre_parse.parse(pattern)
+
+
 def required(pattern: str) -> Literals:
     """Strings one of which is in every match of `pattern`, or None if unknown."""
-    parsed = sre_parse.parse(pattern)
+    parsed = _parsed(pattern)
     return _sequence(parsed, parsed.state.flags)
 
 
@@ -111,7 +118,7 @@ def alternatives(pattern: str) -> Needs:
     of its outermost alternation (the grammar's rules are each a dozen ways of saying a
     thing), each a set of literal sets; a match contains a literal of every set of at
     least one alternative. None if unknown (an alternative needs nothing we can name)."""
-    parsed = sre_parse.parse(pattern)
+    parsed = _parsed(pattern)
     flags = parsed.state.flags
     items = list(parsed)
     while len(items) == 1 and items[0][0] is sre.SUBPATTERN:  # a group around it all
@@ -175,7 +182,7 @@ class LiteralIndex:
         """A bit mask of the patterns (by index) that may match `text`."""
         if self._empty:
             return self.always
-        found = reduce(or_, map(itemgetter(1), self._automaton.iter(text)), 0)
+        found = functools.reduce(or_, map(itemgetter(1), self._automaton.iter(text)), 0)
         mask = self.always | found & self._patterns
         present = found >> self._shift
         for bit, ways in self._ways:

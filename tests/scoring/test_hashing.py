@@ -147,3 +147,16 @@ def test_any_word_classes_hash_as_scikit_learn_hashes_them(codes: list[str]) -> 
         assert _same(_reference("char", ngrams, 2**17).transform(codes),
                      NgramHasher("char", ngrams, 2**17,
                                  alphabet=signals.CLASS_ALPHABET).transform(codes))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=45), max_size=40))
+def test_many_strings_hash_as_murmurhash3_32_hashes_each(strings: list[str]) -> None:
+    from sklearn.utils import murmurhash3_32
+
+    from guardian.scoring.hashing import hash_strings
+
+    strings = [s for s in strings if not any("\ud800" <= c <= "\udfff" for c in s)]
+    for n_features in (2**17, 97, 2**31 - 1):
+        assert hash_strings(strings, n_features).tolist() == [
+            abs(murmurhash3_32(s, 0, False)) % n_features for s in strings]
