@@ -19,12 +19,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from guardian.decide import Decision
 from guardian.decide.decision import Outcome
 from guardian.policy.model import Policy
-from guardian.policy.names import category_name, team_name
+from guardian.policy.names import category_name, person_zone, team_name
 from guardian.types import NotificationKind, NotificationStatus
 
 URGENCY_ORDER = {"emergency": 0, "high": 1, "normal": 2, "low": 3}
@@ -98,9 +97,7 @@ def language_of(policy: Policy, person: str) -> str:
 
 
 def local_time(policy: Policy, person: str, at: dt.datetime) -> str:
-    member = policy.people.get(person)
-    zone = ZoneInfo(member.timezone if member is not None else policy.town.timezone)
-    return at.astimezone(zone).strftime("%d/%m %H:%M")
+    return at.astimezone(person_zone(policy, person)).strftime("%d/%m %H:%M")
 
 
 def display_name(policy: Policy, person: str) -> str:

@@ -4,6 +4,8 @@ nothing (an id no longer in the policy, a category without `names`)."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from guardian.policy.model import Policy
 
 
@@ -40,3 +42,12 @@ def person_name(policy: Policy | None, staff_id: str | None) -> str:
         return ""
     found = policy.people.get(staff_id) if policy is not None else None
     return found.name if found is not None else staff_id
+
+
+def person_zone(policy: Policy | None, staff_id: str) -> ZoneInfo:
+    """The person's clock: their time zone, else the town's (an id no longer in the
+    policy), else UTC (no policy loaded)."""
+    if policy is None:
+        return ZoneInfo("UTC")
+    person = policy.people.get(staff_id)
+    return ZoneInfo(person.timezone if person is not None else policy.town.timezone)

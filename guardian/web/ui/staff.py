@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -27,7 +26,7 @@ from guardian.acks.links import FlagClaim, LinkError, read_flag_token
 from guardian.decide.lifecycle import NEXT, is_request
 from guardian.errors import ApiError
 from guardian.policy.model import Policy
-from guardian.policy.names import category_name, person_name, team_name
+from guardian.policy.names import category_name, person_name, person_zone, team_name
 from guardian.review.queue import flag_message, staff_flagger
 from guardian.storage.accounts import get_account
 from guardian.storage.db import utcnow
@@ -76,11 +75,7 @@ async def language_of(request: web.Request, staff_id: str) -> str:
 
 def local_time(policy: Policy | None, staff_id: str, at: dt.datetime) -> str:
     """`at` on the person's clock (their time zone, else the town's)."""
-    zone = "UTC"
-    if policy is not None:
-        person = policy.people.get(staff_id)
-        zone = person.timezone if person is not None else policy.town.timezone
-    return at.astimezone(ZoneInfo(zone)).strftime("%d/%m/%Y %H:%M")
+    return at.astimezone(person_zone(policy, staff_id)).strftime("%d/%m/%Y %H:%M")
 
 
 def shown_text(message: Message) -> tuple[str, bool]:

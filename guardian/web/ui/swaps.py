@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from guardian.errors import ApiError
 from guardian.policy.model import Policy
-from guardian.policy.names import person_name, team_name
+from guardian.policy.names import person_name, person_zone, team_name
 from guardian.schedule.localtime import resolve
 from guardian.schemas import SwapIn
 from guardian.storage.db import utcnow
@@ -31,11 +31,6 @@ routes = web.RouteTableDef()
 
 SHOWN_BACK = dt.timedelta(days=30)    # answered swaps stay listed this long
 DONE = frozenset({"proposed", "accepted", "declined", "withdrawn"})
-
-
-def _zone(policy: Policy, staff_id: str) -> ZoneInfo:
-    person = policy.people.get(staff_id)
-    return ZoneInfo(person.timezone if person is not None else policy.town.timezone)
 
 
 def _teams(policy: Policy, me: str) -> list[dict[str, Any]]:
@@ -58,7 +53,7 @@ async def _page(request: web.Request, visitor: Visitor, *, error: str = "",
                 form: dict[str, str] | None = None, status: int = 200) -> web.Response:
     policy = policy_of(request)
     me = visitor.staff_id
-    zone = _zone(policy, me)
+    zone = person_zone(policy, me)
     now = utcnow()
     found = await list_overrides(engine=request.app[engine_key], starts=now - SHOWN_BACK,
                                  statuses=tuple(OverrideStatus))
@@ -95,7 +90,7 @@ def _instant(raw: str, zone: ZoneInfo) -> str | None:
 @signed_in(Role.staff)
 async def swaps_propose(request: web.Request, visitor: Visitor) -> web.StreamResponse:
     policy = policy_of(request)
-    zone = _zone(policy, visitor.staff_id)
+    zone = person_zone(policy, visitor.staff_id)
     posted = await request.post()
     form = {k: str(posted.get(k, ""))[:500] for k in ("team", "with", "start", "end",
                                                        "reason")}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import qrcode
 from aiohttp import web
@@ -20,7 +19,7 @@ from qrcode.image.svg import SvgPathImage
 from guardian.acks.links import ack_token
 from guardian.decide.escalation import chain_people
 from guardian.policy.model import Policy
-from guardian.policy.names import category_name, team_name
+from guardian.policy.names import category_name, person_zone, team_name
 from guardian.schedule.views import PersonShift, person_shifts
 from guardian.storage.calendar_links import generation
 from guardian.storage.db import utcnow
@@ -42,11 +41,6 @@ AHEAD = dt.timedelta(days=14)
 MAX_SHIFTS = 10
 INBOX_PAGE = 50
 DAYS_SHOWN = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _zone(policy: Policy, staff_id: str) -> ZoneInfo:
-    person = policy.people.get(staff_id)
-    return ZoneInfo(person.timezone if person is not None else policy.town.timezone)
 
 
 def _mine(page_: Page, policy: Policy, staff_id: str) -> bool:
@@ -87,7 +81,7 @@ async def today(request: web.Request, visitor: Visitor) -> web.StreamResponse:
     me = visitor.staff_id
     overrides = await active_overrides(engine, start=now, end=now + AHEAD)
     shifts = person_shifts(policy, me, now, now + AHEAD, overrides)
-    zone = _zone(policy, me)
+    zone = person_zone(policy, me)
 
     def shift_row(shift: PersonShift) -> dict[str, str]:
         # A shift that runs past the window the page looks at has no end shown ("…").
