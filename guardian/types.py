@@ -56,6 +56,7 @@ class Role(StrEnum):
     moderator = "moderator"
     hr = "hr"
     admin = "admin"
+    report = "report"   # reads the wellbeing report, nothing else (the mayor, by API)
 
 
 # Roles whose tokens belong to a person of the policy (`tokens create --staff ID`): what
@@ -122,6 +123,7 @@ class NotificationKind(StrEnum):
     schedule = "schedule"   # a swap or override that concerns the recipient
     citizen_reply = "citizen_reply"  # to a citizen, on the network they wrote in
     backlog = "backlog"     # to the admins: the pipeline is behind (policy `queue`)
+    report = "report"       # the week's wellbeing summary, to HR and the report's readers
 
 
 # Kinds that travel at once even in quiet hours and beyond the hourly cap: pages (the

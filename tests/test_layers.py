@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("core", "schedule", ("guardian.schedule",)),
     ("core", "decide", ("guardian.decide",)),
     ("core", "review rules", ("guardian.review.rules",)),
+    ("core", "report", ("guardian.report",)),
     ("adapters", "config", ("guardian.config",)),
     ("adapters", "storage", ("guardian.storage",)),
     ("adapters", "scoring", ("guardian.scoring",)),
@@ -55,6 +56,7 @@ FACE = "guardian"
 # entirely, and the pure passes that live beside their adapters.
 PURE_PREFIXES = ("guardian.types", "guardian.errors", "guardian.schemas", "guardian.policy",
                  "guardian.schedule", "guardian.decide", "guardian.review.rules",
+                 "guardian.report",
                  "guardian.notify.compose", "guardian.notify.timing", "guardian.notify.render",
                  "guardian.acks.links", "guardian.scoring.normalise",
                  "guardian.scoring.obfuscate", "guardian.scoring.rules",

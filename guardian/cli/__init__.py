@@ -18,6 +18,7 @@ from guardian.cli.messages import messages
 from guardian.cli.people import people
 from guardian.cli.policies import policies
 from guardian.cli.privacy import privacy
+from guardian.cli.report import report
 from guardian.cli.scoring import (
     eval_command,
     models,
@@ -27,6 +28,7 @@ from guardian.cli.scoring import (
 )
 from guardian.cli.service import serve, worker
 from guardian.cli.tokens import tokens
+from guardian.cli.whatif import what_if
 from guardian.config.settings import SETTINGS
 from guardian.policy.urls import redact
 
@@ -64,7 +66,8 @@ def settings() -> None:
 for command in (serve, worker, db, tokens, score, eval_command, train_lite_command,
                 train_signals_command, models,
                 oncall, shifts, simulate, explain, policies, channels, labels, messages,
-                privacy, connectors, people):
+                privacy, connectors, people, report):
     main.add_command(command)
+main.add_command(what_if)  # the policy what-if
 
 __all__ = ["main"]

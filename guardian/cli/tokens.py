@@ -17,7 +17,7 @@ from guardian.types import PERSONAL_ROLES, Role
 
 @click.group()
 def tokens() -> None:
-    """API tokens: each has a role (ingest, staff, moderator, hr, admin)."""
+    """API tokens: each has a role (ingest, staff, moderator, hr, report, admin)."""
 
 
 @tokens.command("create")
@@ -27,7 +27,7 @@ def tokens() -> None:
 @click.option("--staff", "staff_id", default=None,
               help="The person's id in the policies: required for staff and moderator "
                    "tokens (a moderator must be listed in moderation.moderators), optional "
-                   "for hr and admin (their actions are then recorded by person).")
+                   "for hr, report and admin (their actions are then recorded by person).")
 def tokens_create(role: str, name: str, staff_id: str | None) -> None:
     """Create a token and print it alone on stdout. It is shown once: store it now."""
     settings = settings_or_exit()

@@ -13,6 +13,7 @@ same way for `guardian serve` and `guardian worker`.
 | `retention`       | replaces citizens' data past the policy's `retention`, hourly  |
 | `connectors`      | fetches the policy's polled feeds (one process per connector)  |
 | `backlog`         | tells the admins when the pipeline falls behind, hourly at most |
+| `report-summary`  | sends HR the wellbeing report's summary, once a week           |
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from guardian.engine.loop import Loop, LoopConfig
 from guardian.engine.memory import MemoryRefresh
 from guardian.engine.notifier import Notifier
 from guardian.engine.pipeline import StageHandler, Worker, WorkerConfig, default_handlers
+from guardian.engine.report_summary import WeeklySummary
 from guardian.engine.retention import Retention
 from guardian.engine.scoring_stage import ScoringStage, ScoringState
 from guardian.engine.timeline import DutyTimeline
@@ -146,6 +148,11 @@ def build(engine: AsyncEngine, settings: Settings, policy: Callable[[], Policy |
                                   triage=Triage(policy, timeline.availability)), poll))
     # The pipeline falling behind: the admins are told (policy `queue`).
     others.append(Loop(BacklogWatch(engine, policy, wake=lambda: notifier.wake(), clock=clock),
+                       LoopConfig(poll_seconds=max(BACKLOG_POLL_SECONDS,
+                                                   settings.worker_poll_seconds))))
+    # Monday morning, the week before summed up for HR (docs/report.md).
+    others.append(Loop(WeeklySummary(engine, policy, settings.base_url,
+                                     wake=lambda: notifier.wake(), clock=clock),
                        LoopConfig(poll_seconds=max(BACKLOG_POLL_SECONDS,
                                                    settings.worker_poll_seconds))))
     replies = MqttReplies.from_settings(settings, engine)

@@ -57,6 +57,7 @@ from guardian.policy.model import Policy
 from guardian.review.decisions import decide_review
 from guardian.review.queue import review_table
 from guardian.review.sanctions import mute_author
+from guardian.schedule.overrides import Override
 from guardian.schemas import MessageIn, OverrideIn
 from guardian.scoring.assessor import Assessment, Assessor
 from guardian.storage import outbox
@@ -176,6 +177,10 @@ def read_replay(path: Path) -> list[_Item]:
     return sorted(items, key=lambda i: (i.at, i.line))
 
 
+# A replay's line, for callers that build replays from elsewhere than a file (the what-if
+# replays stored traffic: guardian.engine.whatif).
+Item = _Item
+
 
 # Links in a replay's deliveries are signed with a key made for the run: they open nothing.
 SECRET = secrets.token_urlsafe(32)
@@ -201,6 +206,9 @@ class Simulation:
 
     policy: Policy
     assessor: Assessor
+    # Overrides already in force when the replay starts (the what-if's, from the live
+    # database): stored as they are, no one told, no event.
+    overrides: Sequence[Override] = ()
     events: list[Event] = field(default_factory=list)
     decisions: list[tuple[str, Decision]] = field(default_factory=list)
     # Every delivery: (sent at, recipient, notification kind, what it is about: the
@@ -271,6 +279,15 @@ class Simulation:
         notifier = Notifier(sender, DigestComposer(engine, timeline.availability, BASE_URL,
                                                    clock=clock, flag_links=flags))
         escalator = Escalator(engine, clock=clock, notify=pages)
+        for standing in self.overrides:
+            if standing.team is None:
+                continue  # stored overrides (the table) each name their team
+            async with engine.begin() as conn:
+                await create_override(
+                    conn=conn, team=standing.team, kind=standing.kind,
+                    person=standing.person, replaces=standing.replaces,
+                    starts_at=standing.start, ends_at=standing.end, reason=standing.reason,
+                    created_by="hr:simulate", status=OverrideStatus.active)
 
         async def settle() -> None:
             for _ in range(_ROUNDS):

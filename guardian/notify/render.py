@@ -63,6 +63,9 @@ PAYLOAD_KEYS: Mapping[str, tuple[str, ...]] = {
     "test": ("person",),
     "schedule": ("event", "team", "start", "end", "by", "other", "link"),
     "backlog": ("depth", "oldest_minutes", "threshold_minutes"),
+    "report": ("week", "number", "from", "until", "kept", "contacted", "night_pages",
+               "night_acked", "shielded", "held", "storms", "over_on_call",
+               "exposure_full_days", "link"),
 }
 KINDS = frozenset(PAYLOAD_KEYS)
 # Keys a payload may lack (rows written before they existed): the templates get None.
@@ -73,7 +76,7 @@ OPTIONAL_DIGEST_ITEM_KEYS = ("flag_url",)
 
 # The link a short body must never lose, by kind (a payload key; its value may be None).
 _KEEP: Mapping[str, str] = {"page": "ack_url", "deliver": "link", "digest": "more_link",
-                            "storm_notice": "link", "schedule": "link"}
+                            "storm_notice": "link", "schedule": "link", "report": "link"}
 # The payload text a short body may truncate, by kind.
 _SHRINK: Mapping[str, str] = {"page": "text", "deliver": "text"}
 # What a short body gives up, in turn: the flag link unless the whole text fits beside it,

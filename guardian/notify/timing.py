@@ -47,7 +47,8 @@ def when_to_send(kind: str, person: str, now: dt.datetime, avail: Availability, 
         return Send()  # the contract's exception; a test is sent on an operator's request
     if person not in avail.policy.people:
         return Send()  # the sender reports the unknown person
-    if kind in (NotificationKind.admin_alert.value, NotificationKind.schedule.value):
+    if kind in (NotificationKind.admin_alert.value, NotificationKind.schedule.value,
+                NotificationKind.report.value):
         # Not about a message: it may reach someone off duty, never in their quiet hours.
         if not avail.quiet(person, now):
             return Send()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
@@ -23,11 +24,19 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     TypeAdapter,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import core_schema
 
 from guardian.policy.harassment import HarassmentPolicy, valid_regex
+from guardian.policy.public_holidays import (
+    country_problem,
+    names_language,
+    package_days,
+    subdivision_problem,
+)
 from guardian.policy.urls import ENV_REF, literal_secrets, redact
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -380,8 +389,42 @@ class Holiday(_Strict):
 class HolidayCalendar(_Strict):
     id: Slug
     name: str
+    # National (and with `subdivision`, regional) days from the `holidays` package, as ISO
+    # codes it takes (`country: ES`, `subdivision: AN`), besides the days written here.
+    country: str | None = None
+    subdivision: str | None = None
     include: list[Slug] = Field(default_factory=list)  # other calendars, e.g. national
-    days: list[Holiday] = Field(default_factory=list)
+    days: list[Holiday] = Field(default_factory=list)  # local days, named by HR
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _quoted_country(cls, value: object) -> object:
+        if isinstance(value, bool):  # YAML reads an unquoted NO (Norway) as false
+            raise ValueError("write the country code in quotes (`country: \"NO\"`): "
+                             "unquoted, YAML reads NO as false")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        problem = country_problem(value) if value is not None else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("subdivision")
+    @classmethod
+    def _known_subdivision(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or "country" not in info.data:  # a bad country is its own error
+            return value
+        country = info.data["country"]
+        if country is None:
+            raise ValueError("a `subdivision` needs the `country` it belongs to "
+                             "(e.g. `country: ES` with `subdivision: AN`)")
+        problem = subdivision_problem(country, value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 EscalationTarget = Literal["person", "team_on_call", "team_lead", "last_resort"]
@@ -478,6 +521,9 @@ class UrgencyPolicy(_Strict):
 class Moderation(_Strict):
     moderators: list[Slug] = Field(default_factory=list)  # staff ids: the review queue
     hr: list[Slug] = Field(default_factory=list)          # staff ids told about storms
+    # Staff ids who may read the wellbeing report (the mayor), besides HR: its page, its
+    # CSV and its weekly summary, nothing else of HR's.
+    report_readers: list[Slug] = Field(default_factory=list)
     # An author with this many strikes has rude messages shielded as if abusive.
     strikes_to_shield: int = Field(default=3, ge=1, le=1000)
     # The same text from the same author within this window is a duplicate (dropped).
@@ -527,7 +573,7 @@ class Delivery(_Strict):
 # meanwhile), a digest three days; alerts and tests are not retried.
 DEFAULT_EXPIRY_HOURS: dict[str, int] = {"deliver": 72, "page": 24, "digest": 72,
                                         "storm_notice": 24, "schedule": 72,
-                                        "citizen_reply": 24}
+                                        "citizen_reply": 24, "report": 72}
 
 
 class Queue(_Strict):
@@ -743,16 +789,26 @@ class Policy(_Strict):
     def calendar_index(self) -> dict[str, HolidayCalendar]:
         return {c.id: c for c in self.holiday_calendars}
 
+    def package_holidays(self, calendar: HolidayCalendar) -> Mapping[dt.date, str]:
+        """The calendar's national and regional days from the `holidays` package (for
+        `public_holidays.YEARS`), named in the town's first language the package has for
+        that country (else its default); empty without a `country`."""
+        if calendar.country is None:
+            return {}
+        return package_days(calendar.country, calendar.subdivision,
+                            names_language(calendar.country, self.town.languages))
+
     @cached_property
     def holiday_dates(self) -> dict[str, frozenset[dt.date]]:
-        """Each calendar's days with those of the calendars it includes (a cycle of
-        includes is the loader's error; here it simply stops)."""
+        """Each calendar's days (the package's for its country and region, and its own)
+        with those of the calendars it includes (a cycle of includes is the loader's
+        error; here it simply stops)."""
         def closure(calendar_id: str, seen: set[str]) -> set[dt.date]:
             calendar = self.calendar_index.get(calendar_id)
             if calendar is None or calendar_id in seen:
                 return set()
             seen.add(calendar_id)
-            days = {h.date for h in calendar.days}
+            days = {h.date for h in calendar.days} | set(self.package_holidays(calendar))
             for included in calendar.include:
                 days |= closure(included, seen)
             return days

@@ -583,7 +583,7 @@ class _Merger:
                             f"`urgency.category_defaults` names category `{category_id}`, "
                             "which is not defined in `categories`.")
             if moderation is not None:
-                for role in ("moderators", "hr"):
+                for role in ("moderators", "hr", "report_readers"):
                     for index, person in enumerate(getattr(moderation, role)):
                         if not self._known("staff", person):
                             self.error((source.display, _field_line(

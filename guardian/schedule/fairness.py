@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from guardian.policy.model import Policy
@@ -79,9 +79,15 @@ def long_runs(policy: Policy, start: dt.datetime, weeks: int, limit: int,
               overrides: Sequence[Override] = ()) -> list[LongRun]:
     """Every run of more than `limit` on-call weeks in a row within the `weeks` weeks from
     the Monday of `start`, person by person."""
+    return runs_over(policy, start, on_call_hours(policy, start, weeks, overrides), limit)
+
+
+def runs_over(policy: Policy, start: dt.datetime, hours: Mapping[str, Sequence[dt.timedelta]],
+              limit: int) -> list[LongRun]:
+    """`long_runs` from `on_call_hours` already counted (for a page that shows both)."""
     first = _monday(start, policy)
     found = []
-    for person, row in sorted(on_call_hours(policy, start, weeks, overrides).items()):
+    for person, row in sorted(hours.items()):
         run_start, length = None, 0
         for n, spent in enumerate([*row, dt.timedelta()]):
             if spent > ON_CALL_WEEK:
@@ -93,3 +99,12 @@ def long_runs(policy: Policy, start: dt.datetime, weeks: int, limit: int,
                                                      + dt.timedelta(days=1), policy), length))
             length = 0
     return found
+
+
+def longest_run(row: Sequence[dt.timedelta]) -> int:
+    """The most on-call weeks in a row in one person's weeks."""
+    best = length = 0
+    for spent in row:
+        length = length + 1 if spent > ON_CALL_WEEK else 0
+        best = max(best, length)
+    return best

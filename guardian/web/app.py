@@ -34,8 +34,10 @@ from guardian.web import (
     pages,
     privacy,
     replies,
+    report,
     requests,
     review,
+    whatif,
 )
 from guardian.web.access import access_of, is_web_page
 from guardian.web.auth import TokenVerifier
@@ -89,8 +91,9 @@ def init_app(settings: Settings, *, migrate: bool = True, run_worker: bool = Tru
     for table in (messages.routes, observe.routes, openapi.routes, overrides.routes,
                   duty.routes, pages.routes, review.routes, notifications.routes,
                   replies.routes, flags.routes, escalations.routes, privacy.routes,
-                  hooks.routes, requests.routes, open311.routes):
+                  hooks.routes, requests.routes, open311.routes, report.routes):
         app.add_routes(table)
+    app.add_routes(whatif.routes)  # HR's policy what-if
     setup_ui(app)  # the web pages for people (sign-in, the moderators' queue)
     for route in app.router.routes():
         if access_of(route.handler) is None:

@@ -42,6 +42,8 @@ from guardian.types import Role
 from guardian.web.access import access_of, is_web_page, requires
 from guardian.web.open311 import documentation as open311_documentation
 from guardian.web.replies import REPLY_FORM_SCHEMA, REPLY_RESPONSE_SCHEMA, ReplyIn
+from guardian.web.report import REPORT_SCHEMA, WEEK_QUERY
+from guardian.web.whatif import RESPONSE_SCHEMA, WhatIfIn
 
 routes = web.RouteTableDef()
 
@@ -287,6 +289,27 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "One notification with its attempts; staff: only their own (others' are 404).",
         response=NotificationPublic, errors=("401", "403", "404", "422")),
 }
+OPERATIONS.update({
+    ("get", "/api/v1/report/wellbeing"): Operation(
+        "The wellbeing report of one ISO week (docs/report.md): per person, per team and "
+        "for the town, contacts kept from quiet hours, pages at night and who acknowledged "
+        "them, abuse shielded and held, storms, on-call weeks in a row, moderators' "
+        "exposure.", response=REPORT_SCHEMA, errors=("400", "401", "403", "503"),
+        query=WEEK_QUERY),
+    ("get", "/api/v1/report/wellbeing.csv"): Operation(
+        "The same figures as CSV: the town, each team, each person, one line each.",
+        response={"type": "string"}, content_type="text/csv",
+        errors=("400", "401", "403", "503"), query=WEEK_QUERY),
+})
+OPERATIONS[("post", "/api/v1/policy/what-if")] = Operation(
+    "The policy what-if: changed policy files (`files`, by name; JSON, or the files as "
+    "`multipart/form-data` fields `files` with `days`) are checked as `guardian policies "
+    "check` checks them, then the last `days` of stored traffic (at most `limit` messages) "
+    "are replayed through the live engine under the policy in force and under the changed "
+    "one: contacts, after hours, pages, digests per person, unrouted messages, and each "
+    "message whose contacts changed. Errors in the files are 422, naming FILE:LINE; nothing "
+    "is replayed then.", request=WhatIfIn.model_json_schema(), response=RESPONSE_SCHEMA,
+    errors=("400", "401", "403", "413", "415", "422", "429", "503"))
 OPERATIONS.update({key: Operation(**doc) for key, doc in open311_documentation().items()})
 
 _MODELS: tuple[type[BaseModel], ...] = (

@@ -93,6 +93,7 @@ def test_names_in_the_decision_sections_are_checked_across_files(tmp_path: Path)
         "moderation:\n"
         "  moderators: [ana, bob]\n"                                 # 2
         "  hr: [carla]\n"                                            # 3
+        "  report_readers: [ana, dora]\n"                           # 4
     ))
     errors = [str(p) for p in load_policy(tmp_path).errors]
     assert errors == [
@@ -100,6 +101,8 @@ def test_names_in_the_decision_sections_are_checked_across_files(tmp_path: Path)
         "`staff`; add them or fix the id.",
         f"{tmp_path}/limits.yaml:3: error: `moderation.hr` lists `carla`, who is not in "
         "`staff`; add them or fix the id.",
+        f"{tmp_path}/limits.yaml:4: error: `moderation.report_readers` lists `dora`, who is "
+        "not in `staff`; add them or fix the id.",
         f"{tmp_path}/teams.yaml:10: error: `urgency.category_defaults` names category "
         "`parks`, which is not defined in `categories`."]
 

@@ -92,12 +92,18 @@ PAYLOADS: dict[str, dict[str, Any]] = {
                  "end": "07/12 08:00", "by": "Carmen Vidal", "other": "",
                  "link": "https://guardian.example.org/api/v1/overrides?team=lighting"},
     "backlog": {"depth": 4210, "oldest_minutes": 17, "threshold_minutes": 5},
+    "report": {"week": "2026-W48", "number": 48, "from": "23/11", "until": "29/11/2026",
+               "kept": 4, "contacted": 0, "night_pages": 2, "night_acked": 1, "shielded": 1,
+               "held": 3, "storms": 1, "over_on_call": "Carmen Vidal",
+               "exposure_full_days": 0,
+               "link": "https://guardian.example.org/report?week=2026-W48"},
 }
 
 
 def test_payloads_cover_every_kind() -> None:
     assert set(PAYLOADS) == KINDS == {"deliver", "page", "digest", "storm_notice",
-                                      "admin_alert", "test", "schedule", "backlog"}
+                                      "admin_alert", "test", "schedule", "backlog",
+                                      "report"}
 
 
 def test_a_schedule_change_says_who_asks_what_and_when_in_each_language() -> None:

@@ -421,7 +421,7 @@ def test_the_policy_is_immutable_and_round_trips_through_json() -> None:
 
 def test_every_policy_field_is_documented() -> None:
     doc = (POLICIES.parent / "docs" / "policies.md").read_text(encoding="utf-8")
-    fenced = re.compile(r"```yaml\n(.*?)```", flags=re.DOTALL)
+    fenced = re.compile(r"```[a-z]*\n(.*?)```", flags=re.DOTALL)  # yaml, sh, text
     code = " ".join([*fenced.findall(doc), *re.findall(r"`([^`]+)`", fenced.sub("", doc))])
     models: list[type[BaseModel]] = [
         PolicyFile, Town, StaffMember, Team, Category, Rotation, Layer, HolidayCalendar,

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
+from aiohttp import web
+from playwright.async_api import Browser, async_playwright
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,10 +19,13 @@ from guardian.config.settings import Settings
 from guardian.review.queue import enqueue_review
 from guardian.schemas import MessageIn
 from guardian.storage.accounts import create_invitation, open_session
-from guardian.storage.db import utcnow
+from guardian.storage.db import create_engine, utcnow
 from guardian.storage.messages import messages_table, store_messages
+from guardian.web.app import init_app
 from guardian.web.ui.sessions import COOKIE
 from tests.conftest import POLICIES, Client, message, with_settings
+from tests.receivers import closed_port
+from tests.ui.browsing import CHROMIUM, Served, Visit, new_visit
 
 LIMIT = 3  # this module's exposure_limits.max_abusive_items_per_day
 PASSWORD = "farola-fundida-42"  # a test's password
@@ -91,3 +98,35 @@ async def sign_in_as(client: Client, engine: AsyncEngine, staff_id: str) -> str:
                                              response_url=client.make_url("/"))
     home = await client.get("/moderation" if staff_id in ("maria", "elena") else "/")
     return form_token(await home.text())
+
+
+# The browser tests' fixtures (tests/ui/browsing.py has the rest).
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def served(settings: Settings) -> AsyncIterator[Served]:
+    port = closed_port()
+    url = f"http://127.0.0.1:{port}"
+    runner = web.AppRunner(init_app(with_settings(settings, public_url=url, port=port),
+                                    run_worker=False))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    engine = create_engine(settings.database_url)
+    yield Served(url, engine)
+    await engine.dispose()
+    await runner.cleanup()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM)
+        yield launched
+        await launched.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def visit(browser: Browser, served: Served) -> AsyncIterator[Visit]:
+    visit = await new_visit(browser, served, viewport={"width": 1100, "height": 900},
+                            locale="es-ES")
+    yield visit
+    await visit.context.close()

@@ -1,140 +1,22 @@
-"""The pages in a real browser: Debian's Chromium (/usr/bin/chromium, never a browser
-Playwright downloads) driven by Playwright, against the real app served on a loopback
-port. One browser per module; each test has its own context (cookies) and database.
-
-Every page visited is checked with axe-core (no serious or critical violation) and for
-Content-Security-Policy violations. With GUARDIAN_SCREENSHOTS=DIR, the main pages are
-saved there (docs/screenshots/ holds the ones the docs show)."""
+"""The pages in a real browser (tests/ui/browsing.py: Debian's Chromium driven by
+Playwright, against the real app served on a loopback port). One browser per module;
+each test has its own context (cookies) and database. The sign-in, the moderators' day,
+refusals, a phone in English and the remaining pages' accessibility."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 import pytest
-import pytest_asyncio
-from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
-from sqlalchemy.ext.asyncio import AsyncEngine
+from playwright.async_api import Browser
 
-from guardian.config.settings import Settings
-from guardian.storage.accounts import create_invitation, open_session
-from guardian.storage.db import create_engine, utcnow
-from guardian.web.app import init_app
+from guardian.storage.accounts import create_invitation
+from guardian.storage.db import utcnow
 from guardian.web.ui.sessions import COOKIE
-from tests.conftest import with_settings
-from tests.receivers import closed_port
+from tests.ui.browsing import Served, Visit, new_visit, too_wide
 from tests.ui.conftest import LIMIT, MASKED, PASSWORD, RAW, held
 
 # One event loop for the module: the browser (launched once) and each test's server live
 # in it.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-CHROMIUM = "/usr/bin/chromium"
-AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
-SCREENSHOTS = os.environ.get("GUARDIAN_SCREENSHOTS")
-TIMEOUT_MS = 10_000
-
-
-@dataclass
-class Served:
-    """The real app on a loopback port, and its database."""
-
-    url: str
-    engine: AsyncEngine
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def served(settings: Settings) -> AsyncIterator[Served]:
-    port = closed_port()
-    url = f"http://127.0.0.1:{port}"
-    runner = web.AppRunner(init_app(with_settings(settings, public_url=url, port=port),
-                                    run_worker=False))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    engine = create_engine(settings.database_url)
-    yield Served(url, engine)
-    await engine.dispose()
-    await runner.cleanup()
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM)
-        yield launched
-        await launched.close()
-
-
-@dataclass
-class Visit:
-    """A browser context on the served app, collecting what the console says."""
-
-    context: BrowserContext
-    page: Page
-    served: Served
-    console: list[str] = field(default_factory=list)
-
-    async def go(self, path: str) -> None:
-        await self.page.goto(self.served.url + path)
-
-    async def sign_in_as(self, staff_id: str) -> str:
-        """A session made in the database (the sign-in form has its own test)."""
-        session_id = await open_session(engine=self.served.engine, staff_id=staff_id,
-                                        address="127.0.0.1", now=utcnow())
-        await self.context.add_cookies([{"name": COOKIE, "value": session_id,
-                                         "url": self.served.url, "httpOnly": True,
-                                         "sameSite": "Lax"}])
-        return session_id
-
-    async def text(self, selector: str) -> str:
-        return await self.page.inner_text(selector)
-
-    async def check(self, shot: str | None = None) -> None:
-        """No serious or critical accessibility violation, no CSP violation; a
-        screenshot when asked for."""
-        await self.page.evaluate(AXE)
-        found = await self.page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']}))"
-            ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-            " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))")
-        bad = [v for v in found if v["impact"] in ("serious", "critical")]
-        assert bad == [], (self.page.url, bad)
-        blocked = [line for line in self.console if "Content Security Policy" in line]
-        assert blocked == [], blocked
-        if shot and SCREENSHOTS:
-            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-            await self.page.screenshot(path=str(Path(SCREENSHOTS) / f"{shot}.png"),
-                                       full_page=True)
-
-
-async def _too_wide(page: Page) -> list[str]:
-    """What sticks out to the right of the screen (a phone must not scroll sideways)."""
-    found: list[str] = await page.evaluate(
-        "() => [...document.querySelectorAll('body *')]"
-        ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-        ".map(e => `${e.tagName}#${e.id}.${e.className}`)")
-    return found
-
-
-async def _visit(browser: Browser, served: Served, **options: Any) -> Visit:
-    context = await browser.new_context(**options)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = await context.new_page()
-    visit = Visit(context, page, served)
-    page.on("console", lambda message: visit.console.append(message.text))
-    return visit
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def visit(browser: Browser, served: Served) -> AsyncIterator[Visit]:
-    visit = await _visit(browser, served, viewport={"width": 1100, "height": 900},
-                         locale="es-ES")
-    yield visit
-    await visit.context.close()
 
 
 async def test_sign_in_through_an_invitation_then_with_the_password(visit: Visit) -> None:
@@ -252,8 +134,8 @@ async def test_a_session_is_refused_after_sign_out(visit: Visit) -> None:
 async def test_on_a_phone_in_english(browser: Browser, served: Served) -> None:
     """A narrow screen: one column, nothing wider than the screen; the person's choice of
     English kept with their account."""
-    visit = await _visit(browser, served, viewport={"width": 390, "height": 844},
-                         is_mobile=True, has_touch=True)
+    visit = await new_visit(browser, served, viewport={"width": 390, "height": 844},
+                            is_mobile=True, has_touch=True)
     page = visit.page
     item = await held(served.engine, "1")
     await visit.sign_in_as("maria")
@@ -262,12 +144,12 @@ async def test_on_a_phone_in_english(browser: Browser, served: Served) -> None:
     await page.wait_for_url(f"**/moderation/{item}")
     assert (await visit.text("h1")).startswith("Item ")
     assert await page.evaluate("() => document.documentElement.scrollWidth") == 390
-    assert await _too_wide(page) == []
+    assert await too_wide(page) == []
     await visit.check()
     await visit.go("/moderation")
     assert await visit.text("h1") == "Review queue"
     assert await page.evaluate("() => document.documentElement.scrollWidth") == 390
-    assert await _too_wide(page) == []
+    assert await too_wide(page) == []
     await visit.check()
     await visit.context.close()
 

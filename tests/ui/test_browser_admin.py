@@ -21,20 +21,10 @@ from guardian.storage.db import utcnow
 from guardian.storage.messages import messages_table, store_messages
 from tests.conftest import message
 from tests.receivers import JsonReceiver
-from tests.ui.test_browser import (  # noqa: F401 (fixtures)
-    Served,
-    Visit,
-    _too_wide,
-    _visit,
-    browser,
-    served,
-    visit,
-)
+from tests.ui.browsing import PHONE, Served, Visit, new_visit, too_wide
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "locale": "es-ES"}
 PAGES = ("/admin", "/admin/tokens", "/admin/people", "/admin/channels", "/admin/messages",
          "/admin/connectors", "/admin/policy")
 
@@ -55,7 +45,7 @@ async def _parked(app: Served, *external_ids: str) -> list[int]:
     return [s.id for s in stored]
 
 
-async def test_the_admins_token_flow(visit: Visit) -> None:  # noqa: F811
+async def test_the_admins_token_flow(visit: Visit) -> None:
     page = visit.page
     await visit.sign_in_as("lucia")
     await visit.go("/")
@@ -99,7 +89,7 @@ async def test_the_admins_token_flow(visit: Visit) -> None:  # noqa: F811
     await visit.check()
 
 
-async def test_the_admins_redrive_flow(visit: Visit) -> None:  # noqa: F811
+async def test_the_admins_redrive_flow(visit: Visit) -> None:
     first, second = await _parked(visit.served, "p1", "p2")
     page = visit.page
     await visit.sign_in_as("lucia")
@@ -129,7 +119,7 @@ async def test_the_admins_redrive_flow(visit: Visit) -> None:  # noqa: F811
     assert await parked() == []
 
 
-async def test_a_channel_test_from_the_page(visit: Visit, settings: Settings  # noqa: F811
+async def test_a_channel_test_from_the_page(visit: Visit, settings: Settings
                                             ) -> None:
     receiver = await JsonReceiver().start()
     try:
@@ -157,7 +147,7 @@ async def test_a_channel_test_from_the_page(visit: Visit, settings: Settings  # 
         await receiver.close()
 
 
-async def test_the_policy_errors_after_a_broken_reload(visit: Visit,  # noqa: F811
+async def test_the_policy_errors_after_a_broken_reload(visit: Visit,
                                                        settings: Settings) -> None:
     teams = Path(settings.policies_dir) / "teams.yaml"
     good = teams.read_text(encoding="utf-8")
@@ -177,12 +167,12 @@ async def test_the_policy_errors_after_a_broken_reload(visit: Visit,  # noqa: F8
     teams.write_text(good, encoding="utf-8")
 
 
-async def test_every_admin_page_on_a_laptop_and_a_phone(browser: Browser,  # noqa: F811
-                                                        served: Served) -> None:  # noqa: F811
+async def test_every_admin_page_on_a_laptop_and_a_phone(browser: Browser,
+                                                        served: Served) -> None:
     await _parked(served, "p1")
     for options, name in (({"viewport": {"width": 1100, "height": 900},
                             "locale": "es-ES"}, "laptop"), (PHONE, "phone")):
-        desk = await _visit(browser, served, **options)
+        desk = await new_visit(browser, served, **options)
         await desk.sign_in_as("lucia")
         for path in PAGES:
             await desk.go(path)
@@ -191,14 +181,14 @@ async def test_every_admin_page_on_a_laptop_and_a_phone(browser: Browser,  # noq
                 width = await desk.page.evaluate(
                     "() => document.documentElement.scrollWidth")
                 assert width == 390, path
-                assert await _too_wide(desk.page) == [], path
+                assert await too_wide(desk.page) == [], path
             await desk.check({("phone", "/admin/messages"): "admin-phone",
                               ("laptop", "/admin/people"): "admin-people"}.get((name, path)))
         await desk.context.close()
 
 
-async def test_the_desk_in_english(browser: Browser, served: Served) -> None:  # noqa: F811
-    desk = await _visit(browser, served, viewport={"width": 1100, "height": 900})
+async def test_the_desk_in_english(browser: Browser, served: Served) -> None:
+    desk = await new_visit(browser, served, viewport={"width": 1100, "height": 900})
     await desk.sign_in_as("lucia")
     await desk.go("/admin/tokens")
     await desk.page.get_by_role("button", name="English").click()

@@ -10,23 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Browser
 
-from tests.ui.test_browser import (  # noqa: F401 (fixtures)
-    Served,
-    _too_wide,
-    _visit,
-    browser,
-    served,
-)
+from tests.ui.browsing import PHONE, Served, new_visit, too_wide
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "locale": "es-ES"}
-
 
 async def test_hrs_schedule_and_an_override_on_a_phone(
-        browser: Browser, served: Served) -> None:  # noqa: F811
-    visit = await _visit(browser, served, **PHONE)
+        browser: Browser, served: Served) -> None:
+    visit = await new_visit(browser, served, **PHONE)
     page = visit.page
     await visit.sign_in_as("lucia")
     await visit.go("/")
@@ -36,7 +27,7 @@ async def test_hrs_schedule_and_an_override_on_a_phone(
     assert await visit.text("h1") == "Turnos de los equipos"
     await visit.go("/hr/schedule?from=2026-12-07&weeks=1")
     assert "Festivo: Inmaculada Concepción" in await visit.text("#main")
-    assert await _too_wide(page) == []
+    assert await too_wide(page) == []
     await visit.check("hr-schedule")
     # An addition to street lighting next Wednesday, made with the form.
     today = dt.datetime.now(ZoneInfo("Europe/Madrid")).date()
@@ -55,7 +46,7 @@ async def test_hrs_schedule_and_an_override_on_a_phone(
     await page.wait_for_url("**done=created**")
     assert "Creado" in await visit.text("[role=status]")
     assert "Refuerzo por la feria" in await visit.text("#overrides")
-    assert await _too_wide(page) == []
+    assert await too_wide(page) == []
     await visit.check("hr-overrides")
     await visit.go(f"/hr/schedule?team=lighting&weeks=1&from={monday.isoformat()}")
     assert "Elena Castro" in await visit.text("#main")

@@ -13,31 +13,22 @@ from playwright.async_api import Browser
 from guardian.acks.links import FlagLinks, ack_token
 from guardian.config.settings import Settings
 from guardian.storage.pages import Step, open_page
-from tests.ui.test_browser import (  # noqa: F401 (fixtures)
-    Served,
-    _too_wide,
-    _visit,
-    browser,
-    served,
-)
+from tests.ui.browsing import PHONE, Served, new_visit, too_wide
 from tests.ui.test_staff_pages import MASKED, RAW, _notified
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "locale": "es-ES"}
-
 
 async def test_a_notification_link_on_a_phone(
-        browser: Browser, served: Served, settings: Settings) -> None:  # noqa: F811
+        browser: Browser, served: Served, settings: Settings) -> None:
     message_id = await _notified(served.engine, "1", ("antonio",))
-    visit = await _visit(browser, served, **PHONE)
+    visit = await new_visit(browser, served, **PHONE)
     page = visit.page
     await visit.go(FlagLinks(settings.secret_key, "").page(message_id, "antonio"))
     assert await visit.text("#message-text") == MASKED
     assert RAW not in await page.content()
     assert "Alumbrado público" in await visit.text("main")
-    assert await _too_wide(page) == []
+    assert await too_wide(page) == []
     await visit.check("message")
     await page.get_by_role("button", name="Marcar como en curso").click()
     await page.wait_for_url("**done=moved**")
@@ -56,7 +47,7 @@ async def test_a_notification_link_on_a_phone(
 
 
 async def test_acknowledging_a_page_on_a_phone(
-        browser: Browser, served: Served, settings: Settings) -> None:  # noqa: F811
+        browser: Browser, served: Served, settings: Settings) -> None:
     message_id = await _notified(served.engine, "1", ())
     now = dt.datetime.now(dt.UTC)
     async with served.engine.begin() as conn:
@@ -64,12 +55,12 @@ async def test_acknowledging_a_page_on_a_phone(
                                    plan=[Step("antonio", 10), Step("carmen", 15)],
                                    last_resort="lucia", now=now, message_id=message_id,
                                    category="street_lighting")
-    visit = await _visit(browser, served, **PHONE)
+    visit = await new_visit(browser, served, **PHONE)
     page = visit.page
     await visit.go(f"/ack/{ack_token(settings.secret_key, paged.id or 0, 'antonio')}")
     assert await visit.text("h1") == "Urgente: Alumbrado público"
     assert "Carmen Ruiz" in await visit.text("ol.chain")
-    assert await _too_wide(page) == []
+    assert await too_wide(page) == []
     await visit.check("ack")
     await page.get_by_role("button", name="Me encargo yo").click()
     await page.locator("[role=status]").wait_for()
@@ -82,20 +73,20 @@ async def test_acknowledging_a_page_on_a_phone(
 
 
 async def test_the_day_and_the_inbox_on_a_phone(
-        browser: Browser, served: Served) -> None:  # noqa: F811
+        browser: Browser, served: Served) -> None:
     message_id = await _notified(served.engine, "1", ("carmen",))
-    visit = await _visit(browser, served, **PHONE)
+    visit = await new_visit(browser, served, **PHONE)
     page = visit.page
     await visit.sign_in_as("carmen")
     await visit.go("/")
     await page.wait_for_url("**/today")
     assert "Hola, Carmen Ruiz" in await visit.text("h1")
-    assert await _too_wide(page) == []
+    assert await too_wide(page) == []
     await visit.check("today")
     await page.get_by_role("link", name="Bandeja de entrada: 1 sin leer").click()
     await page.wait_for_url("**/inbox")
     assert MASKED in await visit.text("ul.inbox")
-    assert await _too_wide(page) == []
+    assert await too_wide(page) == []
     await visit.check("inbox")
     await page.get_by_role("link", name="Ver el mensaje").click()
     await page.wait_for_url(f"**/messages/{message_id}")
@@ -106,7 +97,7 @@ async def test_the_day_and_the_inbox_on_a_phone(
     await page.get_by_role("link", name="Canales").click()
     await page.wait_for_url("**/channels")
     assert "mailtos://carmen:***@smtp.ejemplo.es" in await visit.text("ol.chain")
-    assert await _too_wide(page) == []
+    assert await too_wide(page) == []
     await visit.check("channels")
     await page.get_by_role("link", name="Cambios de turno").click()
     await page.wait_for_url("**/swaps")
@@ -116,6 +107,6 @@ async def test_the_day_and_the_inbox_on_a_phone(
     await page.get_by_role("button", name="Pedir").click()
     await page.wait_for_url("**done=proposed")
     assert "Antonio Molina cubriría tu turno" in await visit.text("main")
-    assert await _too_wide(page) == []
+    assert await too_wide(page) == []
     await visit.check("swaps")
     await visit.context.close()

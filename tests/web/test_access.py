@@ -28,13 +28,14 @@ from tests.conftest import POLICIES, Client, bearer, message
 from tests.ui.conftest import sign_in_as
 
 IN, S, M, H, A = Role.ingest, Role.staff, Role.moderator, Role.hr, Role.admin
+R = Role.report  # the wellbeing report's readers (the mayor)
 # (method, path, roles allowed). Written out here, independently of the code's own rules.
 MATRIX: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/v1/messages", {IN, A}),
     ("POST", "/api/v1/messages/retry", {A}),
     ("GET", "/api/v1/messages/1", {S, M, A}),
     ("POST", "/api/v1/messages/1/flag", {S, M, H, A}),
-    ("GET", "/api/v1/openapi.json", {IN, S, M, H, A}),
+    ("GET", "/api/v1/openapi.json", {IN, S, M, H, R, A}),
     ("GET", "/metrics", {A}),
     ("GET", "/api/v1/overrides", {S, M, H, A}),
     ("POST", "/api/v1/overrides", {H, A}),
@@ -66,6 +67,9 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/v1/privacy/erase", {A}),
     ("GET", "/api/v1/messages/1/status", {S, H, A}),
     ("POST", "/api/v1/messages/1/status", {S, H, A}),
+    ("GET", "/api/v1/report/wellbeing", {H, R, A}),
+    ("GET", "/api/v1/report/wellbeing.csv", {H, R, A}),
+    ("POST", "/api/v1/policy/what-if", {H, A}),
 ]
 
 
@@ -154,12 +158,19 @@ PAGES: list[tuple[str, str, Role | None]] = [
     ("POST", "/swaps/1/decline", None),
     ("POST", "/swaps/1/withdraw", None),
     # HR's pages: the policy's moderation.hr.
+    # The wellbeing report: HR and moderation.report_readers (the mayor).
+    ("GET", "/report", R),
+    ("GET", "/report.csv", R),
     ("GET", "/hr/schedule", H),
     ("GET", "/hr/overrides", H),
     ("POST", "/hr/overrides", H),
     ("POST", "/hr/overrides/1/approve", H),
     ("POST", "/hr/overrides/1/decline", H),
     ("POST", "/hr/overrides/1/cancel", H),
+    ("GET", "/hr/what-if", H),
+    ("POST", "/hr/what-if", H),
+    ("GET", "/hr/holidays", H),
+    ("GET", "/hr/policy", H),
 ]
 
 

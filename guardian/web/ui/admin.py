@@ -61,7 +61,7 @@ routes = web.RouteTableDef()
 PARKED_SHOWN = 100
 TOKEN_NAME_CHARS = 128   # api_tokens.name
 MAX_INVITATION_DAYS = 30  # as `guardian people invite --days`
-ROLES = (Role.ingest, Role.staff, Role.moderator, Role.hr, Role.admin)
+ROLES = (Role.ingest, Role.staff, Role.moderator, Role.hr, Role.report, Role.admin)
 
 
 def _me(visitor: Visitor) -> str:
@@ -466,30 +466,38 @@ async def connectors_page(request: web.Request, visitor: Visitor) -> web.StreamR
 
 # --- the policy -----------------------------------------------------------------------------
 
-@routes.get("/admin/policy", name="ui_admin_policy")
-@signed_in(Role.admin)
-async def policy_page(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+def policy_state(request: web.Request) -> dict[str, Any]:
+    """The policy in force and the last load attempt, as the admin's and HR's policy pages
+    show it: when it was loaded, whether newer files were refused, every error and warning
+    with its file (by its name in the policies' directory) and line, and the summary. No
+    secret: the problems' sentences never quote one (the loader masks channel URLs)."""
     policy = policy_of(request)
     store = request.app[policy_key]
     zone = _zone(policy)
-    reloaded = request.query.get("reloaded", "")
+
+    def name(file: str) -> str:
+        path = Path(file)
+        return str(path.relative_to(store.directory)) if path.is_relative_to(
+            store.directory) else file
 
     def shown(problems: list[Problem]) -> list[dict[str, Any]]:
-        """Each problem's file by its name in the policies' directory (shown above)."""
-        found = []
-        for problem in problems:
-            path = Path(problem.file)
-            name = (str(path.relative_to(store.directory))
-                    if path.is_relative_to(store.directory) else problem.file)
-            found.append({"file": name, "line": problem.line, "message": problem.message})
-        return found
+        return [{"file": name(p.file), "line": p.line, "message": p.message}
+                for p in problems]
 
-    return _admin_page(request, visitor, "admin_policy.html", "policy", {
+    return {
         "directory": str(store.directory), "loaded_at": _when(store.loaded_at, zone),
         "rejected_at": _when(store.rejected_at, zone), "rejected": store.rejected is not None,
         "errors": shown(store.errors), "warnings": shown(store.warnings),
-        "summary": policy.summary(),
-        "town": policy.town.name,
+        "files": [name(f) for f in store.current.files],
+        "summary": policy.summary(), "town": policy.town.name}
+
+
+@routes.get("/admin/policy", name="ui_admin_policy")
+@signed_in(Role.admin)
+async def policy_page(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    reloaded = request.query.get("reloaded", "")
+    return _admin_page(request, visitor, "admin_policy.html", "policy", {
+        **policy_state(request),
         "reloaded": reloaded if reloaded in ("loaded", "refused") else ""})
 
 

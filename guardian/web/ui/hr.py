@@ -1,9 +1,10 @@
 """HR's pages: the teams' schedule as a timeline of weeks (who is on duty and on call each
-day, gaps in red and in words, the town's holidays), and the overrides and swaps (create,
-approve, decline, cancel). What the schedule shows comes from the schedule's pure
-functions with the overrides in force; every change goes through the API's own rules
-(guardian.web.overrides: create_override_for, answer, withdraw). Times on the town's
-clock."""
+day, gaps in red and in words, the town's holidays and those of people's own calendars,
+on-call weeks in a row per person), the overrides and swaps (create, approve, decline,
+cancel), the holiday calendars year by year, and the policy in force with its errors.
+What the schedule shows comes from the schedule's pure functions with the overrides in
+force; every change goes through the API's own rules (guardian.web.overrides:
+create_override_for, answer, withdraw). Times on the town's clock."""
 
 from __future__ import annotations
 
@@ -17,13 +18,21 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from guardian.errors import ApiError
-from guardian.policy.model import Policy
-from guardian.policy.names import person_name, team_name
+from guardian.policy.model import Policy, Team
+from guardian.policy.names import category_name, person_name, team_name
+from guardian.policy.public_holidays import YEARS
 from guardian.schedule.coverage import team_gaps
 from guardian.schedule.duty import Shift, team_shifts
-from guardian.schedule.holidays import holiday_name
+from guardian.schedule.fairness import ON_CALL_WEEK, longest_run, on_call_hours, runs_over
+from guardian.schedule.holidays import (
+    calendar_days,
+    followers,
+    holiday_name,
+    own_calendar_holidays,
+)
 from guardian.schedule.intervals import Interval
 from guardian.schedule.localtime import resolve
+from guardian.schedule.overrides import Override
 from guardian.schemas import OverrideIn
 from guardian.storage.db import utcnow
 from guardian.storage.models import DutyOverride
@@ -31,6 +40,7 @@ from guardian.storage.overrides import active_overrides, list_overrides
 from guardian.types import OverrideStatus, Role
 from guardian.web.keys import engine_key
 from guardian.web.overrides import answer, create_override_for, existing, policy_of, withdraw
+from guardian.web.ui.admin import policy_state
 from guardian.web.ui.render import see_other
 from guardian.web.ui.sessions import Visitor, page, signed_in
 
@@ -42,6 +52,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SHOWN_BACK = dt.timedelta(days=30)   # closed overrides stay listed this long
 DONE = frozenset({"created", "approved", "declined", "cancelled"})
 KINDS = ("replace", "add", "remove")
+YEAR_RANGE = (2000, 2100)  # years the holidays page shows
 
 
 def _zone(policy: Policy) -> ZoneInfo:
@@ -67,6 +78,38 @@ def _gaps(gaps: Sequence[Interval], start: dt.datetime, end: dt.datetime, zone: 
           ) -> list[dict[str, str]]:
     return [{"from": _clock(max(s, start), zone, end), "until": _clock(min(e, end), zone, end)}
             for s, e in gaps if s < end and e > start]
+
+
+def _team_people(policy: Policy, team: Team) -> list[str]:
+    """The team's members, then anyone else its rotations name, each once."""
+    people = dict.fromkeys(team.members)
+    for rotation_id in (team.duty, team.on_call):
+        rotation = policy.rotation_index.get(rotation_id) if rotation_id else None
+        for layer in rotation.layers if rotation is not None else ():
+            people.update(dict.fromkeys(layer.members))
+    return list(people)
+
+
+def _on_call_weeks(policy: Policy, start: dt.datetime, days: Sequence[dt.date], weeks: int,
+                   overrides: Sequence[Override]) -> list[dict[str, Any]]:
+    """Per person on call in the weeks shown (any team, overrides applied): which weeks
+    count as on-call weeks, the most in a row, and each run over the policy's limit, as
+    `guardian policies check` words it."""
+    limit = policy.on_call_limits.max_consecutive_weeks
+    hours = on_call_hours(policy, start, weeks, overrides)
+    runs = runs_over(policy, start, hours, limit)
+    zone = _zone(policy)
+    rows = []
+    for person, row in hours.items():
+        longest = longest_run(row)
+        rows.append({
+            "name": person_name(policy, person),
+            "weeks": [days[7 * n].strftime("%d/%m") for n, spent in enumerate(row)
+                      if spent > ON_CALL_WEEK],
+            "longest": longest, "over": longest > limit,
+            "runs": [{"weeks": r.weeks, "from": f"{r.start.astimezone(zone):%Y-%m-%d}"}
+                     for r in runs if r.person == person]})
+    return sorted(rows, key=lambda r: (not r["over"], r["name"]))
 
 
 def monday_of(day: dt.date) -> dt.date:
@@ -120,6 +163,7 @@ async def schedule(request: web.Request, visitor: Visitor) -> web.StreamResponse
     for team in policy.teams:
         if only is not None and team.id != only:
             continue
+        people = _team_people(policy, team)
         duty = team_shifts(policy, team.id, start, end, role="duty", overrides=overrides)
         call = team_shifts(policy, team.id, start, end, role="on_call", overrides=overrides)
         shown_weeks: list[dict[str, Any]] = []
@@ -136,7 +180,10 @@ async def schedule(request: web.Request, visitor: Visitor) -> web.StreamResponse
                     "duty": _pieces(duty, day_start, day_end, zone, policy),
                     "on_call": _pieces(call, day_start, day_end, zone, policy),
                     "gaps": day_gaps,
-                    "holiday": holiday_name(policy, calendar, days[i]) if calendar else None})
+                    "holiday": holiday_name(policy, calendar, days[i]) if calendar else None,
+                    "own_holidays": [
+                        {"person": person_name(policy, p), "name": name}
+                        for p, name in own_calendar_holidays(policy, people, days[i])]})
             shown_weeks.append({"first": days[7 * w].strftime("%d/%m/%Y"), "days": rows})
         teams.append({"id": team.id, "name": team.name, "weeks": shown_weeks,
                       "has_on_call": team.on_call is not None, "gap_count": gap_count})
@@ -144,6 +191,8 @@ async def schedule(request: web.Request, visitor: Visitor) -> web.StreamResponse
     here = {"weeks": str(weeks), **({"team": only} if only else {})}
     return page(request, visitor, "hr_schedule.html", {
         "teams": teams, "all_teams": [{"id": t.id, "name": t.name} for t in policy.teams],
+        "on_call": _on_call_weeks(policy, start, days, weeks, overrides),
+        "limit": policy.on_call_limits.max_consecutive_weeks,
         "team": only or "", "weeks": weeks, "max_weeks": MAX_WEEKS,
         "from": first.isoformat(), "zone": str(zone), "error": error,
         "last": days[-2].strftime("%d/%m/%Y"), "first": first.strftime("%d/%m/%Y"),
@@ -151,6 +200,99 @@ async def schedule(request: web.Request, visitor: Visitor) -> web.StreamResponse
         "later": urlencode({"from": (first + step).isoformat(), **here})},
         422 if error else 200)
 
+
+# --- holidays ---------------------------------------------------------------------------
+
+def _year(request: web.Request, zone: ZoneInfo) -> tuple[int, str]:
+    """The year asked for (default: this year on the town's clock), and the error's kind."""
+    year = utcnow().astimezone(zone).year
+    raw = request.query.get("year", "")
+    if not raw:
+        return year, ""
+    if raw.isascii() and raw.isdigit() and len(raw) == 4 and (
+            YEAR_RANGE[0] <= int(raw) <= YEAR_RANGE[1]):
+        return int(raw), ""
+    return year, "year"
+
+
+@routes.get("/hr/holidays", name="ui_hr_holidays")
+@signed_in(Role.hr)
+async def holidays_page(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    """Each holiday calendar's days in a year, with where each comes from (the `holidays`
+    package's national or regional days, a local day written in the policy, or a calendar
+    it includes), and who follows it."""
+    policy = policy_of(request)
+    year, error = _year(request, _zone(policy))
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    index = policy.calendar_index
+    calendars = []
+    for calendar in policy.holiday_calendars:
+        own, by_default = followers(policy, calendar.id)
+        rows = []
+        for day in calendar_days(policy, calendar.id, first, last):
+            source = index[day.calendar]
+            rows.append({
+                "date": day.date.strftime("%d/%m/%Y"), "iso": day.date.isoformat(),
+                "weekday": DAYS[day.date.weekday()], "name": day.name,
+                "origin": day.origin,
+                "code": (source.country if day.origin == "national" else
+                         "-".join(c for c in (source.country, source.subdivision) if c)),
+                "via": source.name if source.id != calendar.id else ""})
+        calendars.append({
+            "id": calendar.id, "name": calendar.name, "country": calendar.country or "",
+            "subdivision": calendar.subdivision or "", "days": rows,
+            "includes": [index[i].name for i in calendar.include if i in index],
+            "included_by": [c.name for c in policy.holiday_calendars
+                            if calendar.id in c.include],
+            "town": policy.town.holidays == calendar.id,
+            "own": [person_name(policy, p) for p in own],
+            "by_default": [person_name(policy, p) for p in by_default]})
+    from_package = any(c.country for c in policy.holiday_calendars)
+    return page(request, visitor, "hr_holidays.html", {
+        "year": year, "calendars": calendars, "error": error,
+        "years": YEAR_RANGE, "package_years": (YEARS[0], YEARS[-1]),
+        "outside_package": from_package and year not in YEARS,
+        "earlier": year - 1 if year > YEAR_RANGE[0] else None,
+        "later": year + 1 if year < YEAR_RANGE[1] else None,
+        "zone": policy.town.timezone}, 422 if error else 200)
+
+
+# --- the policy in force ----------------------------------------------------------------
+
+@routes.get("/hr/policy", name="ui_hr_policy")
+@signed_in(Role.hr)
+async def policy_page(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    """What the admin's policy page shows (the shared `policy_state`), less the server's
+    directory and the reload button, and with the policy's outline HR edits: teams,
+    rotations, holiday calendars, categories."""
+    policy = policy_of(request)
+    state = policy_state(request)
+    state.pop("directory")
+    return page(request, visitor, "hr_policy.html", {
+        **state, "zone": policy.town.timezone,
+        "teams": [{"name": t.name,
+                   "members": ", ".join(person_name(policy, m) for m in t.members),
+                   "duty": _rotation_name(policy, t.duty),
+                   "on_call": _rotation_name(policy, t.on_call),
+                   "categories": ", ".join(category_name(policy, c, visitor.lang)
+                                           for c in t.categories)} for t in policy.teams],
+        "rotations": [{"name": r.name, "zone": r.timezone, "layers": len(r.layers),
+                       "members": ", ".join(person_name(policy, m) for m in dict.fromkeys(
+                           m for layer in r.layers for m in layer.members))}
+                      for r in policy.rotations],
+        "calendars": [{"name": c.name,
+                       "code": "-".join(x for x in (c.country, c.subdivision) if x),
+                       "local": len(c.days), "town": policy.town.holidays == c.id}
+                      for c in policy.holiday_calendars],
+        "categories": [category_name(policy, c.id, visitor.lang) for c in policy.categories]})
+
+
+def _rotation_name(policy: Policy, rotation_id: str | None) -> str:
+    rotation = policy.rotation_index.get(rotation_id) if rotation_id else None
+    return rotation.name if rotation is not None else ""
+
+
+# --- overrides --------------------------------------------------------------------------
 
 def _row(policy: Policy, o: DutyOverride, zone: ZoneInfo) -> dict[str, Any]:
     return {"id": o.id, "team": team_name(policy, o.team), "kind": o.kind, "status": o.status,

@@ -80,6 +80,10 @@ def role_problem(policy: Policy | None, staff_id: str, role: Role) -> str | None
         return problem
     if role == Role.hr and staff_id not in policy.moderation.hr:
         return f"`{staff_id}` is not listed in moderation.hr."
+    if role == Role.report and staff_id not in (*policy.moderation.hr,
+                                                *policy.moderation.report_readers):
+        return (f"`{staff_id}` is not listed in moderation.hr or "
+                "moderation.report_readers.")
     if role == Role.admin and staff_id not in policy.delivery.admins:
         return f"`{staff_id}` is not listed in delivery.admins."
     if staff_id not in policy.people:
@@ -88,7 +92,7 @@ def role_problem(policy: Policy | None, staff_id: str, role: Role) -> str | None
 
 
 def roles_of(policy: Policy | None, staff_id: str) -> frozenset[Role]:
-    return frozenset(r for r in (Role.staff, Role.moderator, Role.hr, Role.admin)
+    return frozenset(r for r in (Role.staff, Role.moderator, Role.hr, Role.admin, Role.report)
                      if role_problem(policy, staff_id, r) is None)
 
 

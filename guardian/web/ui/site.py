@@ -8,7 +8,19 @@ from pathlib import Path
 from aiohttp import web
 
 from guardian.web.access import public, web_page
-from guardian.web.ui import ack, admin, channels, hr, moderation, signin, staff, swaps, today
+from guardian.web.ui import (
+    ack,
+    admin,
+    channels,
+    hr,
+    moderation,
+    report,
+    signin,
+    staff,
+    swaps,
+    today,
+    whatif,
+)
 
 STATIC = Path(__file__).parent / "static"
 _TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -43,4 +55,6 @@ def setup_ui(app: web.Application) -> None:
     app.add_routes(channels.routes)  # staff's own channels, and a test
     app.add_routes(swaps.routes)   # staff's swaps: ask, answer, withdraw
     app.add_routes(hr.routes)      # HR's schedule, overrides and swaps
+    app.add_routes(report.routes)  # the wellbeing report (HR and its readers)
+    app.add_routes(whatif.routes)  # HR's policy what-if
     app.router.add_get("/static/{name}", static_file, name="ui_static")
