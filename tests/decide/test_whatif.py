@@ -7,6 +7,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from guardian.decide.whatif import (
     Contact,
@@ -111,3 +113,45 @@ def test_deliveries_are_judged_by_the_runs_own_hours() -> None:
         (at(25, 20), True, False, ()),
         (at(25, 23, 10), True, True, ("2",)),
         (at(26, 8), False, False, ("4", "5"))]
+
+
+# Properties of the comparison, whatever the two runs hold.
+_people = st.sampled_from(["antonio", "carmen", "raquel", "pablo"])
+_contacts = st.builds(
+    lambda day, hour, person, kind, about, after, quiet: contact(
+        at(day, hour), person, kind, about, after_hours=after, quiet=quiet),
+    st.integers(23, 27), st.integers(0, 23), _people,
+    st.sampled_from(["deliver", "digest", "page"]),
+    st.sampled_from(["1", "2", "3", "1,2", "2,3"]), st.booleans(), st.booleans())
+_routes = st.builds(lambda m, team, unrouted: route(m, None if unrouted else team,
+                                                    unrouted=unrouted),
+                    st.sampled_from(["1", "2", "3"]), st.sampled_from(["lighting", "police"]),
+                    st.booleans())
+_runs = st.builds(lambda cs, rs: Run(tuple(cs), tuple({r.message: r for r in rs}.values())),
+                  st.lists(_contacts, max_size=8), st.lists(_routes, max_size=3))
+
+
+@given(_runs)
+def test_a_policy_compared_with_itself_changes_nothing(run: Run) -> None:
+    same = compare(run, run)
+    assert not same.changed and same.messages == ()
+    assert all(not row.changed for row in same.people)
+
+
+@given(_runs, _runs)
+def test_swapping_the_runs_swaps_the_columns(old: Run, new: Run) -> None:
+    forth, back = compare(old, new), compare(new, old)
+    assert [(m, p.old, p.new) for m, p in forth.totals] == \
+        [(m, p.new, p.old) for m, p in back.totals]
+    assert {m.message for m in forth.messages} == {m.message for m in back.messages}
+
+
+@given(_runs, _runs)
+def test_the_totals_are_the_sum_of_the_people(old: Run, new: Run) -> None:
+    found = compare(old, new)
+    for metric, pair in found.totals:
+        if metric == "unrouted":
+            continue
+        assert pair.old == sum(getattr(p, metric).old for p in found.people)
+        assert pair.new == sum(getattr(p, metric).new for p in found.people)
+    assert found.total("contacts") == Pair(len(old.contacts), len(new.contacts))

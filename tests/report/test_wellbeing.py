@@ -11,6 +11,8 @@ import io
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from guardian.decide.decision import Decision, Outcome, StormInfo
 from guardian.report.wellbeing import (
@@ -253,3 +255,22 @@ def test_the_csv_has_a_line_per_row_and_no_formulas() -> None:
         ["town"] + ["team"] * len(TOWN.teams) + ["person"] * len(TOWN.staff))
     assert lines[1 + 1 + len(TOWN.teams)][3] == "'=HYPERLINK(\"x\")"
     assert csv_text(report).endswith("\r\n")
+
+
+# Weeks on a town's clock, whatever the instant and the zone: contiguous, 167 to 169 hours
+# (a daylight-saving change), found again from their label.
+_ZONES = st.sampled_from([ZoneInfo(z) for z in
+                          ("Europe/Madrid", "Atlantic/Canary", "America/Santiago",
+                           "Australia/Lord_Howe", "UTC")])
+
+
+@given(st.datetimes(min_value=dt.datetime(2001, 1, 1), max_value=dt.datetime(2098, 12, 1),
+                    timezones=st.just(dt.UTC)), _ZONES)
+def test_every_instant_is_in_exactly_one_week(at: dt.datetime, tz: ZoneInfo) -> None:
+    week = last_complete_week(at, tz)
+    following = shift(week, 1, tz)
+    assert following.contains(at) and not week.contains(at)
+    assert week.end == following.start  # no hour falls between two weeks
+    assert dt.timedelta(hours=167) <= week.end - week.start <= dt.timedelta(hours=169)
+    assert parse_week(week.label, tz) == week
+    assert week.start.astimezone(tz).weekday() == 0
