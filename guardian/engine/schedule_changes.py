@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from guardian.notify import queue
 from guardian.notify.compose import for_schedule
 from guardian.policy.model import Policy
-from guardian.schedule.fairness import long_runs
+from guardian.schedule.fairness import LongRun, long_runs
 from guardian.schedule.overrides import Override
 from guardian.storage.models import DutyOverride
 
@@ -41,11 +41,18 @@ async def tell(conn: AsyncConnection, override: DutyOverride, notices: Sequence[
             policy=policy, now=now, base_url=base_url))
 
 
-def on_call_warnings(policy: Policy, now: dt.datetime, overrides: Sequence[Override],
-                     people: Sequence[str]) -> list[str]:
+def on_call_runs(policy: Policy, now: dt.datetime, overrides: Sequence[Override],
+                 people: Sequence[str]) -> list[LongRun]:
     """Who of `people` the rotations and `overrides` keep on call for more weeks running
     than `on_call_limits.max_consecutive_weeks`, in the weeks ahead."""
     limit = policy.on_call_limits.max_consecutive_weeks
     weeks = max(8, 2 * limit + 2)
-    return [run.sentence(policy, limit)
-            for run in long_runs(policy, now, weeks, limit, overrides) if run.person in people]
+    return [run for run in long_runs(policy, now, weeks, limit, overrides)
+            if run.person in people]
+
+
+def on_call_warnings(policy: Policy, now: dt.datetime, overrides: Sequence[Override],
+                     people: Sequence[str]) -> list[str]:
+    """`on_call_runs` in the words of `guardian policies check` (the API's `warnings`)."""
+    limit = policy.on_call_limits.max_consecutive_weeks
+    return [run.sentence(policy, limit) for run in on_call_runs(policy, now, overrides, people)]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from guardian.engine.schedule_changes import Notice, created_notices, on_call_warnings, tell
+from guardian.engine.schedule_changes import Notice, created_notices, on_call_runs, tell
 from guardian.errors import ApiError, FieldError, not_found
 from guardian.policy.model import Policy
+from guardian.schedule.fairness import LongRun
 from guardian.schemas import AuditEventPublic, OverrideIn, OverridePublic, SwapIn
 from guardian.storage.audit import list_audit
 from guardian.storage.db import utcnow
@@ -87,15 +89,25 @@ async def _tell(app: web.Application, conn: AsyncConnection, override: DutyOverr
         await tell(conn, override, notices, policy, utcnow(), app[settings_key].base_url)
 
 
-async def _warnings(app: web.Application, people: list[str]) -> list[str]:
-    """Who this change keeps on call for more weeks running than the policy allows."""
+async def long_runs_for(app: web.Application, people: Sequence[str]) -> list[LongRun]:
+    """Who of `people` the schedule, with the overrides in force, keeps on call for more
+    weeks running than the policy allows, in the weeks ahead (for a page to word)."""
     policy = app[policy_key].policy
     if policy is None:
         return []
     now = utcnow()
     horizon = WEEK * (max(8, 2 * policy.on_call_limits.max_consecutive_weeks + 2) + 1)
     overrides = await active_overrides(app[engine_key], start=now - WEEK, end=now + horizon)
-    return on_call_warnings(policy, now, overrides, people)
+    return on_call_runs(policy, now, overrides, people)
+
+
+async def _warnings(app: web.Application, people: list[str]) -> list[str]:
+    """Who this change keeps on call for more weeks running than the policy allows."""
+    policy = app[policy_key].policy
+    if policy is None:
+        return []
+    limit = policy.on_call_limits.max_consecutive_weeks
+    return [run.sentence(policy, limit) for run in await long_runs_for(app, people)]
 
 
 @routes.get("/api/v1/overrides", name="overrides")

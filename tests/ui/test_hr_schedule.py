@@ -121,6 +121,33 @@ async def test_an_override_made_on_the_page_changes_the_schedule(
     assert (event.actor, event.action) == ("hr:lucia", "override.create")
 
 
+async def test_an_override_over_the_on_call_limit_is_said_on_the_page_once(
+        client: Client, engine: AsyncEngine) -> None:
+    """Antonio takes Carmen's place in street lighting for three weeks: with his own
+    on-call weeks he is over the example's limit of two in a row. The override is made
+    (HR decides), the page says so in Spanish, and reloading it makes nothing twice."""
+    token = await sign_in_as(client, engine, "lucia")
+    monday = _next_monday()
+    created = await client.post("/hr/overrides", allow_redirects=False, data={
+        "csrf_token": token, "team": "lighting", "kind": "replace", "person": "antonio",
+        "replaces": "carmen", "start": f"{monday.isoformat()}T00:00",
+        "end": f"{(monday + dt.timedelta(days=21)).isoformat()}T00:00",
+        "reason": "Carmen de permiso"})
+    assert created.status == 303, await created.text()
+    assert created.headers["Location"] == (
+        "/hr/overrides?done=created&check=antonio&check=carmen")
+    for _ in range(2):  # the redirect followed, then a reload
+        html = await (await client.get(created.headers["Location"])).text()
+        warning = html.split('class="notice warn"')[1].split("</div>")[0]
+        assert "Antonio Molina está de guardia" in warning
+        assert "semanas seguidas" in warning and "Carmen Ruiz" not in warning
+        assert "is on call" not in html
+    assert len(await list_overrides(engine=engine)) == 1
+    # Without a change just made, no warning box, whatever the address says.
+    plain = await (await client.get("/hr/overrides?check=antonio")).text()
+    assert 'class="notice warn"' not in plain
+
+
 async def _made(engine: AsyncEngine, status: OverrideStatus, reason: str) -> int:
     start = dt.datetime.combine(_next_monday(), dt.time(9), tzinfo=MADRID)
     async with engine.begin() as conn:

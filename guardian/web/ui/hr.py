@@ -39,7 +39,14 @@ from guardian.storage.models import DutyOverride
 from guardian.storage.overrides import active_overrides, list_overrides
 from guardian.types import OverrideStatus, Role
 from guardian.web.keys import engine_key
-from guardian.web.overrides import answer, create_override_for, existing, policy_of, withdraw
+from guardian.web.overrides import (
+    answer,
+    create_override_for,
+    existing,
+    long_runs_for,
+    policy_of,
+    withdraw,
+)
 from guardian.web.ui.admin import policy_state
 from guardian.web.ui.render import see_other
 from guardian.web.ui.sessions import Visitor, page, signed_in
@@ -303,10 +310,17 @@ def _row(policy: Policy, o: DutyOverride, zone: ZoneInfo) -> dict[str, Any]:
 
 
 async def _overrides_page(request: web.Request, visitor: Visitor, *, error: str = "",
-                          form: dict[str, str] | None = None, status: int = 200,
-                          warnings: Sequence[str] = ()) -> web.Response:
+                          form: dict[str, str] | None = None, status: int = 200
+                          ) -> web.Response:
     policy = policy_of(request)
     zone = _zone(policy)
+    # After a change, the people it concerned (`check`): those it now keeps on call for
+    # more weeks running than the policy allows, worded on the page in its language.
+    checked = [p for p in request.query.getall("check", []) if p in policy.people
+               ] if request.query.get("done") == "created" else []
+    warnings = [{"person": person_name(policy, r.person), "weeks": r.weeks,
+                 "from": f"{r.start.astimezone(zone):%Y-%m-%d}"}
+                for r in await long_runs_for(request.app, checked)] if checked else []
     found = await list_overrides(engine=request.app[engine_key],
                                  starts=utcnow() - SHOWN_BACK, statuses=tuple(OverrideStatus))
     rows = [_row(policy, o, zone) for o in found]
@@ -318,7 +332,8 @@ async def _overrides_page(request: web.Request, visitor: Visitor, *, error: str 
         "teams": [{"id": t.id, "name": t.name} for t in policy.teams],
         "people": sorted(({"id": p, "name": s.name} for p, s in policy.people.items()),
                          key=lambda p: p["name"]),
-        "done": done if done in DONE else "", "warnings": list(warnings)}, status)
+        "done": done if done in DONE else "", "warnings": warnings,
+        "limit": policy.on_call_limits.max_consecutive_weeks}, status)
 
 
 @routes.get("/hr/overrides", name="ui_hr_overrides")
@@ -375,10 +390,11 @@ async def overrides_create(request: web.Request, visitor: Visitor) -> web.Stream
             return await _overrides_page(request, visitor, error="who", form=form,
                                          status=422)
         raise
-    if warnings:
-        # Shown once, on the page itself: the override is in force.
-        return await _overrides_page(request, visitor, warnings=warnings)
-    return see_other("/hr/overrides?" + urlencode({"done": "created"}))
+    # Post/redirect/get: a reload does not create it twice. The page words the on-call
+    # warnings itself (in the visitor's language) for the people concerned.
+    concerned = [data.person, *([data.replaces] if data.replaces else [])] if warnings else []
+    return see_other("/hr/overrides?" + urlencode(
+        [("done", "created"), *(("check", p) for p in concerned)]))
 
 
 async def _act(request: web.Request, visitor: Visitor, what: str) -> web.Response:
