@@ -24,10 +24,9 @@ def settings(settings: Settings) -> Settings:
     """HR is Elena; Lucía, the mayor, reads the report (`moderation.report_readers`)."""
     limits = settings.policies_dir / "limits.yaml"
     text = limits.read_text(encoding="utf-8")
-    assert "  hr: [lucia]\n" in text
-    limits.write_text(text.replace("  hr: [lucia]\n",
-                                   "  hr: [elena]\n  report_readers: [lucia]\n"),
-                      encoding="utf-8")
+    assert "  hr: [lucia]\n" in text and "  report_readers: []\n" in text
+    limits.write_text(text.replace("  hr: [lucia]\n", "  hr: [elena]\n").replace(
+        "  report_readers: []\n", "  report_readers: [lucia]\n"), encoding="utf-8")
     return with_settings(settings, policies_dir=settings.policies_dir)
 
 
