@@ -159,6 +159,28 @@ async def _made(engine: AsyncEngine, status: OverrideStatus, reason: str) -> int
     return made.id
 
 
+async def test_approving_a_swap_over_the_on_call_limit_says_so(
+        client: Client, engine: AsyncEngine) -> None:
+    """Antonio agreed to take Carmen's street-lighting weeks for three weeks (a swap both
+    accepted, waiting for HR): approving it puts him over the limit, and the page says
+    so in Spanish under "Aprobada"."""
+    token = await sign_in_as(client, engine, "lucia")
+    start = dt.datetime.combine(_next_monday(), dt.time(), tzinfo=MADRID)
+    async with engine.begin() as conn:
+        swap = await create_override(
+            conn=conn, team="lighting", kind="replace", person="antonio", replaces="carmen",
+            starts_at=start, ends_at=start + dt.timedelta(days=21), reason="Cambio",
+            created_by="staff:carmen", status=OverrideStatus.accepted)
+    approved = await client.post(f"/hr/overrides/{swap.id}/approve", allow_redirects=False,
+                                 data={"csrf_token": token})
+    assert approved.status == 303
+    assert approved.headers["Location"] == "/hr/overrides?done=approved&check=antonio"
+    html = await (await client.get(approved.headers["Location"])).text()
+    warning = html.split('class="notice warn"')[1].split("</div>")[0]
+    assert "Aprobada: la permuta está en vigor. Atención a los límites" in warning
+    assert "Antonio Molina está de guardia" in warning
+
+
 async def test_approve_decline_and_cancel(client: Client, engine: AsyncEngine) -> None:
     approved = await _made(engine, OverrideStatus.accepted, "Médico por la mañana")
     declined = await _made(engine, OverrideStatus.accepted, "Mudanza")

@@ -317,7 +317,7 @@ async def _overrides_page(request: web.Request, visitor: Visitor, *, error: str 
     # After a change, the people it concerned (`check`): those it now keeps on call for
     # more weeks running than the policy allows, worded on the page in its language.
     checked = [p for p in request.query.getall("check", []) if p in policy.people
-               ] if request.query.get("done") == "created" else []
+               ] if request.query.get("done") in ("created", "approved") else []
     warnings = [{"person": person_name(policy, r.person), "weeks": r.weeks,
                  "from": f"{r.start.astimezone(zone):%Y-%m-%d}"}
                 for r in await long_runs_for(request.app, checked)] if checked else []
@@ -402,9 +402,12 @@ async def _act(request: web.Request, visitor: Visitor, what: str) -> web.Respons
     principal = visitor.principal(Role.hr)
     if what == "cancelled":
         await withdraw(request.app, principal, override)
-    else:
-        await answer(request.app, principal, override, accept=what == "approved")
-    return see_other("/hr/overrides?" + urlencode({"done": what}))
+        return see_other("/hr/overrides?" + urlencode({"done": what}))
+    changed, warnings = await answer(request.app, principal, override,
+                                     accept=what == "approved")
+    # An approved swap that keeps someone on call too long: said on the page (see above).
+    return see_other("/hr/overrides?" + urlencode(
+        [("done", what), *([("check", changed.person)] if warnings else [])]))
 
 
 @routes.post("/hr/overrides/{id}/approve", name="ui_hr_overrides_approve")
