@@ -50,7 +50,8 @@ def what_if(policies_dir: Path, days: int, until: str | None, limit: int | None,
     policies check` checks them: with an error, nothing is replayed (exit 1). Touches no
     database of yours."""
     from guardian.engine.whatif import replay_run, report, stored_traffic, unchanged
-    from guardian.policy_files.overlay import policy_files, with_changes
+    from guardian.policy_files.loader import policy_files
+    from guardian.policy_files.overlay import with_changes
     from guardian.scoring.select import load_model
 
     settings = settings_or_exit()

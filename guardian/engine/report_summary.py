@@ -38,11 +38,6 @@ from guardian.types import NotificationKind
 log = logging.getLogger(__name__)
 
 
-def _as_utc(at: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive UTC; PostgreSQL aware."""
-    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
-
-
 def summary_readers(policy: Policy) -> list[str]:
     """Who gets the summary: HR, then the report's other readers, each once."""
     moderation = policy.moderation
@@ -79,7 +74,8 @@ class WeeklySummary:
             queued = set((await conn.execute(select(c.idempotency_key).where(
                 c.idempotency_key.in_(sorted(keys))))).scalars())
             m = messages_table.c
-            first = _as_utc((await conn.execute(select(func.min(m.received_at)))).scalar())
+            # The column's type (UTCDateTime) answers an aware instant on both databases.
+            first = (await conn.execute(select(func.min(m.received_at)))).scalar()
         missing = [p for key, p in keys.items() if key not in queued]
         if missing and first is not None and first < week.end:
             report, _ = await wellbeing_report(self.engine, policy, week)

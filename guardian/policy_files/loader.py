@@ -64,11 +64,15 @@ class Problem:
         return f"{where}: {self.severity}: {self.message}"
 
 
-@dataclass
-class LoadResult:
-    policy: Policy | None
-    problems: list[Problem] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
+def policy_files(directory: Path) -> list[Path]:
+    """The files of a policy directory, as the loader reads them (sorted by name)."""
+    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+
+
+class WithProblems:
+    """A check's problems split by severity (a load, a what-if's changed files)."""
+
+    problems: list[Problem]
 
     @property
     def errors(self) -> list[Problem]:
@@ -77,6 +81,13 @@ class LoadResult:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
+
+
+@dataclass
+class LoadResult(WithProblems):
+    policy: Policy | None
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
 
 
 class PolicyError(Exception):
@@ -303,7 +314,7 @@ def load_policy(directory: Path, *, now: dt.datetime | None = None,
     if not directory.is_dir():
         return LoadResult(None, [Problem(display_root, None,
                                          "is not a directory of policy files.")])
-    paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    paths = policy_files(directory)
     if not paths:
         return LoadResult(None, [Problem(display_root, None, "holds no *.yaml policy files.")])
     files: list[_Parsed] = []

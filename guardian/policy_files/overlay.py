@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from guardian.policy.model import Policy
-from guardian.policy_files.loader import Problem, load_policy
+from guardian.policy_files.loader import Problem, WithProblems, load_policy, policy_files
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_FILES = 20
@@ -70,23 +70,11 @@ def check_uploads(files: Sequence[tuple[str, bytes]]) -> Uploads:
 
 
 @dataclass(frozen=True)
-class Changed:
+class Changed(WithProblems):
     policy: Policy | None                # None: an error, see `problems`
     problems: list[Problem]              # errors and warnings, by file name and line
     replaced: list[str]                  # files of the policy in force written over
     added: list[str]                     # new files
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
-
-
-def policy_files(directory: Path) -> list[Path]:
-    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
 
 
 def with_changes(directory: Path, texts: Mapping[str, str], *, now: dt.datetime) -> Changed:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from guardian.policy.model import Policy
-from guardian.policy_files.loader import LoadResult, Problem, load_policy
+from guardian.policy_files.loader import LoadResult, Problem, load_policy, policy_files
 
 log = logging.getLogger(__name__)
 Listener = Callable[[Policy], None]
@@ -19,7 +19,7 @@ Listener = Callable[[Policy], None]
 def fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
     """Names, sizes and modification times of the policy files: cheap to poll."""
     found = []
-    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+    for path in policy_files(directory):
         try:
             stat = path.stat()
         except OSError:

@@ -48,7 +48,7 @@ from guardian.web.overrides import (
     withdraw,
 )
 from guardian.web.ui.admin import policy_state
-from guardian.web.ui.render import see_other
+from guardian.web.ui.render import form_instant, see_other
 from guardian.web.ui.sessions import Visitor, page, signed_in
 
 routes = web.RouteTableDef()
@@ -342,17 +342,6 @@ async def overrides_page(request: web.Request, visitor: Visitor) -> web.StreamRe
     return await _overrides_page(request, visitor)
 
 
-def _instant(raw: str, zone: ZoneInfo) -> str | None:
-    """A `datetime-local` field (the town's wall clock) as an ISO instant, or None."""
-    try:
-        local = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    if local.tzinfo is not None:
-        return None
-    return resolve(local, zone).isoformat()
-
-
 @routes.post("/hr/overrides", name="ui_hr_overrides_create")
 @signed_in(Role.hr)
 async def overrides_create(request: web.Request, visitor: Visitor) -> web.StreamResponse:
@@ -361,7 +350,7 @@ async def overrides_create(request: web.Request, visitor: Visitor) -> web.Stream
     posted = await request.post()
     form = {k: str(posted.get(k, ""))[:500] for k in ("team", "kind", "person", "replaces",
                                                        "start", "end", "reason")}
-    start, end = _instant(form["start"], zone), _instant(form["end"], zone)
+    start, end = form_instant(form["start"], zone), form_instant(form["end"], zone)
     if start is None or end is None:
         return await _overrides_page(request, visitor, error="times", form=form, status=422)
     if form["kind"] not in KINDS:

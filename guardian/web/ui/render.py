@@ -11,10 +11,12 @@ import datetime as dt
 import functools
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from guardian.schedule.localtime import resolve
 from guardian.web.ui.i18n import LANGUAGE_NAMES, LANGUAGES, translations
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -63,3 +65,16 @@ def html(text: str, status: int = 200, headers: dict[str, str] | None = None
 def see_other(location: str) -> web.Response:
     """After a POST, the next page by GET (a reload never repeats the action)."""
     return web.Response(status=303, headers={**SECURITY_HEADERS, "Location": location})
+
+
+def form_instant(raw: str, zone: ZoneInfo) -> str | None:
+    """A `datetime-local` field (a wall clock in `zone`: the town's, the person's) as an
+    ISO instant, or None for what is not one (a time that does not exist on that clock is
+    moved as the schedule moves it)."""
+    try:
+        local = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if local.tzinfo is not None:
+        return None
+    return resolve(local, zone).isoformat()

@@ -16,7 +16,6 @@ from pydantic import ValidationError
 from guardian.errors import ApiError
 from guardian.policy.model import Policy
 from guardian.policy.names import person_name, person_zone, team_name
-from guardian.schedule.localtime import resolve
 from guardian.schemas import SwapIn
 from guardian.storage.db import utcnow
 from guardian.storage.models import DutyOverride
@@ -24,7 +23,7 @@ from guardian.storage.overrides import list_overrides
 from guardian.types import OverrideStatus, Role
 from guardian.web.keys import engine_key
 from guardian.web.overrides import answer, existing, policy_of, propose, withdraw
-from guardian.web.ui.render import see_other
+from guardian.web.ui.render import form_instant, see_other
 from guardian.web.ui.sessions import Visitor, page, signed_in
 
 routes = web.RouteTableDef()
@@ -75,17 +74,6 @@ async def swaps_page(request: web.Request, visitor: Visitor) -> web.StreamRespon
     return await _page(request, visitor)
 
 
-def _instant(raw: str, zone: ZoneInfo) -> str | None:
-    """A `datetime-local` field (the person's wall clock) as an ISO instant, or None."""
-    try:
-        local = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    if local.tzinfo is not None:
-        return None
-    return resolve(local, zone).isoformat()
-
-
 @routes.post("/swaps", name="ui_swaps_propose")
 @signed_in(Role.staff)
 async def swaps_propose(request: web.Request, visitor: Visitor) -> web.StreamResponse:
@@ -94,7 +82,7 @@ async def swaps_propose(request: web.Request, visitor: Visitor) -> web.StreamRes
     posted = await request.post()
     form = {k: str(posted.get(k, ""))[:500] for k in ("team", "with", "start", "end",
                                                        "reason")}
-    start, end = _instant(form["start"], zone), _instant(form["end"], zone)
+    start, end = form_instant(form["start"], zone), form_instant(form["end"], zone)
     if start is None or end is None:
         return await _page(request, visitor, error="times", form=form, status=422)
     try:
